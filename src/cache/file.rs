@@ -1,0 +1,182 @@
+//! The file store: `<dir>/<key>.json` entries, `<key>.lock` locks, `<key>.err` failures.
+//!
+//! The directory is created 0700 (and tightened if it is wider); every file is written 0600 to
+//! a temporary file in the same directory, fsynced and renamed over the old one, so a reader
+//! sees the old entry or the new one, never half of one. Locks are OS advisory locks
+//! (`flock`), released by the OS if their holder dies.
+
+use super::{Entry, Failure, Key};
+use crate::error::{Error, Kind, Result};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct FileStore {
+    dir: PathBuf,
+}
+
+/// Holds a key's lock until dropped.
+pub struct Lock {
+    _file: Option<File>,
+}
+
+impl FileStore {
+    pub fn new(dir: PathBuf) -> Self {
+        FileStore { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, key: &Key, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", key.0))
+    }
+
+    /// The entry for `key`; missing, unreadable, corrupt or foreign files are a miss.
+    pub fn read(&self, key: &Key) -> Option<Entry> {
+        Entry::from_slice(&fs::read(self.path(key, "json")).ok()?, key)
+    }
+
+    pub fn write(&self, entry: &Entry) -> Result<()> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| Error::other(format!("cannot encode a cache entry: {e}")))?;
+        self.write_file(&self.path(&Key(entry.key.clone()), "json"), &bytes)
+    }
+
+    pub fn read_failure(&self, key: &Key) -> Option<Failure> {
+        serde_json::from_slice(&fs::read(self.path(key, "err")).ok()?).ok()
+    }
+
+    pub fn write_failure(&self, key: &Key, failure: &Failure) -> Result<()> {
+        let bytes = serde_json::to_vec(failure).map_err(|e| Error::other(format!("cannot encode a failure record: {e}")))?;
+        self.write_file(&self.path(key, "err"), &bytes)
+    }
+
+    pub fn clear_failure(&self, key: &Key) {
+        let _ = fs::remove_file(self.path(key, "err"));
+    }
+
+    /// Creates the directory 0700, or narrows an existing one to 0700.
+    fn ensure_dir(&self) -> Result<()> {
+        let fail = |e: std::io::Error| Error::other(format!("cannot create the cache directory {}: {e}; set CREDS_CACHE_DIR to a writable directory or CREDS_CACHE=none", self.dir.display()));
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            builder.mode(0o700);
+            builder.create(&self.dir).map_err(fail)?;
+            let meta = fs::metadata(&self.dir).map_err(fail)?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+            }
+        }
+        #[cfg(not(unix))]
+        builder.create(&self.dir).map_err(fail)?;
+        Ok(())
+    }
+
+    fn open_options() -> OpenOptions {
+        let mut o = OpenOptions::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        o
+    }
+
+    /// Atomically replaces `path` with `bytes`: temporary file (0600), fsync, rename, fsync dir.
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir()?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let tmp = self.dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+        let fail = |e: std::io::Error| Error::other(format!("cannot write {}: {e}", path.display()));
+        let result = (|| {
+            let mut f = Self::open_options().write(true).create_new(true).open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)?;
+            #[cfg(unix)]
+            File::open(&self.dir)?.sync_all()?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(fail)
+    }
+
+    /// Takes the lock of `key`, waiting at most `timeout` for another process that holds it.
+    pub fn lock(&self, key: &Key, timeout: Duration, what: &str) -> Result<Lock> {
+        self.ensure_dir()?;
+        let path = self.path(key, "lock");
+        let file = Self::open_options().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::other(format!("cannot open the lock file {}: {e}", path.display())))?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock { _file: Some(file) }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::other(format!("cannot lock {}: {e}", path.display()))),
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::new(
+                    Kind::Network,
+                    format!("gave up after {}s waiting for another creds process that is refreshing {what}; try again, or check for a stuck creds or credential_process", timeout.as_secs()),
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Lock {
+    /// A lock that locks nothing (caching off).
+    pub fn none() -> Lock {
+        Lock { _file: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Credentials;
+
+    #[test]
+    fn writes_atomically_with_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().join("a").join("cache"));
+        let key = Key::derive("k", None, &[]);
+        let now = super::super::parse_time("2026-01-01T00:00:00Z").unwrap();
+        let creds = Credentials { access_key_id: "A".into(), secret_access_key: "S".into(), session_token: None, expiration: Some(now + chrono::Duration::hours(1)), account_id: None };
+        store.write(&Entry::new(&key, "p", "h", &creds, now).unwrap()).unwrap();
+        assert_eq!(store.read(&key).unwrap().credentials().unwrap(), creds);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(fs::metadata(store.path(&key, "json")).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".tmp")).collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        // Corrupt and truncated files are a miss.
+        fs::write(store.path(&key, "json"), b"{\"Format\":1,").unwrap();
+        assert!(store.read(&key).is_none());
+    }
+
+    #[test]
+    fn lock_is_exclusive_and_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().to_path_buf());
+        let key = Key::derive("k", None, &[]);
+        let held = store.lock(&key, Duration::from_secs(1), "x").unwrap();
+        let err = store.lock(&key, Duration::from_millis(30), "profile `p`").err().unwrap();
+        assert_eq!(err.kind, Kind::Network);
+        drop(held);
+        assert!(store.lock(&key, Duration::from_millis(30), "x").is_ok());
+    }
+}

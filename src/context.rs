@@ -1,0 +1,148 @@
+//! The seams between `creds` and the outside world.
+//!
+//! Everything that is not pure (the environment, the clock, spawned processes, STS) is reached
+//! through a [`Context`]. `main` builds the one real context with [`Context::from_process`];
+//! tests build their own with fakes, so no test needs real AWS or real time.
+
+use crate::source::sts::{AwsSts, Sts};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// A snapshot of the environment variables, taken once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env { vars: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect() }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    /// The variable's value; an empty value counts as unset, as in the AWS SDKs.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The user's home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH`
+    /// (the order of the AWS SDKs' shared-config location rules).
+    pub fn home(&self) -> Option<String> {
+        if let Some(home) = self.get("HOME").or_else(|| self.get("USERPROFILE")) {
+            return Some(home.to_string());
+        }
+        match (self.get("HOMEDRIVE"), self.get("HOMEPATH")) {
+            (Some(drive), Some(path)) => Some(format!("{drive}{path}")),
+            _ => None,
+        }
+    }
+}
+
+/// Where the time comes from.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always says the same time (tests, and the hidden `_CREDS_TEST_NOW` variable).
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// What a finished child process left behind.
+pub struct ProcessOutput {
+    /// The exit code, `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `credential_process` commands.
+pub trait ProcessRunner: Send + Sync {
+    /// Runs `command` through the platform shell with `extra_env` added to the environment,
+    /// stdin closed, and stdout and stderr captured.
+    fn run(&self, command: &str, extra_env: &[(String, String)]) -> io::Result<ProcessOutput>;
+}
+
+/// Runs commands with `sh -c` (or `cmd.exe /C` on Windows), as the Rust, Go and JavaScript SDKs do.
+pub struct ShellRunner;
+
+impl ProcessRunner for ShellRunner {
+    fn run(&self, command: &str, extra_env: &[(String, String)]) -> io::Result<ProcessOutput> {
+        let mut cmd = if cfg!(windows) {
+            let mut c = Command::new("cmd.exe");
+            c.arg("/C").arg(command);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(command);
+            c
+        };
+        cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = cmd.output()?;
+        Ok(ProcessOutput { code: out.status.code(), stdout: out.stdout, stderr: out.stderr })
+    }
+}
+
+/// Everything a command needs from the outside world.
+pub struct Context {
+    pub env: Env,
+    pub clock: Box<dyn Clock>,
+    pub processes: Box<dyn ProcessRunner>,
+    pub sts: Box<dyn Sts>,
+}
+
+impl Context {
+    /// The real world. Cheap: nothing is initialised until it is used, so the cache-hit path
+    /// builds no runtime and no SDK client.
+    pub fn from_process() -> Self {
+        let env = Env::from_process();
+        let clock: Box<dyn Clock> = match env.get("_CREDS_TEST_NOW").map(DateTime::parse_from_rfc3339) {
+            Some(Ok(t)) => Box::new(FixedClock(t.with_timezone(&Utc))),
+            _ => Box::new(SystemClock),
+        };
+        Context { env, clock, processes: Box::new(ShellRunner), sts: Box::new(AwsSts) }
+    }
+
+    /// The user cache directory for `creds`: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`,
+    /// else `~/Library/Caches/creds` on macOS, `%LOCALAPPDATA%\creds` on Windows, and
+    /// `~/.cache/creds` elsewhere.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = self.env.get("CREDS_CACHE_DIR") {
+            return Some(PathBuf::from(dir));
+        }
+        if let Some(dir) = self.env.get("XDG_CACHE_HOME") {
+            return Some(PathBuf::from(dir).join("creds"));
+        }
+        if cfg!(windows) {
+            if let Some(dir) = self.env.get("LOCALAPPDATA") {
+                return Some(PathBuf::from(dir).join("creds"));
+            }
+        }
+        let home = PathBuf::from(self.env.home()?);
+        Some(if cfg!(target_os = "macos") {
+            home.join("Library").join("Caches").join("creds")
+        } else {
+            home.join(".cache").join("creds")
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! `creds` resolves AWS credentials for a profile of the standard AWS config files, caches
+//! them by expiry, and prints them in the shape its caller wants.
+//!
+//! The pieces, in the order a `creds export` uses them:
+//! - [`config`] reads `~/.aws/config` and `~/.aws/credentials` into a [`config::ProfileSet`]
+//!   (with file:line for every value);
+//! - [`chain`] turns the selected profile into a [`chain::Chain`]: a base source and the
+//!   assume-role hops above it (pure);
+//! - [`settings`] decides region and STS endpoint;
+//! - [`resolve`] walks the chain, taking each hop from the [`cache`] while it is fresh and
+//!   otherwise fetching it once, under a lock, through the [`source`] modules;
+//! - [`output`] prints the result.
+//!
+//! Every outside effect goes through [`context::Context`], so tests replace the clock, the
+//! environment, process spawning and STS.
+
+pub mod cache;
+pub mod chain;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod output;
+pub mod resolve;
+pub mod secret;
+pub mod settings;
+pub mod source;
+
+use std::io::Write;
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
+    let result = match &cli.command {
+        cli::Command::Export(args) => commands::export::run(ctx, args, cli.verbose),
+    };
+    match result {
+        Ok(document) => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(document.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("creds: cannot write to stdout: {e}");
+                    1
+                }
+            }
+        }
+        Err(err) => {
+            eprintln!("creds: {err}");
+            err.exit_code()
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `credential_source = Environment`: the `AWS_*` variables of the environment.
+
+use crate::context::Env;
+use crate::error::{Error, Result};
+use crate::secret::{Credentials, Secret};
+use chrono::{DateTime, Utc};
+
+pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
+    let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) else {
+        return Err(Error::config(format!("profile `{profile}` uses credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")));
+    };
+    let expiration = match env.get("AWS_CREDENTIAL_EXPIRATION") {
+        None => None,
+        Some(text) => Some(DateTime::parse_from_rfc3339(text).map_err(|_| Error::config(format!("AWS_CREDENTIAL_EXPIRATION `{text}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z")))?.with_timezone(&Utc)),
+    };
+    Ok(Credentials {
+        access_key_id: id.to_string(),
+        secret_access_key: Secret::new(secret),
+        session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
+        expiration,
+        account_id: env.get("AWS_ACCOUNT_ID").map(str::to_string),
+    })
+}

@@ -1,0 +1,5 @@
+//! One module per credential source.
+
+pub mod env;
+pub mod process;
+pub mod sts;

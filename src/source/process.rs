@@ -1,0 +1,148 @@
+//! `credential_process`: run a command and read the credentials it prints.
+//!
+//! The output is the AWS `credential_process` document (`aws-compat.md` §1): a JSON object with
+//! `Version: 1`, `AccessKeyId`, `SecretAccessKey`, and optionally `SessionToken`, `Expiration`
+//! (RFC 3339) and `AccountId`. Keys are matched case-insensitively, as the Rust and Go SDKs do.
+//!
+//! A recursion guard stops a profile whose `credential_process` runs `creds` for itself: every
+//! `creds export` adds the profile it exports to `_CREDS_PROFILE_CHAIN` in the environment of
+//! the processes it runs, and refuses to export a profile already there, or to go deeper than
+//! [`MAX_DEPTH`] nested exports.
+
+use crate::context::{Env, ProcessRunner};
+use crate::error::{Error, Kind, Result};
+use crate::secret::{Credentials, Secret};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// The variable that carries the profiles being exported by the `creds` processes above.
+pub const GUARD_VAR: &str = "_CREDS_PROFILE_CHAIN";
+/// How many `creds export` may nest through `credential_process`.
+pub const MAX_DEPTH: usize = 4;
+
+/// The profiles being exported by the `creds` processes that (indirectly) started this one.
+pub fn guard_chain(env: &Env) -> Vec<String> {
+    env.get(GUARD_VAR).map(|v| v.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// Fails if exporting `profile` here would loop or nest too deep.
+pub fn check_guard(chain: &[String], profile: &str) -> Result<()> {
+    if chain.iter().any(|p| p == profile) {
+        let path = chain.iter().map(String::as_str).chain([profile]).collect::<Vec<_>>().join(" -> ");
+        return Err(Error::config(format!(
+            "profile `{profile}`: credential_process loop: {path}; the profile's credential_process runs creds for a profile that is already being exported; point it at another profile"
+        )));
+    }
+    if chain.len() >= MAX_DEPTH {
+        return Err(Error::config(format!("profile `{profile}`: credential_process nests {} creds exports ({}); at most {MAX_DEPTH} are allowed", chain.len() + 1, chain.join(" -> "))));
+    }
+    Ok(())
+}
+
+/// Runs `command` for `profile`, with `chain` (the guard including the exported profile).
+pub fn run(runner: &dyn ProcessRunner, profile: &str, command: &str, chain: &[String], now: DateTime<Utc>) -> Result<Credentials> {
+    let env = [(GUARD_VAR.to_string(), chain.join(","))];
+    let out = runner.run(command, &env).map_err(|e| Error::other(format!("profile `{profile}`: cannot run credential_process `{command}`: {e}")))?;
+    if out.code != Some(0) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+        let mut last: String = last.chars().take(400).collect();
+        // A nested `creds` keeps its exit class: its messages start with "creds: ".
+        let kind = match (last.strip_prefix("creds: "), out.code.and_then(Kind::from_exit_code)) {
+            (Some(inner), Some(kind)) => {
+                last = inner.to_string();
+                kind
+            }
+            _ => Kind::Other,
+        };
+        let status = out.code.map_or("was killed by a signal".to_string(), |c| format!("exited with status {c}"));
+        let detail = if last.is_empty() { String::new() } else { format!(": {last}") };
+        return Err(Error::new(kind, format!("profile `{profile}`: credential_process `{command}` {status}{detail}")));
+    }
+    parse_output(&out.stdout, now).map_err(|m| Error::other(format!("profile `{profile}`: credential_process `{command}` {m}")))
+}
+
+/// Parses a `credential_process` document. The error text never contains the output itself.
+pub fn parse_output(stdout: &[u8], now: DateTime<Utc>) -> Result<Credentials, String> {
+    let value: Value = serde_json::from_slice(stdout).map_err(|e| format!("printed something that is not JSON ({} bytes, error at line {} column {})", stdout.len(), e.line(), e.column()))?;
+    let Value::Object(map) = value else {
+        return Err("printed JSON that is not an object".into());
+    };
+    let field = |name: &str| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let string = |name: &str| -> Result<Option<String>, String> {
+        match field(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("printed a {name} that is not a string")),
+        }
+    };
+    match field("Version") {
+        Some(v) if v.as_u64() == Some(1) => {}
+        Some(_) => return Err("printed an unsupported Version; only 1 (a JSON number) is supported".into()),
+        None => return Err("printed no Version; the document must have \"Version\": 1".into()),
+    }
+    let access_key_id = string("AccessKeyId")?.filter(|s| !s.is_empty()).ok_or("printed no AccessKeyId")?;
+    let secret = string("SecretAccessKey")?.filter(|s| !s.is_empty()).ok_or("printed no SecretAccessKey")?;
+    let expiration = match string("Expiration")? {
+        None => None,
+        Some(text) => {
+            let t = DateTime::parse_from_rfc3339(&text).map_err(|_| format!("printed an Expiration `{text}` that is not an RFC 3339 time with a zone, such as 2026-01-01T00:00:00Z"))?.with_timezone(&Utc);
+            if t <= now {
+                return Err(format!("printed credentials that expired at {}", t.format("%Y-%m-%dT%H:%M:%SZ")));
+            }
+            Some(t)
+        }
+    };
+    Ok(Credentials {
+        access_key_id,
+        secret_access_key: Secret::new(secret),
+        session_token: string("SessionToken")?.filter(|s| !s.is_empty()).map(Secret::new),
+        expiration,
+        account_id: string("AccountId")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn parses_the_document() {
+        let c = parse_output(br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"S","SessionToken":"T","Expiration":"2026-01-01T01:00:00+01:00"}"#, DateTime::parse_from_rfc3339("2025-12-31T00:00:00Z").unwrap().with_timezone(&Utc)).unwrap();
+        assert_eq!(c.access_key_id, "A");
+        assert_eq!(c.expiration.unwrap().to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        let lower = parse_output(br#"{"version":1,"accesskeyid":"A","secretaccesskey":"S"}"#, now()).unwrap();
+        assert_eq!(lower.session_token, None);
+        assert_eq!(lower.expiration, None);
+    }
+
+    #[test]
+    fn rejects_bad_documents_without_echoing_them() {
+        for (doc, want) in [
+            (&br#"{"AccessKeyId":"A","SecretAccessKey":"SECRETX"}"#[..], "no Version"),
+            (br#"{"Version":"1","AccessKeyId":"A","SecretAccessKey":"SECRETX"}"#, "unsupported Version"),
+            (br#"{"Version":1,"SecretAccessKey":"SECRETX"}"#, "no AccessKeyId"),
+            (br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"SECRETX","Expiration":"2026-01-01T00:00:00"}"#, "not an RFC 3339"),
+            (br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"SECRETX","Expiration":"2025-01-01T00:00:00Z"}"#, "expired at 2025-01-01T00:00:00Z"),
+            (b"SECRETX not json", "not JSON"),
+        ] {
+            let err = parse_output(doc, now()).unwrap_err();
+            assert!(err.contains(want), "{err}");
+            assert!(!err.contains("SECRETX"), "{err}");
+        }
+    }
+
+    #[test]
+    fn guard_detects_loops_and_depth() {
+        assert!(check_guard(&[], "a").is_ok());
+        let err = check_guard(&["a".into(), "b".into()], "a").unwrap_err();
+        assert_eq!(err.kind, Kind::Config);
+        assert!(err.message.contains("a -> b -> a"), "{}", err.message);
+        let deep: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert!(check_guard(&deep, "e").unwrap_err().message.contains("at most 4"));
+    }
+}

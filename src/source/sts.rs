@@ -1,0 +1,143 @@
+//! STS: `AssumeRole` and `GetSessionToken`, behind the [`Sts`] seam.
+//!
+//! [`AwsSts`] is the real implementation on `aws-sdk-sts`. It builds its async runtime and its
+//! client only when a call is made, so the cache-hit path never pays for either.
+
+use crate::error::{Error, Kind, Result};
+use crate::secret::{Credentials, Secret};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Where STS calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsTarget {
+    pub region: String,
+    /// An endpoint override (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, ...), else the regional one.
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub source_identity: Option<String>,
+}
+
+/// The STS operations `creds` makes.
+pub trait Sts: Send + Sync {
+    fn assume_role(&self, target: &StsTarget, with: &Credentials, request: &AssumeRoleRequest) -> Result<Credentials>;
+    fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials>;
+}
+
+/// STS through `aws-sdk-sts`: standard retries (3 attempts, throttling and 5xx), a 3 s connect
+/// timeout and a 10 s read timeout, so a dead endpoint fails in seconds.
+pub struct AwsSts;
+
+impl AwsSts {
+    fn client(target: &StsTarget, with: &Credentials) -> aws_sdk_sts::Client {
+        use aws_sdk_sts::config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region, SharedCredentialsProvider};
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            with.access_key_id.clone(),
+            with.secret_access_key.expose().to_string(),
+            with.session_token.as_ref().map(|t| t.expose().to_string()),
+            with.expiration.map(std::time::SystemTime::from),
+            "creds",
+        );
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .read_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(Duration::from_secs(12))
+            .operation_timeout(Duration::from_secs(30))
+            .build();
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(target.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(timeouts);
+        if let Some(endpoint) = &target.endpoint {
+            config = config.endpoint_url(endpoint.clone());
+        }
+        aws_sdk_sts::Client::from_conf(config.build())
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
+        Ok(runtime.block_on(future))
+    }
+}
+
+impl Sts for AwsSts {
+    fn assume_role(&self, target: &StsTarget, with: &Credentials, request: &AssumeRoleRequest) -> Result<Credentials> {
+        let client = Self::client(target, with);
+        let call = client
+            .assume_role()
+            .role_arn(&request.role_arn)
+            .role_session_name(&request.session_name)
+            .set_external_id(request.external_id.clone())
+            .set_duration_seconds(request.duration_seconds.map(|d| d as i32))
+            .set_source_identity(request.source_identity.clone());
+        let out = Self::block_on(call.send())?.map_err(|e| classify("AssumeRole", target, e))?;
+        let account = out.assumed_role_user().map(|u| u.arn()).and_then(account_from_arn);
+        convert(out.credentials(), account, "AssumeRole")
+    }
+
+    fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials> {
+        let client = Self::client(target, with);
+        let out = Self::block_on(client.get_session_token().send())?.map_err(|e| classify("GetSessionToken", target, e))?;
+        convert(out.credentials(), with.account_id.clone(), "GetSessionToken")
+    }
+}
+
+/// The account id of an ARN such as `arn:aws:sts::123456789012:assumed-role/Role/session`.
+pub fn account_from_arn(arn: &str) -> Option<String> {
+    let account = arn.split(':').nth(4)?;
+    (!account.is_empty()).then(|| account.to_string())
+}
+
+fn convert(credentials: Option<&aws_sdk_sts::types::Credentials>, account_id: Option<String>, operation: &str) -> Result<Credentials> {
+    let c = credentials.ok_or_else(|| Error::other(format!("STS {operation} answered without credentials (malformed reply); check the STS endpoint")))?;
+    let expiration = DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).ok_or_else(|| Error::other(format!("STS {operation} answered with an invalid Expiration")))?;
+    if c.access_key_id().is_empty() || c.secret_access_key().is_empty() {
+        return Err(Error::other(format!("STS {operation} answered with empty credentials (malformed reply); check the STS endpoint")));
+    }
+    Ok(Credentials {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: Secret::new(c.secret_access_key()),
+        session_token: Some(Secret::new(c.session_token())),
+        expiration: Some(expiration),
+        account_id,
+    })
+}
+
+fn classify<E, R>(operation: &str, target: &StsTarget, err: aws_sdk_sts::error::SdkError<E, R>) -> Error
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
+    let endpoint = target.endpoint.clone().unwrap_or_else(|| format!("STS in {}", target.region));
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("unknown error");
+            let text = e.message().unwrap_or("");
+            let transient = matches!(code, "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "ServiceUnavailable" | "InternalFailure" | "InternalError");
+            let hint = match code {
+                "ExpiredToken" | "ExpiredTokenException" => "the source credentials have expired; refresh them",
+                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => "the source credentials are not valid; check the access keys",
+                "AccessDenied" | "AccessDeniedException" => "check the role's trust policy and the source credentials' permissions",
+                _ if transient => "AWS is busy or failing; try again shortly",
+                _ => "check the profile's settings",
+            };
+            let kind = if transient { Kind::Network } else { Kind::AwsRefused };
+            Error::new(kind, format!("{operation} refused by AWS ({code}): {text}; {hint}"))
+        }
+        SdkError::TimeoutError(_) => Error::new(Kind::Network, format!("{operation}: {endpoint} did not answer in time; check the network or the endpoint")),
+        SdkError::DispatchFailure(_) => Error::new(Kind::Network, format!("{operation}: cannot reach {endpoint}: {}; check the network or the endpoint", DisplayErrorContext(&err))),
+        SdkError::ResponseError(_) => Error::other(format!("{operation}: malformed reply from {endpoint}: {}", DisplayErrorContext(&err))),
+        _ => Error::other(format!("{operation}: {}", DisplayErrorContext(&err))),
+    }
+}
