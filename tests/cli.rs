@@ -1,1 +1,440 @@
+//! Binary tests: the built `creds` in a temporary HOME against a fake STS on 127.0.0.1.
 
+mod support;
+
+use std::time::Duration;
+use support::{json, FakeSts, TestEnv};
+
+const CHAIN: &str = "\
+[profile base]
+aws_access_key_id = AKIDBASE
+aws_secret_access_key = SECRETBASEKEY0123456789
+
+[profile a]
+role_arn = arn:aws:iam::111111111111:role/RoleA
+source_profile = base
+role_session_name = sess-a
+
+[profile b]
+role_arn = arn:aws:iam::222222222222:role/RoleB
+source_profile = a
+external_id = ext-123
+duration_seconds = 3600
+region = eu-west-1
+";
+
+const ROLE_A: &str = "arn:aws:iam::111111111111:role/RoleA";
+const ROLE_B: &str = "arn:aws:iam::222222222222:role/RoleB";
+
+fn chain_env(sts: &FakeSts) -> TestEnv {
+    let env = TestEnv::with_sts(sts);
+    env.config(CHAIN);
+    env
+}
+
+#[test]
+fn static_keys_in_every_format() {
+    let env = TestEnv::new();
+    env.credentials("[default]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s3cr3t/KEY\n");
+    env.config("[default]\nregion = eu-central-1\n");
+    assert_eq!(env.run(&["export"]).ok(), "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIDSTATIC\",\n  \"SecretAccessKey\": \"s3cr3t/KEY\"\n}\n");
+    let mut env2 = env;
+    env2.unset("AWS_REGION");
+    assert_eq!(
+        env2.run(&["export", "--format", "env"]).ok(),
+        "export AWS_ACCESS_KEY_ID=AKIDSTATIC\nexport AWS_SECRET_ACCESS_KEY=s3cr3t/KEY\nexport AWS_REGION=eu-central-1\nexport AWS_DEFAULT_REGION=eu-central-1\n"
+    );
+    assert_eq!(env2.run(&["export", "-f", "env-no-export"]).ok(), "AWS_ACCESS_KEY_ID=AKIDSTATIC\nAWS_SECRET_ACCESS_KEY=s3cr3t/KEY\nAWS_REGION=eu-central-1\nAWS_DEFAULT_REGION=eu-central-1\n");
+    assert!(env2.run(&["export", "-f", "fish"]).ok().starts_with("set -gx AWS_ACCESS_KEY_ID \"AKIDSTATIC\"\n"));
+    assert!(env2.run(&["export", "-f", "powershell"]).ok().starts_with("$Env:AWS_ACCESS_KEY_ID=\"AKIDSTATIC\"\n"));
+    assert!(env2.run(&["export", "-f", "windows-cmd"]).ok().starts_with("set AWS_ACCESS_KEY_ID=AKIDSTATIC\n"));
+    // Nothing was cached for long-term keys.
+    assert!(env2.cache_entries().is_empty());
+}
+
+#[test]
+fn profile_selection_order() {
+    let mut env = TestEnv::new();
+    env.credentials("[default]\naws_access_key_id = D\naws_secret_access_key = s\n[p]\naws_access_key_id = P\naws_secret_access_key = s\n[q]\naws_access_key_id = Q\naws_secret_access_key = s\n");
+    let id = |env: &TestEnv, args: &[&str]| json(env.run(args).ok())["AccessKeyId"].as_str().unwrap().to_string();
+    assert_eq!(id(&env, &["export"]), "D");
+    env.set("AWS_DEFAULT_PROFILE", "q");
+    assert_eq!(id(&env, &["export"]), "Q");
+    env.set("AWS_PROFILE", "p");
+    assert_eq!(id(&env, &["export"]), "P");
+    assert_eq!(id(&env, &["export", "--profile", "q"]), "Q");
+    assert_eq!(id(&env, &["export", "-p", "default"]), "D");
+}
+
+#[test]
+fn claude_format_exchanges_long_term_keys_once() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.credentials("[default]\naws_access_key_id = AKIDLONG\naws_secret_access_key = longtermsecret\n");
+    let out = json(env.run(&["export", "--format", "claude"]).ok());
+    let c = &out["Credentials"];
+    assert_eq!(c["AccessKeyId"], "ASIAFAKE00000001");
+    assert_eq!(c["SessionToken"], "fake-token-1");
+    assert!(c["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(out.as_object().unwrap().len(), 1);
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    assert_eq!(sts.calls()[0].signed_with, "AKIDLONG");
+    // Cached: the second run makes no call.
+    env.run(&["export", "--format", "claude"]).ok();
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    // The process format still prints the long-term keys themselves.
+    assert_eq!(json(env.run(&["export"]).ok())["AccessKeyId"], "AKIDLONG");
+}
+
+#[test]
+fn two_hop_chain_is_assumed_in_order_and_cached() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    let out = json(env.run(&["export", "--profile", "b"]).ok());
+    assert_eq!(out["Version"], 1);
+    assert_eq!(out["AccessKeyId"], "ASIAFAKE00000002");
+    assert_eq!(out["SecretAccessKey"], "fake-secret-2");
+    assert_eq!(out["SessionToken"], "fake-token-2");
+    let calls = sts.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].param("RoleArn"), Some(ROLE_A));
+    assert_eq!(calls[0].param("RoleSessionName"), Some("sess-a"));
+    assert_eq!(calls[0].signed_with, "AKIDBASE");
+    assert_eq!(calls[1].param("RoleArn"), Some(ROLE_B));
+    assert_eq!(calls[1].param("ExternalId"), Some("ext-123"));
+    assert_eq!(calls[1].param("DurationSeconds"), Some("3600"));
+    assert!(calls[1].param("RoleSessionName").unwrap().starts_with("creds-"));
+    assert_eq!(calls[1].signed_with, "ASIAFAKE00000001", "RoleB is assumed with RoleA's credentials");
+
+    // A cache hit: same credentials, no call.
+    let again = json(env.run(&["export", "--profile", "b"]).ok());
+    assert_eq!(again, out);
+    assert_eq!(sts.calls().len(), 2);
+    // Profile a reuses its own cached hop.
+    assert_eq!(json(env.run(&["export", "--profile", "a"]).ok())["AccessKeyId"], "ASIAFAKE00000001");
+    assert_eq!(sts.calls().len(), 2);
+
+    // Editing a setting below the top hop changes the keys: both hops are fetched again.
+    env.config(&CHAIN.replace("sess-a", "sess-a2"));
+    env.run(&["export", "--profile", "b"]).ok();
+    assert_eq!(sts.calls().len(), 4);
+}
+
+#[test]
+fn stale_top_hop_is_refreshed_alone() {
+    let sts = FakeSts::start();
+    let mut env = chain_env(&sts);
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
+    sts.set_expiration("2030-01-01T01:00:00Z");
+    env.run(&["export", "--profile", "b"]).ok();
+    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 1));
+
+    // 44 minutes later both hops have 16 minutes left: still fresh.
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:44:00Z");
+    env.run(&["export", "--profile", "b"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+
+    // 50 minutes later the top hop is under --min-ttl (15m) but RoleA still has more than the
+    // 5 minutes it needs to sign the next call: only RoleB is assumed again.
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:50:00Z");
+    sts.set_expiration("2030-01-01T01:50:00Z");
+    let out = json(env.run(&["export", "--profile", "b"]).ok());
+    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 2));
+    assert_eq!(out["Expiration"], "2030-01-01T01:50:00Z");
+    assert_eq!(sts.calls()[2].signed_with, "ASIAFAKE00000001");
+
+    // --min-ttl decides freshness.
+    env.set("_CREDS_TEST_NOW", "2030-01-01T01:00:00Z");
+    env.run(&["export", "--profile", "b", "--min-ttl", "45m"]).ok();
+    assert_eq!(sts.calls().len(), 3);
+    env.run(&["export", "--profile", "b", "--min-ttl", "51m"]).fails(3, "less than --min-ttl");
+}
+
+#[test]
+fn refresh_and_no_cache() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    env.run(&["export", "-p", "b"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+    let out = json(env.run(&["export", "-p", "b", "--refresh"]).ok());
+    assert_eq!(sts.calls().len(), 4, "--refresh fetches every hop again");
+    assert_eq!(json(env.run(&["export", "-p", "b"]).ok()), out, "and caches the result");
+    let before: Vec<_> = env.cache_entries().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    env.run(&["export", "-p", "b", "--no-cache"]).ok();
+    assert_eq!(sts.calls().len(), 6);
+    let after: Vec<_> = env.cache_entries().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(before, after, "--no-cache writes nothing");
+    let both = env.run(&["export", "-p", "b", "--no-cache", "--refresh"]);
+    assert_eq!((both.code, both.stdout.as_str()), (2, ""));
+    assert!(both.stderr.contains("cannot be used with"), "{}", both.stderr);
+}
+
+#[test]
+fn cache_off_by_environment() {
+    let sts = FakeSts::start();
+    let mut env = chain_env(&sts);
+    env.set("CREDS_CACHE", "none");
+    env.run(&["export", "-p", "a"]).ok();
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+    assert!(env.cache_entries().is_empty());
+    env.set("CREDS_CACHE", "bogus");
+    env.run(&["export", "-p", "a"]).fails(3, "CREDS_CACHE");
+}
+
+#[cfg(unix)]
+#[test]
+fn cache_files_are_private_and_atomic() {
+    use std::os::unix::fs::PermissionsExt;
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    std::fs::create_dir_all(env.cache_dir()).unwrap();
+    std::fs::set_permissions(env.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.run(&["export", "-p", "b"]).ok();
+    assert_eq!(std::fs::metadata(env.cache_dir()).unwrap().permissions().mode() & 0o777, 0o700);
+    let entries = env.cache_entries();
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        assert_eq!(std::fs::metadata(e).unwrap().permissions().mode() & 0o777, 0o600, "{e:?}");
+    }
+    let names: Vec<String> = std::fs::read_dir(env.cache_dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    // Entries name their profile and hop, and never by profile name alone.
+    let (path, entry) = env.cache_entry("RoleB");
+    assert_eq!(entry["Profile"], "b");
+    assert!(!path.file_name().unwrap().to_str().unwrap().contains('b') || path.file_stem().unwrap().len() == 64);
+}
+
+#[test]
+fn corrupt_truncated_or_foreign_cache_files_are_misses() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    env.run(&["export", "-p", "b"]).ok();
+    let (path, good) = env.cache_entry("RoleB");
+    let cases: [&[u8]; 4] = [b"", b"{\"Format\":1,\"Key\"", b"\x00\xff garbage", b"{\"Version\":1,\"AccessKeyId\":\"X\",\"SecretAccessKey\":\"Y\"}"];
+    let mut calls = sts.calls().len();
+    for bytes in cases {
+        std::fs::write(&path, bytes).unwrap();
+        let out = json(env.run(&["export", "-p", "b"]).ok());
+        calls += 1;
+        assert_eq!(sts.calls().len(), calls, "only the broken hop is fetched again");
+        assert_ne!(out["AccessKeyId"], good["Credentials"]["AccessKeyId"]);
+        let (_, replaced) = env.cache_entry("RoleB");
+        assert_eq!(replaced["Credentials"]["AccessKeyId"], out["AccessKeyId"], "the broken file was replaced");
+    }
+    // An entry copied under another key (another hop's file) is foreign: a miss.
+    let (a_path, _) = env.cache_entry("RoleA");
+    std::fs::copy(&a_path, &path).unwrap();
+    let out = json(env.run(&["export", "-p", "b"]).ok());
+    assert!(out["AccessKeyId"].as_str().unwrap().starts_with("ASIAFAKE"));
+    assert_eq!(sts.calls().len(), calls + 1);
+}
+
+#[test]
+fn config_errors_exit_3_and_name_file_and_line() {
+    let env = TestEnv::new();
+    env.config("[profile a]\nregion = x\nthis line is broken\n");
+    let config = env.home().join(".aws/config");
+    env.run(&["export", "-p", "a"]).fails(3, &format!("{}:3: Expected an '=' sign", config.display()));
+
+    env.config("[profile a]\nregion = us-east-1\n");
+    let err = env.run(&["export", "-p", "nope"]).fails(3, "profile `nope` not found").to_string();
+    assert!(err.contains("known profiles: a"), "{err}");
+
+    env.config("[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = a\n");
+    env.run(&["export", "-p", "a"]).fails(3, "infinite loop: a -> b -> a");
+
+    env.config("[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = missing\n");
+    env.run(&["export", "-p", "a"]).fails(3, &format!("{}:3", config.display()));
+
+    env.config("[profile a]\nregion = us-east-1\n");
+    env.run(&["export", "-p", "a"]).fails(3, "did not contain credential information");
+}
+
+#[test]
+fn later_sources_are_not_supported_yet() {
+    let env = TestEnv::new();
+    env.config(
+        "[profile sso]\nsso_session = s\nsso_account_id = 1\nsso_role_name = R\n[sso-session s]\nsso_start_url = https://x\nsso_region = us-east-1\n\
+         [profile web]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /t\n\
+         [profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
+         [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = k\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n",
+    );
+    for (profile, what) in [("sso", "IAM Identity Center"), ("web", "web identity"), ("imds", "Ec2InstanceMetadata"), ("mfa", "MFA")] {
+        let err = env.run(&["export", "-p", profile]).fails(3, "not supported yet").to_string();
+        assert!(err.contains(what), "{err}");
+    }
+}
+
+#[test]
+fn aws_refusal_exits_5_and_is_remembered_briefly() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    sts.fail_next(403, "AccessDenied");
+    env.run(&["export", "-p", "a"]).fails(5, "AccessDenied");
+    assert_eq!(sts.calls().len(), 1);
+    // A second caller fails fast with the remembered error, without calling STS.
+    let err = env.run(&["export", "-p", "a"]).fails(5, "remembered from a failure").to_string();
+    assert!(err.contains("AccessDenied"), "{err}");
+    assert_eq!(sts.calls().len(), 1);
+    // --refresh retries at once; success clears the record.
+    env.run(&["export", "-p", "a", "--refresh"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+}
+
+#[test]
+fn remembered_failure_expires() {
+    let sts = FakeSts::start();
+    let mut env = chain_env(&sts);
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
+    sts.set_expiration("2030-01-01T01:00:00Z");
+    sts.fail_next(403, "AccessDenied");
+    env.run(&["export", "-p", "a"]).fails(5, "AccessDenied");
+    env.run(&["export", "-p", "a"]).fails(5, "remembered");
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:16Z");
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(sts.calls().len(), 2);
+}
+
+#[test]
+fn throttling_is_retried_then_exit_6() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    sts.fail_next(400, "Throttling");
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(sts.calls().len(), 2, "one retry after throttling");
+    sts.fail_always(503, "ServiceUnavailable");
+    env.run(&["export", "-p", "a", "--refresh"]).fails(6, "ServiceUnavailable");
+    assert_eq!(sts.calls().len(), 5, "three attempts in all");
+}
+
+#[test]
+fn dead_endpoint_exits_6() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut env = TestEnv::new();
+    env.config(CHAIN);
+    env.set("AWS_ENDPOINT_URL_STS", &format!("http://127.0.0.1:{port}"));
+    env.run(&["export", "-p", "a"]).fails(6, "cannot reach");
+}
+
+#[test]
+fn endpoint_from_profile_and_services_section() {
+    let sts = FakeSts::start();
+    let mut env = TestEnv::new();
+    env.unset("AWS_ENDPOINT_URL_STS");
+    env.config(&format!("{CHAIN}\n[profile viaurl]\nrole_arn = {ROLE_A}\nsource_profile = base\nendpoint_url = {0}\n[profile viasvc]\nrole_arn = {ROLE_B}\nsource_profile = base\nservices = local\n[services local]\nsts =\n  endpoint_url = {0}\n", sts.url()));
+    env.run(&["export", "-p", "viaurl"]).ok();
+    env.run(&["export", "-p", "viasvc"]).ok();
+    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 1));
+}
+
+#[test]
+fn credential_process_as_a_source() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    let script = env.write("helper.sh", "#!/bin/sh\necho helper-ran >> \"$0.log\"\nprintf '%s' \"$_CREDS_PROFILE_CHAIN\" > \"$0.chain\"\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n");
+    env.config(&format!("[profile proc]\ncredential_process = sh {}\n[profile top]\nrole_arn = {ROLE_A}\nsource_profile = proc\n", script.display()));
+    let out = json(env.run(&["export", "-p", "proc"]).ok());
+    assert_eq!(out["AccessKeyId"], "AKIDPROC");
+    assert_eq!(out["Expiration"], "2099-01-01T00:00:00Z");
+    assert_eq!(std::fs::read_to_string(script.with_extension("sh.chain")).unwrap(), "proc");
+    env.run(&["export", "-p", "top"]).ok();
+    assert_eq!(sts.calls()[0].signed_with, "AKIDPROC");
+    // The helper's output was cached: it ran once for both exports.
+    assert_eq!(std::fs::read_to_string(script.with_extension("sh.log")).unwrap().lines().count(), 1);
+
+    let bad = env.write("bad.sh", "#!/bin/sh\necho 'SECRETLEAK not json'\n");
+    let failing = env.write("fail.sh", "#!/bin/sh\necho 'first line' >&2\necho 'token expired, run sso login' >&2\nexit 7\n");
+    env.config(&format!("[profile bad]\ncredential_process = sh {}\n[profile failing]\ncredential_process = sh {}\n", bad.display(), failing.display()));
+    let err = env.run(&["export", "-p", "bad"]).fails(1, "not JSON").to_string();
+    assert!(!err.contains("SECRETLEAK"));
+    env.run(&["export", "-p", "failing"]).fails(1, "exited with status 7: token expired, run sso login");
+}
+
+#[test]
+fn recursion_guard_stops_a_profile_that_runs_creds_for_itself() {
+    let env = TestEnv::new();
+    let bin = support::bin();
+    env.config(&format!(
+        "[profile self]\ncredential_process = {bin} export --profile self\n\
+         [profile ping]\ncredential_process = {bin} export --profile pong\n[profile pong]\ncredential_process = {bin} export --profile ping\n"
+    ));
+    env.run(&["export", "-p", "self"]).fails(3, "credential_process loop: self -> self");
+    env.run(&["export", "-p", "ping"]).fails(3, "credential_process loop: ping -> pong -> ping");
+}
+
+#[test]
+fn environment_credential_source() {
+    let sts = FakeSts::start();
+    let mut env = TestEnv::with_sts(&sts);
+    env.config(&format!("[profile e]\nrole_arn = {ROLE_A}\ncredential_source = Environment\n"));
+    env.run(&["export", "-p", "e"]).fails(3, "AWS_ACCESS_KEY_ID");
+    env.set("AWS_ACCESS_KEY_ID", "AKIDENV");
+    env.set("AWS_SECRET_ACCESS_KEY", "envsecret");
+    env.run(&["export", "-p", "e"]).ok();
+    assert_eq!(sts.calls()[0].signed_with, "AKIDENV");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = TestEnv::new();
+    let out = env.run(&["export", "--format", "yaml"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    assert_eq!(env.run(&["export", "--min-ttl", "soon"]).code, 2);
+    assert_eq!(env.run(&["frobnicate"]).code, 2);
+    let help = env.run(&["export", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("GetSessionToken"), "{}", help.stdout);
+}
+
+#[test]
+fn concurrent_callers_make_one_call_per_hop() {
+    let sts = FakeSts::start();
+    sts.set_delay(Duration::from_millis(150));
+    let mut env = chain_env(&sts);
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
+    sts.set_expiration("2030-01-01T01:00:00Z");
+    let run_all = |env: &TestEnv| {
+        let children: Vec<_> = (0..50).map(|_| env.command(&["export", "-p", "b"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()).collect();
+        let outs: Vec<String> = children.into_iter().map(|c| support::to_run(c.wait_with_output().unwrap()).ok().to_string()).collect();
+        assert!(outs.iter().all(|o| o == &outs[0]), "all callers print the same credentials");
+        outs[0].clone()
+    };
+    let cold = run_all(&env);
+    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 1), "cold cache");
+    env.set("_CREDS_TEST_NOW", "2030-01-01T00:50:00Z");
+    sts.set_expiration("2030-01-01T01:50:00Z");
+    let stale = run_all(&env);
+    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 2), "stale top hop");
+    assert_ne!(cold, stale);
+}
+
+/// Every scenario, with known secret values and `-v`: no secret ever reaches stderr.
+#[test]
+fn secrets_never_reach_stderr() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    env.credentials("[default]\naws_access_key_id = AKIDLEAK\naws_secret_access_key = SECRETDEFAULTKEY\n");
+    let mut stderr = String::new();
+    let mut record = |args: &[&str]| {
+        let r = env.run(args);
+        stderr.push_str(&r.stderr);
+    };
+    record(&["-v", "export", "-p", "b"]);
+    record(&["-v", "export", "-p", "b"]);
+    record(&["-v", "export", "-p", "b", "--refresh", "-f", "env"]);
+    record(&["-v", "export", "-f", "claude"]);
+    sts.fail_always(403, "AccessDenied");
+    record(&["-v", "export", "-p", "b", "--refresh"]);
+    record(&["-v", "export", "-p", "b", "--no-cache"]);
+    record(&["-v", "export", "-f", "claude", "--refresh"]);
+    assert!(stderr.contains("creds: "), "the scenarios said something: {stderr}");
+    for secret in ["SECRETBASEKEY0123456789", "SECRETDEFAULTKEY", "fake-secret-", "fake-token-"] {
+        assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
+    }
+}

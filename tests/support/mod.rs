@@ -1,0 +1,139 @@
+//! Test support: a fake STS on 127.0.0.1 and a temporary HOME to run the real binary in.
+
+#![allow(dead_code)]
+
+pub mod fake_sts;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub use fake_sts::FakeSts;
+
+/// A temporary HOME with its own config files and cache, and a clean environment.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts failure with `code`, empty stdout and a one-line stderr containing `text`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, text: &str) -> &str {
+        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(self.stdout, "", "stdout must be empty on failure");
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}: {}", self.stderr);
+        assert!(self.stderr.starts_with("creds: "), "{}", self.stderr);
+        assert_eq!(self.stderr.trim_end().lines().count(), 1, "one line on stderr: {}", self.stderr);
+        &self.stderr
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_creds")
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
+        let home = dir.path().join("home").to_string_lossy().into_owned();
+        let vars = vec![
+            ("HOME".to_string(), home.clone()),
+            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            ("CREDS_CACHE_DIR".to_string(), format!("{home}/cache")),
+            ("AWS_REGION".to_string(), "us-east-1".to_string()),
+        ];
+        TestEnv { dir, vars }
+    }
+
+    pub fn with_sts(sts: &FakeSts) -> TestEnv {
+        let mut env = TestEnv::new();
+        env.set("AWS_ENDPOINT_URL_STS", &sts.url());
+        env
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home().join("cache")
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn unset(&mut self, key: &str) {
+        self.vars.retain(|(k, _)| k != key);
+    }
+
+    pub fn config(&self, text: &str) {
+        std::fs::write(self.home().join(".aws/config"), text).unwrap();
+    }
+
+    pub fn credentials(&self, text: &str) {
+        std::fs::write(self.home().join(".aws/credentials"), text).unwrap();
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args).env_clear().envs(self.vars.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        to_run(self.command(args).output().unwrap())
+    }
+
+    /// The cache entries (`*.json`) in the cache directory.
+    pub fn cache_entries(&self) -> Vec<PathBuf> {
+        let Ok(dir) = std::fs::read_dir(self.cache_dir()) else { return Vec::new() };
+        let mut v: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+        v.sort();
+        v
+    }
+
+    /// The cache entry whose `Hop` contains `hop`.
+    pub fn cache_entry(&self, hop: &str) -> (PathBuf, serde_json::Value) {
+        for path in self.cache_entries() {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if v["Hop"].as_str().is_some_and(|h| h.contains(hop)) {
+                return (path, v);
+            }
+        }
+        panic!("no cache entry for {hop}");
+    }
+}
+
+pub fn to_run(out: Output) -> Run {
+    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8(out.stdout).unwrap(), stderr: String::from_utf8(out.stderr).unwrap() }
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
