@@ -1,0 +1,110 @@
+"""Fixtures for the interop tests: moto's server as STS on 127.0.0.1, and a temporary HOME."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def creds_bin():
+    path = Path(os.environ.get("CREDS_BIN", ROOT / "target" / "release" / "creds"))
+    assert path.is_file(), f"build creds first: {path} is missing (scripts/test builds it)"
+    return str(path)
+
+
+class Moto:
+    def __init__(self, url):
+        self.url = url
+
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST"), timeout=10).read()
+
+    def assumed_roles(self):
+        """The role ARNs of every AssumeRole call moto has answered since the last reset."""
+        with urllib.request.urlopen(self.url + "/moto-api/data.json", timeout=10) as r:
+            data = json.load(r)
+        return [r["role_arn"] for r in data.get("sts", {}).get("AssumedRole", [])]
+
+    def count(self, role_arn):
+        return self.assumed_roles().count(role_arn)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    port = free_port()
+    log = open(ROOT / "target" / "moto.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"moto's server did not start on {url}; see target/moto.log")
+            time.sleep(0.2)
+    yield Moto(url)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def moto(moto_server):
+    moto_server.reset()
+    return moto_server
+
+
+class Home:
+    """A temporary HOME with ~/.aws files, a private creds cache and a clean environment."""
+
+    def __init__(self, root, moto_url):
+        self.root = root
+        (root / ".aws").mkdir()
+        self.cache = root / "cache"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDS_", "_CREDS_"))}
+        self.env.update(
+            HOME=str(root),
+            CREDS_CACHE_DIR=str(self.cache),
+            AWS_REGION="us-east-1",
+            AWS_ENDPOINT_URL_STS=moto_url,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+
+    def config(self, text):
+        (self.root / ".aws" / "config").write_text(text)
+
+    def run(self, args, **kw):
+        return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, **kw)
+
+    def entry(self, hop):
+        for path in sorted(self.cache.glob("*.json")):
+            data = json.loads(path.read_text())
+            if hop in data["Hop"]:
+                return path, data
+        raise AssertionError(f"no cache entry for {hop}")
+
+
+@pytest.fixture
+def home(tmp_path, moto):
+    return Home(tmp_path, moto.url)

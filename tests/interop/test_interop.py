@@ -1,0 +1,139 @@
+"""creds against real, independent components: moto's STS, and boto3, the AWS CLI v2 and the
+AWS SDK for JavaScript v3 as consumers of `credential_process = creds export ...`."""
+
+import datetime
+import json
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2 (a pip-installed v1 `aws` may come first on PATH)
+JS_DIR = Path(__file__).resolve().parent / "js"
+ROLE_A = "arn:aws:iam::111111111111:role/InteropA"
+ROLE_B = "arn:aws:iam::222222222222:role/InteropB"
+EXPECTED_ARN = "arn:aws:sts::222222222222:assumed-role/InteropB/interop-b"
+
+
+def chain_config(creds_bin):
+    return f"""\
+[profile base]
+aws_access_key_id = AKIAINTEROPBASE00001
+aws_secret_access_key = interop-base-secret
+
+[profile hop1]
+role_arn = {ROLE_A}
+source_profile = base
+role_session_name = interop-a
+
+[profile hop2]
+role_arn = {ROLE_B}
+source_profile = hop1
+role_session_name = interop-b
+
+[profile consumer]
+region = us-east-1
+credential_process = {shlex.quote(creds_bin)} export --profile hop2 --format process
+"""
+
+
+def test_aws_cli_v2_consumer(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    version = home.run([AWS_CLI, "--version"])
+    assert version.stdout.startswith("aws-cli/2."), version.stdout + version.stderr
+    out = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "consumer", "--endpoint-url", moto.url, "--output", "json"])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
+    # The CLI runs the process for every command; the second is a cache hit in creds.
+    out = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "consumer", "--endpoint-url", moto.url, "--output", "json"])
+    assert out.returncode == 0, out.stderr
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1)
+
+
+BOTO3_CALLER = """
+import json, sys, boto3
+session = boto3.Session(profile_name="consumer")
+identity = session.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1").get_caller_identity()
+frozen = session.get_credentials()
+print(json.dumps({"Arn": identity["Arn"], "AccessKeyId": frozen.access_key, "Refreshable": hasattr(frozen, "_expiry_time") and frozen._expiry_time is not None}))
+"""
+
+
+def test_boto3_consumer(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["Arn"] == EXPECTED_ARN
+    assert got["AccessKeyId"].startswith("ASIA")
+    assert got["Refreshable"], "botocore saw an Expiration and treats the credentials as refreshable"
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1)
+
+
+def test_javascript_sdk_consumer(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    home.env.update(AWS_PROFILE="consumer", STS_ENDPOINT=moto.url)
+    out = home.run(["node", str(JS_DIR / "caller.mjs")], cwd=JS_DIR)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["Arn"] == EXPECTED_ARN
+    assert got["Expiration"].endswith("Z")
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1)
+
+
+def test_consumers_share_one_cache(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    home.env.update(AWS_PROFILE="consumer", STS_ENDPOINT=moto.url)
+    for args in ([AWS_CLI, "sts", "get-caller-identity", "--profile", "consumer", "--endpoint-url", moto.url], [sys.executable, "-c", BOTO3_CALLER, moto.url], ["node", str(JS_DIR / "caller.mjs")]):
+        out = home.run(args, cwd=JS_DIR)
+        assert out.returncode == 0, out.stderr
+        assert EXPECTED_ARN in out.stdout
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1)
+
+
+def test_env_format_feeds_a_shell(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    script = f'eval "$({shlex.quote(creds_bin)} export --profile hop2 --format env)" && {AWS_CLI} sts get-caller-identity --endpoint-url {moto.url} --output json'
+    out = home.run(["sh", "-c", script])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
+
+
+def test_claude_format_uses_get_session_token(creds_bin, home, moto):
+    home.config("[default]\naws_access_key_id = AKIAINTEROPLONG00001\naws_secret_access_key = long-term-secret\n")
+    out = home.run([creds_bin, "export", "--format", "claude"])
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert list(doc) == ["Credentials"]
+    c = doc["Credentials"]
+    assert list(c) == ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"]
+    assert c["AccessKeyId"] != "AKIAINTEROPLONG00001" and c["SessionToken"]
+    assert c["Expiration"].endswith("Z")
+
+
+def run_many(home, creds_bin, n=50):
+    def one(_):
+        return home.run([creds_bin, "export", "--profile", "hop2"])
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        outs = list(pool.map(one, range(n)))
+    for o in outs:
+        assert o.returncode == 0, o.stderr
+    assert len({o.stdout for o in outs}) == 1, "every caller printed the same credentials"
+    return outs[0].stdout
+
+
+def test_fifty_concurrent_callers_one_call_per_hop(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    cold = run_many(home, creds_bin)
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1), "cold cache"
+
+    # Make the top hop stale (5 minutes left, under the 15-minute --min-ttl).
+    path, entry = home.entry(ROLE_B)
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+    entry["Credentials"]["Expiration"] = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.write_text(json.dumps(entry))
+    stale = run_many(home, creds_bin)
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 2), "stale cache: only the stale hop, once"
+    assert stale != cold
