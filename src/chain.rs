@@ -20,9 +20,17 @@ pub enum Base {
     /// `aws_access_key_id` and `aws_secret_access_key` in a profile.
     AccessKey(StaticKeys),
     /// `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`.
-    NamedSource { profile: String, source: NamedSource },
+    NamedSource {
+        profile: String,
+        source: NamedSource,
+    },
     /// `web_identity_token_file` with `role_arn`.
-    WebIdentity { profile: String, role_arn: String, token_file: String, session_name: Option<String> },
+    WebIdentity {
+        profile: String,
+        role_arn: String,
+        token_file: String,
+        session_name: Option<String>,
+    },
     /// IAM Identity Center.
     Sso(Sso),
     /// `credential_process`.
@@ -88,7 +96,9 @@ impl Base {
     pub fn profile(&self) -> &str {
         match self {
             Base::AccessKey(k) => &k.profile,
-            Base::NamedSource { profile, .. } | Base::WebIdentity { profile, .. } | Base::Process { profile, .. } => profile,
+            Base::NamedSource { profile, .. }
+            | Base::WebIdentity { profile, .. }
+            | Base::Process { profile, .. } => profile,
             Base::Sso(s) => &s.profile,
         }
     }
@@ -129,7 +139,10 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
             break base(set, profile)?;
         };
         hops.push(role_hop(profile, role_arn)?);
-        match (profile.get("source_profile"), profile.get("credential_source")) {
+        match (
+            profile.get("source_profile"),
+            profile.get("credential_source"),
+        ) {
             (Some(_), Some(_)) => {
                 return Err(perr(profile, "source_profile", "profile contained both source_profile and credential_source. Only one or the other can be defined; remove one"));
             }
@@ -138,7 +151,12 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
             }
             (Some(source), None) if source == name => break base(set, profile)?,
             (Some(source), None) => name = source,
-            (None, Some(source)) => break Base::NamedSource { profile: name.to_string(), source: named_source(profile, source)? },
+            (None, Some(source)) => {
+                break Base::NamedSource {
+                    profile: name.to_string(),
+                    source: named_source(profile, source)?,
+                }
+            }
         }
     };
     hops.reverse();
@@ -157,12 +175,20 @@ fn known(set: &ProfileSet) -> String {
     if set.profiles.is_empty() {
         return "none".into();
     }
-    set.profiles.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+    set.profiles
+        .keys()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An error about `key` of `profile`, naming the profile and where the key (or profile) is.
 fn perr(profile: &Section, key: &str, message: &str) -> Error {
-    Error::config(format!("profile `{}` ({}): {message}", profile.name, profile.origin(key)))
+    Error::config(format!(
+        "profile `{}` ({}): {message}",
+        profile.name,
+        profile.origin(key)
+    ))
 }
 
 /// `role_arn`, unless the profile is a web identity profile (which uses role_arn itself).
@@ -179,7 +205,13 @@ fn role_hop(profile: &Section, role_arn: &str) -> Result<RoleHop> {
         None => None,
         Some(text) => match text.parse::<u32>() {
             Ok(d) if (900..=43200).contains(&d) => Some(d),
-            _ => return Err(perr(profile, "duration_seconds", &format!("duration_seconds `{text}` must be a whole number of seconds from 900 to 43200"))),
+            _ => return Err(perr(
+                profile,
+                "duration_seconds",
+                &format!(
+                    "duration_seconds `{text}` must be a whole number of seconds from 900 to 43200"
+                ),
+            )),
         },
     };
     Ok(RoleHop {
@@ -204,7 +236,10 @@ fn named_source(profile: &Section, source: &str) -> Result<NamedSource> {
 
 /// Static keys: `Ok(None)` when the profile has neither key, an error when it has only one.
 fn static_keys(profile: &Section) -> Result<Option<StaticKeys>> {
-    match (profile.get("aws_access_key_id"), profile.get("aws_secret_access_key")) {
+    match (
+        profile.get("aws_access_key_id"),
+        profile.get("aws_secret_access_key"),
+    ) {
         (None, None) => Ok(None),
         (Some(id), Some(secret)) => Ok(Some(StaticKeys {
             profile: profile.name.clone(),
@@ -213,8 +248,16 @@ fn static_keys(profile: &Section) -> Result<Option<StaticKeys>> {
             session_token: profile.get("aws_session_token").map(Secret::new),
             account_id: profile.get("aws_account_id").map(str::to_string),
         })),
-        (Some(_), None) => Err(perr(profile, "aws_access_key_id", "profile missing aws_secret_access_key; add it next to aws_access_key_id")),
-        (None, Some(_)) => Err(perr(profile, "aws_secret_access_key", "profile missing aws_access_key_id; add it next to aws_secret_access_key")),
+        (Some(_), None) => Err(perr(
+            profile,
+            "aws_access_key_id",
+            "profile missing aws_secret_access_key; add it next to aws_access_key_id",
+        )),
+        (None, Some(_)) => Err(perr(
+            profile,
+            "aws_secret_access_key",
+            "profile missing aws_access_key_id; add it next to aws_secret_access_key",
+        )),
     }
 }
 
@@ -222,19 +265,34 @@ fn static_keys(profile: &Section) -> Result<Option<StaticKeys>> {
 fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
     let name = profile.name.clone();
     if let Some(source) = profile.get("credential_source") {
-        return Ok(Base::NamedSource { profile: name, source: named_source(profile, source)? });
+        return Ok(Base::NamedSource {
+            profile: name,
+            source: named_source(profile, source)?,
+        });
     }
     if let Some(token_file) = profile.get("web_identity_token_file") {
         let Some(role_arn) = profile.get("role_arn") else {
-            return Err(perr(profile, "web_identity_token_file", "`role_arn` was missing: a web_identity_token_file needs a role_arn"));
+            return Err(perr(
+                profile,
+                "web_identity_token_file",
+                "`role_arn` was missing: a web_identity_token_file needs a role_arn",
+            ));
         };
-        return Ok(Base::WebIdentity { profile: name, role_arn: role_arn.into(), token_file: token_file.into(), session_name: profile.get("role_session_name").map(str::to_string) });
+        return Ok(Base::WebIdentity {
+            profile: name,
+            role_arn: role_arn.into(),
+            token_file: token_file.into(),
+            session_name: profile.get("role_session_name").map(str::to_string),
+        });
     }
     if let Some(sso) = sso(set, profile)? {
         return Ok(Base::Sso(sso));
     }
     if let Some(command) = profile.get("credential_process") {
-        return Ok(Base::Process { profile: name, command: command.to_string() });
+        return Ok(Base::Process {
+            profile: name,
+            command: command.to_string(),
+        });
     }
     match static_keys(profile)? {
         Some(keys) => Ok(Base::AccessKey(keys)),
@@ -247,14 +305,35 @@ fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
 
 fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
     let get = |key: &str| profile.get(key).map(str::to_string);
-    let (account_id, role_name, session) = (get("sso_account_id"), get("sso_role_name"), get("sso_session"));
+    let (account_id, role_name, session) = (
+        get("sso_account_id"),
+        get("sso_role_name"),
+        get("sso_session"),
+    );
     let (start_url, region) = (get("sso_start_url"), get("sso_region"));
-    if account_id.is_none() && role_name.is_none() && session.is_none() && start_url.is_none() && region.is_none() {
+    if account_id.is_none()
+        && role_name.is_none()
+        && session.is_none()
+        && start_url.is_none()
+        && region.is_none()
+    {
         return Ok(None);
     }
     match (&account_id, &role_name) {
-        (None, Some(_)) => return Err(perr(profile, "sso_role_name", "if `sso_role_name` is set, then `sso_account_id` must also be set")),
-        (Some(_), None) => return Err(perr(profile, "sso_account_id", "if `sso_account_id` is set, then `sso_role_name` must also be set")),
+        (None, Some(_)) => {
+            return Err(perr(
+                profile,
+                "sso_role_name",
+                "if `sso_role_name` is set, then `sso_account_id` must also be set",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(perr(
+                profile,
+                "sso_account_id",
+                "if `sso_account_id` is set, then `sso_role_name` must also be set",
+            ))
+        }
         _ => {}
     }
     let Some(session_name) = session else {
@@ -263,7 +342,14 @@ fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
                 return Err(perr(profile, key, &format!("`{key}` is missing: a legacy SSO profile needs sso_start_url and sso_region (or use sso_session)")));
             }
         }
-        return Ok(Some(Sso { profile: profile.name.clone(), session: None, start_url, region, account_id, role_name }));
+        return Ok(Some(Sso {
+            profile: profile.name.clone(),
+            session: None,
+            start_url,
+            region,
+            account_id,
+            role_name,
+        }));
     };
     let Some(section) = set.sso_sessions.get(&session_name) else {
         return Err(perr(profile, "sso_session", &format!("sso-session named `{session_name}` (referenced by profile `{}`) was not found; add `[sso-session {session_name}]`", profile.name)));
@@ -280,17 +366,31 @@ fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
             }
         }
     }
-    Ok(Some(Sso { profile: profile.name.clone(), session: Some(session_name), start_url: section.get("sso_start_url").map(str::to_string), region: section.get("sso_region").map(str::to_string), account_id, role_name }))
+    Ok(Some(Sso {
+        profile: profile.name.clone(),
+        session: Some(session_name),
+        start_url: section.get("sso_start_url").map(str::to_string),
+        region: section.get("sso_region").map(str::to_string),
+        account_id,
+        role_name,
+    }))
 }
 
 impl Chain {
     /// Fails with a clear "not supported yet" error for sources that later releases add.
     pub fn check_supported(&self) -> Result<()> {
-        let unsupported = |profile: &str, what: &str| Err(Error::config(format!("profile `{profile}`: {what} is not supported yet by this version of creds; use the AWS CLI for this profile for now")));
+        let unsupported = |profile: &str, what: &str| {
+            Err(Error::config(format!("profile `{profile}`: {what} is not supported yet by this version of creds; use the AWS CLI for this profile for now")))
+        };
         match &self.base {
             Base::Sso(s) => return unsupported(&s.profile, "IAM Identity Center (SSO)"),
-            Base::WebIdentity { profile, .. } => return unsupported(profile, "web identity (web_identity_token_file)"),
-            Base::NamedSource { profile, source: s @ (NamedSource::Ec2InstanceMetadata | NamedSource::EcsContainer) } => {
+            Base::WebIdentity { profile, .. } => {
+                return unsupported(profile, "web identity (web_identity_token_file)")
+            }
+            Base::NamedSource {
+                profile,
+                source: s @ (NamedSource::Ec2InstanceMetadata | NamedSource::EcsContainer),
+            } => {
                 return unsupported(profile, &format!("credential_source = {}", s.name()));
             }
             _ => {}

@@ -7,8 +7,13 @@ use clap::{Parser, Subcommand};
 ///
 /// Exit codes: 0 success, 2 usage, 3 configuration error, 4 login needed, 5 AWS refused,
 /// 6 network or timeout, 1 anything else. On failure stdout is empty and stderr has one line.
-#[derive(Debug, Parser)]
-#[command(name = "creds", version, propagate_version = true, max_term_width = 100)]
+#[derive(Debug, PartialEq, Parser)]
+#[command(
+    name = "creds",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Explain each step on stderr (never secrets).
     #[arg(short, long, global = true)]
@@ -18,7 +23,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, PartialEq, Subcommand)]
 pub enum Command {
     /// Print credentials for a profile (cached until --min-ttl before they expire).
     ///
@@ -32,7 +37,7 @@ pub enum Command {
     Export(ExportArgs),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, PartialEq, clap::Args)]
 pub struct ExportArgs {
     /// The profile [default: $AWS_PROFILE, else $AWS_DEFAULT_PROFILE, else `default`]
     #[arg(short, long)]
@@ -55,11 +60,77 @@ pub struct ExportArgs {
     pub no_cache: bool,
 }
 
+impl Cli {
+    /// Parses the command line. The common `creds export` lines are parsed directly: building
+    /// clap's command tree costs more than the rest of a cache hit. Anything else (help,
+    /// version, errors, other subcommands) goes to clap, which gives the same result for
+    /// what both accept (see the tests).
+    pub fn parse_args(args: Vec<std::ffi::OsString>) -> Cli {
+        Self::fast_parse(&args).unwrap_or_else(|| Cli::parse_from(args))
+    }
+
+    /// `creds [-v] export [-p P] [-f F] [--min-ttl D] [--refresh | --no-cache] [-v]`, with
+    /// `--flag=value` forms; `None` for anything else, including repeated options.
+    pub fn fast_parse(args: &[std::ffi::OsString]) -> Option<Cli> {
+        use clap::ValueEnum;
+        let mut args = args.iter().skip(1).map(|a| a.to_str());
+        let (mut verbose, mut seen_export) = (false, false);
+        let (mut profile, mut format, mut min_ttl, mut refresh, mut no_cache) =
+            (None, None, None, false, false);
+        while let Some(arg) = args.next() {
+            let arg = arg?;
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+                _ => (arg, None),
+            };
+            let mut value = |inline: Option<&str>| -> Option<String> {
+                let v = match inline {
+                    Some(v) => v,
+                    None => args.next()??,
+                };
+                (!v.starts_with('-') && !v.is_empty()).then(|| v.to_string())
+            };
+            let once = |flag: bool| (!flag).then_some(true);
+            match name {
+                "export" if !seen_export && inline.is_none() => seen_export = true,
+                "-v" | "--verbose" if inline.is_none() => verbose = once(verbose)?,
+                "-p" | "--profile" if seen_export && profile.is_none() => {
+                    profile = Some(value(inline)?)
+                }
+                "-f" | "--format" if seen_export && format.is_none() => {
+                    format = Some(Format::from_str(&value(inline)?, false).ok()?)
+                }
+                "--min-ttl" if seen_export && min_ttl.is_none() => {
+                    min_ttl = Some(parse_duration(&value(inline)?).ok()?)
+                }
+                "--refresh" if seen_export && inline.is_none() => refresh = once(refresh)?,
+                "--no-cache" if seen_export && inline.is_none() => no_cache = once(no_cache)?,
+                _ => return None,
+            }
+        }
+        if !seen_export || (refresh && no_cache) {
+            return None;
+        }
+        Some(Cli {
+            verbose,
+            command: Command::Export(ExportArgs {
+                profile,
+                format: format.unwrap_or(Format::Process),
+                min_ttl: min_ttl.unwrap_or(chrono::Duration::minutes(15)),
+                refresh,
+                no_cache,
+            }),
+        })
+    }
+}
+
 /// Parses `90`, `90s`, `15m`, `1h` or `1h30m`.
 pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     let bad = || format!("`{text}` is not a duration such as 900, 900s, 15m or 1h");
     if let Ok(secs) = text.parse::<i64>() {
-        return (secs >= 0).then(|| chrono::Duration::seconds(secs)).ok_or_else(bad);
+        return (secs >= 0)
+            .then(|| chrono::Duration::seconds(secs))
+            .ok_or_else(bad);
     }
     let (mut total, mut number) = (0i64, String::new());
     for c in text.chars() {
@@ -74,7 +145,10 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
             _ => return Err(bad()),
         };
         let n: i64 = number.parse().map_err(|_| bad())?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
         number.clear();
     }
     if !number.is_empty() || text.is_empty() || total > 7 * 24 * 3600 {
@@ -99,6 +173,47 @@ mod tests {
             }
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_clap() {
+        let lines = [
+            "creds export",
+            "creds export -p prod",
+            "creds export --profile prod --format claude",
+            "creds export --profile=prod --format=env --min-ttl=30m",
+            "creds -v export -f fish --refresh",
+            "creds export --no-cache -v -p a/b@c",
+            "creds export --min-ttl 900 -f windows-cmd",
+            "creds export -f env-no-export -f env",
+            "creds export -p a -p b",
+            "creds export --refresh --no-cache",
+            "creds export --format yaml",
+            "creds export -p",
+            "creds export -p -v",
+            "creds export --help",
+            "creds export extra",
+            "creds --version",
+            "creds",
+            "creds export -pprod",
+            "creds export --min-ttl soon",
+            "creds export --profile=",
+            "creds -v -v export",
+        ];
+        for line in lines {
+            let argv: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            let clap = Cli::try_parse_from(&argv).ok();
+            match Cli::fast_parse(&argv) {
+                Some(fast) => assert_eq!(Some(&fast), clap.as_ref(), "{line}"),
+                None => assert!(
+                    !matches!(line, "creds export" | "creds export -p prod"),
+                    "{line} should take the fast path"
+                ),
+            }
+        }
+        assert!(
+            Cli::fast_parse(&["creds".into(), "export".into(), "-p".into(), "x".into()]).is_some()
+        );
     }
 
     #[test]

@@ -6,29 +6,83 @@
 
 use crate::source::sts::{AwsSts, Sts};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// A snapshot of the environment variables, taken once at start-up.
+/// A snapshot of the environment variables `creds` reads, taken once at start-up.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
-    vars: HashMap<String, String>,
+    vars: Vec<(String, String)>,
 }
+
+/// Every variable `creds` reads. The snapshot looks up only these (copying the whole
+/// environment costs more than the rest of a cache hit).
+pub const VARIABLES: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCOUNT_ID",
+    "CREDS_CACHE",
+    "CREDS_CACHE_DIR",
+    "_CREDS_PROFILE_CHAIN",
+    "_CREDS_TEST_NOW",
+    "HOME",
+    "USERPROFILE",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "XDG_CACHE_HOME",
+    "LOCALAPPDATA",
+];
 
 impl Env {
     pub fn from_process() -> Self {
-        Env { vars: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect() }
+        Env {
+            vars: VARIABLES
+                .iter()
+                .filter_map(|name| {
+                    Some((
+                        name.to_string(),
+                        std::env::var_os(name)?.into_string().ok()?,
+                    ))
+                })
+                .collect(),
+        }
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// The variable's value; an empty value counts as unset, as in the AWS SDKs.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        debug_assert!(
+            VARIABLES.contains(&name),
+            "{name} must be listed in context::VARIABLES"
+        );
+        self.vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// The user's home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH`
@@ -97,9 +151,15 @@ impl ProcessRunner for ShellRunner {
             c
         };
         cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let out = cmd.output()?;
-        Ok(ProcessOutput { code: out.status.code(), stdout: out.stdout, stderr: out.stderr })
+        Ok(ProcessOutput {
+            code: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
     }
 }
 
@@ -116,11 +176,17 @@ impl Context {
     /// builds no runtime and no SDK client.
     pub fn from_process() -> Self {
         let env = Env::from_process();
-        let clock: Box<dyn Clock> = match env.get("_CREDS_TEST_NOW").map(DateTime::parse_from_rfc3339) {
-            Some(Ok(t)) => Box::new(FixedClock(t.with_timezone(&Utc))),
-            _ => Box::new(SystemClock),
-        };
-        Context { env, clock, processes: Box::new(ShellRunner), sts: Box::new(AwsSts) }
+        let clock: Box<dyn Clock> =
+            match env.get("_CREDS_TEST_NOW").map(DateTime::parse_from_rfc3339) {
+                Some(Ok(t)) => Box::new(FixedClock(t.with_timezone(&Utc))),
+                _ => Box::new(SystemClock),
+            };
+        Context {
+            env,
+            clock,
+            processes: Box::new(ShellRunner),
+            sts: Box::new(AwsSts),
+        }
     }
 
     /// The user cache directory for `creds`: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`,

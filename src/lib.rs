@@ -37,7 +37,10 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     match result {
         Ok(document) => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(document.as_bytes()).and_then(|()| out.flush()) {
+            match out
+                .write_all(document.as_bytes())
+                .and_then(|()| out.flush())
+            {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("creds: cannot write to stdout: {e}");

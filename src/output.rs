@@ -64,18 +64,29 @@ pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> String {
     let token = c.session_token.as_ref().map(|t| t.expose());
     match format {
         Format::Process => {
-            let mut fields = vec![("Version", "1".to_string()), ("AccessKeyId", json_str(&c.access_key_id)), ("SecretAccessKey", json_str(c.secret_access_key.expose()))];
+            let mut fields = vec![
+                ("Version", "1".to_string()),
+                ("AccessKeyId", json_str(&c.access_key_id)),
+                ("SecretAccessKey", json_str(c.secret_access_key.expose())),
+            ];
             if let Some(t) = token {
                 fields.push(("SessionToken", json_str(t)));
             }
             if let Some(e) = &expiry {
                 fields.push(("Expiration", json_str(e)));
             }
-            let body: Vec<String> = fields.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
+            let body: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("  \"{k}\": {v}"))
+                .collect();
             format!("{{\n{}\n}}\n", body.join(",\n"))
         }
         Format::Claude => {
-            let mut body = format!("\"AccessKeyId\":{},\"SecretAccessKey\":{}", json_str(&c.access_key_id), json_str(c.secret_access_key.expose()));
+            let mut body = format!(
+                "\"AccessKeyId\":{},\"SecretAccessKey\":{}",
+                json_str(&c.access_key_id),
+                json_str(c.secret_access_key.expose())
+            );
             if let Some(t) = token {
                 body.push_str(&format!(",\"SessionToken\":{}", json_str(t)));
             }
@@ -85,7 +96,10 @@ pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> String {
             format!("{{\"Credentials\":{{{body}}}}}\n")
         }
         _ => {
-            let mut vars = vec![("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()), ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose())];
+            let mut vars = vec![
+                ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose()),
+            ];
             if let Some(t) = token {
                 vars.push(("AWS_SESSION_TOKEN", t));
             }
@@ -119,7 +133,11 @@ mod tests {
             access_key_id: "ASIAEXAMPLE".into(),
             secret_access_key: Secret::new("se/cr+et"),
             session_token: token.then(|| Secret::new("to/ken=")),
-            expiration: expiry.then(|| DateTime::parse_from_rfc3339("2026-01-01T12:00:00.750+00:00").unwrap().with_timezone(&Utc)),
+            expiration: expiry.then(|| {
+                DateTime::parse_from_rfc3339("2026-01-01T12:00:00.750+00:00")
+                    .unwrap()
+                    .with_timezone(&Utc)
+            }),
             account_id: Some("123456789012".into()),
         }
     }
@@ -149,7 +167,10 @@ mod tests {
             render(Format::Env, &c, r),
             "export AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nexport AWS_SECRET_ACCESS_KEY=se/cr+et\nexport AWS_SESSION_TOKEN=to/ken=\nexport AWS_CREDENTIAL_EXPIRATION=2026-01-01T12:00:00Z\nexport AWS_REGION=eu-west-1\nexport AWS_DEFAULT_REGION=eu-west-1\n"
         );
-        assert_eq!(render(Format::EnvNoExport, &creds(false, false), None), "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=se/cr+et\n");
+        assert_eq!(
+            render(Format::EnvNoExport, &creds(false, false), None),
+            "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=se/cr+et\n"
+        );
         assert_eq!(
             render(Format::Fish, &c, None),
             "set -gx AWS_ACCESS_KEY_ID \"ASIAEXAMPLE\"\nset -gx AWS_SECRET_ACCESS_KEY \"se/cr+et\"\nset -gx AWS_SESSION_TOKEN \"to/ken=\"\nset -gx AWS_CREDENTIAL_EXPIRATION \"2026-01-01T12:00:00Z\"\n"
@@ -163,6 +184,9 @@ mod tests {
 
     #[test]
     fn json_escaping_matches_python() {
-        assert_eq!(json_str("a\"b\\c\n\u{1}é😀"), "\"a\\\"b\\\\c\\n\\u0001\\u00e9\\ud83d\\ude00\"");
+        assert_eq!(
+            json_str("a\"b\\c\n\u{1}é😀"),
+            "\"a\\\"b\\\\c\\n\\u0001\\u00e9\\ud83d\\ude00\""
+        );
     }
 }

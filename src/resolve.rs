@@ -58,10 +58,23 @@ pub struct Resolver<'a> {
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(ctx: &'a Context, store: Option<FileStore>, target: StsTarget, opts: Options, guard: Vec<String>) -> Self {
+    pub fn new(
+        ctx: &'a Context,
+        store: Option<FileStore>,
+        target: StsTarget,
+        opts: Options,
+        guard: Vec<String>,
+    ) -> Self {
         let started = ctx.clock.now();
         let store = if opts.no_cache { None } else { store };
-        Resolver { ctx, store, target, opts, guard, started }
+        Resolver {
+            ctx,
+            store,
+            target,
+            opts,
+            guard,
+            started,
+        }
     }
 
     fn log(&self, message: impl FnOnce() -> String) {
@@ -74,26 +87,59 @@ impl<'a> Resolver<'a> {
         let mut steps = Vec::with_capacity(chain.hops.len() + 2);
         let profile = chain.base.profile().to_string();
         let secret_key = |kind: &str, c: &Credentials| {
-            let fp = cache::fingerprint(&[c.secret_access_key.expose(), c.session_token.as_ref().map_or("", |t| t.expose())]);
-            Key::derive(kind, None, &[("access_key_id", Some(&c.access_key_id)), ("secret", Some(&fp))])
+            let fp = cache::fingerprint(&[
+                c.secret_access_key.expose(),
+                c.session_token.as_ref().map_or("", |t| t.expose()),
+            ]);
+            Key::derive(
+                kind,
+                None,
+                &[
+                    ("access_key_id", Some(&c.access_key_id)),
+                    ("secret", Some(&fp)),
+                ],
+            )
         };
         let base_has_token = match &chain.base {
             Base::AccessKey(keys) => {
                 let c = static_credentials(keys);
-                steps.push(Step { key: secret_key("static", &c), kind: StepKind::Static(keys), label: format!("static keys {}", keys.access_key_id), profile });
+                steps.push(Step {
+                    key: secret_key("static", &c),
+                    kind: StepKind::Static(keys),
+                    label: format!("static keys {}", keys.access_key_id),
+                    profile,
+                });
                 keys.session_token.is_some()
             }
-            Base::NamedSource { source: NamedSource::Environment, .. } => {
+            Base::NamedSource {
+                source: NamedSource::Environment,
+                ..
+            } => {
                 let c = source::env::credentials(&self.ctx.env, &profile)?;
                 let has = c.session_token.is_some();
-                steps.push(Step { key: secret_key("environment", &c), label: format!("environment keys {}", c.access_key_id), kind: StepKind::Environment(c), profile });
+                steps.push(Step {
+                    key: secret_key("environment", &c),
+                    label: format!("environment keys {}", c.access_key_id),
+                    kind: StepKind::Environment(c),
+                    profile,
+                });
                 has
             }
             Base::Process { command, .. } => {
-                steps.push(Step { key: Key::derive("process", None, &[("command", Some(command))]), kind: StepKind::Process(command), label: format!("credential_process {command}"), profile });
+                steps.push(Step {
+                    key: Key::derive("process", None, &[("command", Some(command))]),
+                    kind: StepKind::Process(command),
+                    label: format!("credential_process {command}"),
+                    profile,
+                });
                 false
             }
-            other => return Err(Error::config(format!("profile `{}`: this credential source is not supported yet", other.profile()))),
+            other => {
+                return Err(Error::config(format!(
+                    "profile `{}`: this credential source is not supported yet",
+                    other.profile()
+                )))
+            }
         };
         let region = Some(self.target.region.as_str());
         let endpoint = self.target.endpoint.as_deref();
@@ -113,11 +159,25 @@ impl<'a> Resolver<'a> {
                     ("endpoint", endpoint),
                 ],
             );
-            steps.push(Step { key, kind: StepKind::Role(hop), label: format!("assume-role {}", hop.role_arn), profile: hop.profile.clone() });
+            steps.push(Step {
+                key,
+                kind: StepKind::Role(hop),
+                label: format!("assume-role {}", hop.role_arn),
+                profile: hop.profile.clone(),
+            });
         }
         if self.opts.want_session_token && chain.hops.is_empty() && !base_has_token {
-            let key = Key::derive("session-token", Some(&steps[0].key), &[("region", region), ("endpoint", endpoint)]);
-            steps.push(Step { key, kind: StepKind::SessionToken, label: "session-token".into(), profile: chain.base.profile().to_string() });
+            let key = Key::derive(
+                "session-token",
+                Some(&steps[0].key),
+                &[("region", region), ("endpoint", endpoint)],
+            );
+            steps.push(Step {
+                key,
+                kind: StepKind::SessionToken,
+                label: "session-token".into(),
+                profile: chain.base.profile().to_string(),
+            });
         }
         Ok(steps)
     }
@@ -128,7 +188,10 @@ impl<'a> Resolver<'a> {
         let last = steps.len() - 1;
         let creds = self.get(&steps, last, self.opts.min_ttl)?;
         if !cache::fresh(&creds, self.ctx.clock.now(), self.opts.min_ttl) {
-            let left = creds.expiration.map(|e| (e - self.ctx.clock.now()).num_seconds()).unwrap_or(0);
+            let left = creds
+                .expiration
+                .map(|e| (e - self.ctx.clock.now()).num_seconds())
+                .unwrap_or(0);
             return Err(Error::config(format!(
                 "profile `{}`: {} returned credentials valid for {left}s, less than --min-ttl {}s; lower --min-ttl or raise the session duration",
                 steps[last].profile,
@@ -151,18 +214,34 @@ impl<'a> Resolver<'a> {
         if !self.opts.refresh {
             if let Some(c) = store.read(&step.key).and_then(|e| e.credentials()) {
                 if cache::fresh(&c, self.ctx.clock.now(), ttl) {
-                    self.log(|| format!("profile `{}`: {}: cached, expires {}", step.profile, step.label, c.expiration.map(cache::format_time).unwrap_or_default()));
+                    self.log(|| {
+                        format!(
+                            "profile `{}`: {}: cached, expires {}",
+                            step.profile,
+                            step.label,
+                            c.expiration.map(cache::format_time).unwrap_or_default()
+                        )
+                    });
                     return Ok(c);
                 }
             }
         }
-        let _lock = store.lock(&step.key, LOCK_WAIT, &format!("profile `{}` ({})", step.profile, step.label))?;
+        let _lock = store.lock(
+            &step.key,
+            LOCK_WAIT,
+            &format!("profile `{}` ({})", step.profile, step.label),
+        )?;
         let now = self.ctx.clock.now();
         if let Some(entry) = store.read(&step.key) {
             let refreshed_since_start = entry.fetched_at().is_some_and(|t| t > self.started);
             if let Some(c) = entry.credentials().filter(|c| cache::fresh(c, now, ttl)) {
                 if !self.opts.refresh || refreshed_since_start {
-                    self.log(|| format!("profile `{}`: {}: refreshed by another process", step.profile, step.label));
+                    self.log(|| {
+                        format!(
+                            "profile `{}`: {}: refreshed by another process",
+                            step.profile, step.label
+                        )
+                    });
                     return Ok(c);
                 }
             }
@@ -175,7 +254,13 @@ impl<'a> Resolver<'a> {
         self.log(|| format!("profile `{}`: {}: fetching", step.profile, step.label));
         match self.fetch(steps, i) {
             Ok(c) => {
-                if let Some(entry) = Entry::new(&step.key, &step.profile, &step.label, &c, self.ctx.clock.now()) {
+                if let Some(entry) = Entry::new(
+                    &step.key,
+                    &step.profile,
+                    &step.label,
+                    &c,
+                    self.ctx.clock.now(),
+                ) {
                     if let Err(e) = store.write(&entry) {
                         eprintln!("creds: warning: {e}");
                     }
@@ -186,8 +271,14 @@ impl<'a> Resolver<'a> {
             Err(e) => {
                 if matches!(e.kind, Kind::AwsRefused | Kind::Network | Kind::Other) {
                     let now = self.ctx.clock.now();
-                    let until = now + Duration::seconds(10) + Duration::milliseconds(jitter_millis(5000));
-                    let failure = Failure { until: cache::format_time(until), at: cache::format_time(now), exit_code: e.exit_code(), message: e.message.clone() };
+                    let until =
+                        now + Duration::seconds(10) + Duration::milliseconds(jitter_millis(5000));
+                    let failure = Failure {
+                        until: cache::format_time(until),
+                        at: cache::format_time(now),
+                        exit_code: e.exit_code(),
+                        message: e.message.clone(),
+                    };
                     let _ = store.write_failure(&step.key, &failure);
                 }
                 Err(e)
@@ -200,24 +291,55 @@ impl<'a> Resolver<'a> {
         match &step.kind {
             StepKind::Static(keys) => Ok(static_credentials(keys)),
             StepKind::Environment(c) => Ok(c.clone()),
-            StepKind::Process(command) => source::process::run(self.ctx.processes.as_ref(), &step.profile, command, &self.guard, self.ctx.clock.now()),
+            StepKind::Process(command) => source::process::run(
+                self.ctx.processes.as_ref(),
+                &step.profile,
+                command,
+                &self.guard,
+                self.ctx.clock.now(),
+            ),
             StepKind::Role(hop) => {
                 let parent = self.get(steps, i - 1, INTERMEDIATE_TTL)?;
                 let request = AssumeRoleRequest {
                     role_arn: hop.role_arn.clone(),
-                    session_name: hop.session_name.clone().unwrap_or_else(|| format!("creds-{}", self.ctx.clock.now().timestamp())),
+                    session_name: hop
+                        .session_name
+                        .clone()
+                        .unwrap_or_else(|| format!("creds-{}", self.ctx.clock.now().timestamp())),
                     external_id: hop.external_id.clone(),
                     duration_seconds: hop.duration_seconds,
                     source_identity: hop.source_identity.clone(),
                 };
-                self.ctx.sts.assume_role(&self.target, &parent, &request).map_err(|e| Error::new(e.kind, format!("profile `{}`: assuming {}: {}", hop.profile, hop.role_arn, e.message)))
+                self.ctx
+                    .sts
+                    .assume_role(&self.target, &parent, &request)
+                    .map_err(|e| {
+                        Error::new(
+                            e.kind,
+                            format!(
+                                "profile `{}`: assuming {}: {}",
+                                hop.profile, hop.role_arn, e.message
+                            ),
+                        )
+                    })
             }
             StepKind::SessionToken => {
                 let parent = self.get(steps, i - 1, INTERMEDIATE_TTL)?;
                 if parent.session_token.is_some() {
                     return Ok(parent);
                 }
-                self.ctx.sts.get_session_token(&self.target, &parent).map_err(|e| Error::new(e.kind, format!("profile `{}`: turning long-term keys into session credentials: {}", step.profile, e.message)))
+                self.ctx
+                    .sts
+                    .get_session_token(&self.target, &parent)
+                    .map_err(|e| {
+                        Error::new(
+                            e.kind,
+                            format!(
+                                "profile `{}`: turning long-term keys into session credentials: {}",
+                                step.profile, e.message
+                            ),
+                        )
+                    })
             }
         }
     }
@@ -235,6 +357,9 @@ fn static_credentials(keys: &StaticKeys) -> Credentials {
 
 /// A pseudo-random number of milliseconds below `max`, different in each process.
 fn jitter_millis(max: i64) -> i64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as i64).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as i64)
+        .unwrap_or(0);
     (nanos ^ (std::process::id() as i64).wrapping_mul(2_654_435_761)).rem_euclid(max)
 }

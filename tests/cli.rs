@@ -35,7 +35,9 @@ fn chain_env(sts: &FakeSts) -> TestEnv {
 #[test]
 fn static_keys_in_every_format() {
     let env = TestEnv::new();
-    env.credentials("[default]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s3cr3t/KEY\n");
+    env.credentials(
+        "[default]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s3cr3t/KEY\n",
+    );
     env.config("[default]\nregion = eu-central-1\n");
     assert_eq!(env.run(&["export"]).ok(), "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIDSTATIC\",\n  \"SecretAccessKey\": \"s3cr3t/KEY\"\n}\n");
     let mut env2 = env;
@@ -45,9 +47,18 @@ fn static_keys_in_every_format() {
         "export AWS_ACCESS_KEY_ID=AKIDSTATIC\nexport AWS_SECRET_ACCESS_KEY=s3cr3t/KEY\nexport AWS_REGION=eu-central-1\nexport AWS_DEFAULT_REGION=eu-central-1\n"
     );
     assert_eq!(env2.run(&["export", "-f", "env-no-export"]).ok(), "AWS_ACCESS_KEY_ID=AKIDSTATIC\nAWS_SECRET_ACCESS_KEY=s3cr3t/KEY\nAWS_REGION=eu-central-1\nAWS_DEFAULT_REGION=eu-central-1\n");
-    assert!(env2.run(&["export", "-f", "fish"]).ok().starts_with("set -gx AWS_ACCESS_KEY_ID \"AKIDSTATIC\"\n"));
-    assert!(env2.run(&["export", "-f", "powershell"]).ok().starts_with("$Env:AWS_ACCESS_KEY_ID=\"AKIDSTATIC\"\n"));
-    assert!(env2.run(&["export", "-f", "windows-cmd"]).ok().starts_with("set AWS_ACCESS_KEY_ID=AKIDSTATIC\n"));
+    assert!(env2
+        .run(&["export", "-f", "fish"])
+        .ok()
+        .starts_with("set -gx AWS_ACCESS_KEY_ID \"AKIDSTATIC\"\n"));
+    assert!(env2
+        .run(&["export", "-f", "powershell"])
+        .ok()
+        .starts_with("$Env:AWS_ACCESS_KEY_ID=\"AKIDSTATIC\"\n"));
+    assert!(env2
+        .run(&["export", "-f", "windows-cmd"])
+        .ok()
+        .starts_with("set AWS_ACCESS_KEY_ID=AKIDSTATIC\n"));
     // Nothing was cached for long-term keys.
     assert!(env2.cache_entries().is_empty());
 }
@@ -56,7 +67,12 @@ fn static_keys_in_every_format() {
 fn profile_selection_order() {
     let mut env = TestEnv::new();
     env.credentials("[default]\naws_access_key_id = D\naws_secret_access_key = s\n[p]\naws_access_key_id = P\naws_secret_access_key = s\n[q]\naws_access_key_id = Q\naws_secret_access_key = s\n");
-    let id = |env: &TestEnv, args: &[&str]| json(env.run(args).ok())["AccessKeyId"].as_str().unwrap().to_string();
+    let id = |env: &TestEnv, args: &[&str]| {
+        json(env.run(args).ok())["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(id(&env, &["export"]), "D");
     env.set("AWS_DEFAULT_PROFILE", "q");
     assert_eq!(id(&env, &["export"]), "Q");
@@ -70,7 +86,9 @@ fn profile_selection_order() {
 fn claude_format_exchanges_long_term_keys_once() {
     let sts = FakeSts::start();
     let env = TestEnv::with_sts(&sts);
-    env.credentials("[default]\naws_access_key_id = AKIDLONG\naws_secret_access_key = longtermsecret\n");
+    env.credentials(
+        "[default]\naws_access_key_id = AKIDLONG\naws_secret_access_key = longtermsecret\n",
+    );
     let out = json(env.run(&["export", "--format", "claude"]).ok());
     let c = &out["Credentials"];
     assert_eq!(c["AccessKeyId"], "ASIAFAKE00000001");
@@ -103,15 +121,24 @@ fn two_hop_chain_is_assumed_in_order_and_cached() {
     assert_eq!(calls[1].param("RoleArn"), Some(ROLE_B));
     assert_eq!(calls[1].param("ExternalId"), Some("ext-123"));
     assert_eq!(calls[1].param("DurationSeconds"), Some("3600"));
-    assert!(calls[1].param("RoleSessionName").unwrap().starts_with("creds-"));
-    assert_eq!(calls[1].signed_with, "ASIAFAKE00000001", "RoleB is assumed with RoleA's credentials");
+    assert!(calls[1]
+        .param("RoleSessionName")
+        .unwrap()
+        .starts_with("creds-"));
+    assert_eq!(
+        calls[1].signed_with, "ASIAFAKE00000001",
+        "RoleB is assumed with RoleA's credentials"
+    );
 
     // A cache hit: same credentials, no call.
     let again = json(env.run(&["export", "--profile", "b"]).ok());
     assert_eq!(again, out);
     assert_eq!(sts.calls().len(), 2);
     // Profile a reuses its own cached hop.
-    assert_eq!(json(env.run(&["export", "--profile", "a"]).ok())["AccessKeyId"], "ASIAFAKE00000001");
+    assert_eq!(
+        json(env.run(&["export", "--profile", "a"]).ok())["AccessKeyId"],
+        "ASIAFAKE00000001"
+    );
     assert_eq!(sts.calls().len(), 2);
 
     // Editing a setting below the top hop changes the keys: both hops are fetched again.
@@ -145,9 +172,11 @@ fn stale_top_hop_is_refreshed_alone() {
 
     // --min-ttl decides freshness.
     env.set("_CREDS_TEST_NOW", "2030-01-01T01:00:00Z");
-    env.run(&["export", "--profile", "b", "--min-ttl", "45m"]).ok();
+    env.run(&["export", "--profile", "b", "--min-ttl", "45m"])
+        .ok();
     assert_eq!(sts.calls().len(), 3);
-    env.run(&["export", "--profile", "b", "--min-ttl", "51m"]).fails(3, "less than --min-ttl");
+    env.run(&["export", "--profile", "b", "--min-ttl", "51m"])
+        .fails(3, "less than --min-ttl");
 }
 
 #[test]
@@ -158,15 +187,31 @@ fn refresh_and_no_cache() {
     assert_eq!(sts.calls().len(), 2);
     let out = json(env.run(&["export", "-p", "b", "--refresh"]).ok());
     assert_eq!(sts.calls().len(), 4, "--refresh fetches every hop again");
-    assert_eq!(json(env.run(&["export", "-p", "b"]).ok()), out, "and caches the result");
-    let before: Vec<_> = env.cache_entries().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(
+        json(env.run(&["export", "-p", "b"]).ok()),
+        out,
+        "and caches the result"
+    );
+    let before: Vec<_> = env
+        .cache_entries()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     env.run(&["export", "-p", "b", "--no-cache"]).ok();
     assert_eq!(sts.calls().len(), 6);
-    let after: Vec<_> = env.cache_entries().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let after: Vec<_> = env
+        .cache_entries()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     assert_eq!(before, after, "--no-cache writes nothing");
     let both = env.run(&["export", "-p", "b", "--no-cache", "--refresh"]);
     assert_eq!((both.code, both.stdout.as_str()), (2, ""));
-    assert!(both.stderr.contains("cannot be used with"), "{}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
 }
 
 #[test]
@@ -191,18 +236,35 @@ fn cache_files_are_private_and_atomic() {
     std::fs::create_dir_all(env.cache_dir()).unwrap();
     std::fs::set_permissions(env.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     env.run(&["export", "-p", "b"]).ok();
-    assert_eq!(std::fs::metadata(env.cache_dir()).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(env.cache_dir())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
     let entries = env.cache_entries();
     assert_eq!(entries.len(), 2);
     for e in &entries {
-        assert_eq!(std::fs::metadata(e).unwrap().permissions().mode() & 0o777, 0o600, "{e:?}");
+        assert_eq!(
+            std::fs::metadata(e).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{e:?}"
+        );
     }
-    let names: Vec<String> = std::fs::read_dir(env.cache_dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(env.cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     // Entries name their profile and hop, and never by profile name alone.
     let (path, entry) = env.cache_entry("RoleB");
     assert_eq!(entry["Profile"], "b");
-    assert!(!path.file_name().unwrap().to_str().unwrap().contains('b') || path.file_stem().unwrap().len() == 64);
+    assert!(
+        !path.file_name().unwrap().to_str().unwrap().contains('b')
+            || path.file_stem().unwrap().len() == 64
+    );
 }
 
 #[test]
@@ -211,16 +273,28 @@ fn corrupt_truncated_or_foreign_cache_files_are_misses() {
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();
     let (path, good) = env.cache_entry("RoleB");
-    let cases: [&[u8]; 4] = [b"", b"{\"Format\":1,\"Key\"", b"\x00\xff garbage", b"{\"Version\":1,\"AccessKeyId\":\"X\",\"SecretAccessKey\":\"Y\"}"];
+    let cases: [&[u8]; 4] = [
+        b"",
+        b"{\"Format\":1,\"Key\"",
+        b"\x00\xff garbage",
+        b"{\"Version\":1,\"AccessKeyId\":\"X\",\"SecretAccessKey\":\"Y\"}",
+    ];
     let mut calls = sts.calls().len();
     for bytes in cases {
         std::fs::write(&path, bytes).unwrap();
         let out = json(env.run(&["export", "-p", "b"]).ok());
         calls += 1;
-        assert_eq!(sts.calls().len(), calls, "only the broken hop is fetched again");
+        assert_eq!(
+            sts.calls().len(),
+            calls,
+            "only the broken hop is fetched again"
+        );
         assert_ne!(out["AccessKeyId"], good["Credentials"]["AccessKeyId"]);
         let (_, replaced) = env.cache_entry("RoleB");
-        assert_eq!(replaced["Credentials"]["AccessKeyId"], out["AccessKeyId"], "the broken file was replaced");
+        assert_eq!(
+            replaced["Credentials"]["AccessKeyId"], out["AccessKeyId"],
+            "the broken file was replaced"
+        );
     }
     // An entry copied under another key (another hop's file) is foreign: a miss.
     let (a_path, _) = env.cache_entry("RoleA");
@@ -235,20 +309,27 @@ fn config_errors_exit_3_and_name_file_and_line() {
     let env = TestEnv::new();
     env.config("[profile a]\nregion = x\nthis line is broken\n");
     let config = env.home().join(".aws/config");
-    env.run(&["export", "-p", "a"]).fails(3, &format!("{}:3: Expected an '=' sign", config.display()));
+    env.run(&["export", "-p", "a"])
+        .fails(3, &format!("{}:3: Expected an '=' sign", config.display()));
 
     env.config("[profile a]\nregion = us-east-1\n");
-    let err = env.run(&["export", "-p", "nope"]).fails(3, "profile `nope` not found").to_string();
+    let err = env
+        .run(&["export", "-p", "nope"])
+        .fails(3, "profile `nope` not found")
+        .to_string();
     assert!(err.contains("known profiles: a"), "{err}");
 
     env.config("[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = a\n");
-    env.run(&["export", "-p", "a"]).fails(3, "infinite loop: a -> b -> a");
+    env.run(&["export", "-p", "a"])
+        .fails(3, "infinite loop: a -> b -> a");
 
     env.config("[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = missing\n");
-    env.run(&["export", "-p", "a"]).fails(3, &format!("{}:3", config.display()));
+    env.run(&["export", "-p", "a"])
+        .fails(3, &format!("{}:3", config.display()));
 
     env.config("[profile a]\nregion = us-east-1\n");
-    env.run(&["export", "-p", "a"]).fails(3, "did not contain credential information");
+    env.run(&["export", "-p", "a"])
+        .fails(3, "did not contain credential information");
 }
 
 #[test]
@@ -260,8 +341,16 @@ fn later_sources_are_not_supported_yet() {
          [profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
          [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = k\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n",
     );
-    for (profile, what) in [("sso", "IAM Identity Center"), ("web", "web identity"), ("imds", "Ec2InstanceMetadata"), ("mfa", "MFA")] {
-        let err = env.run(&["export", "-p", profile]).fails(3, "not supported yet").to_string();
+    for (profile, what) in [
+        ("sso", "IAM Identity Center"),
+        ("web", "web identity"),
+        ("imds", "Ec2InstanceMetadata"),
+        ("mfa", "MFA"),
+    ] {
+        let err = env
+            .run(&["export", "-p", profile])
+            .fails(3, "not supported yet")
+            .to_string();
         assert!(err.contains(what), "{err}");
     }
 }
@@ -274,7 +363,10 @@ fn aws_refusal_exits_5_and_is_remembered_briefly() {
     env.run(&["export", "-p", "a"]).fails(5, "AccessDenied");
     assert_eq!(sts.calls().len(), 1);
     // A second caller fails fast with the remembered error, without calling STS.
-    let err = env.run(&["export", "-p", "a"]).fails(5, "remembered from a failure").to_string();
+    let err = env
+        .run(&["export", "-p", "a"])
+        .fails(5, "remembered from a failure")
+        .to_string();
     assert!(err.contains("AccessDenied"), "{err}");
     assert_eq!(sts.calls().len(), 1);
     // --refresh retries at once; success clears the record.
@@ -306,7 +398,8 @@ fn throttling_is_retried_then_exit_6() {
     env.run(&["export", "-p", "a"]).ok();
     assert_eq!(sts.calls().len(), 2, "one retry after throttling");
     sts.fail_always(503, "ServiceUnavailable");
-    env.run(&["export", "-p", "a", "--refresh"]).fails(6, "ServiceUnavailable");
+    env.run(&["export", "-p", "a", "--refresh"])
+        .fails(6, "ServiceUnavailable");
     assert_eq!(sts.calls().len(), 5, "three attempts in all");
 }
 
@@ -341,18 +434,34 @@ fn credential_process_as_a_source() {
     let out = json(env.run(&["export", "-p", "proc"]).ok());
     assert_eq!(out["AccessKeyId"], "AKIDPROC");
     assert_eq!(out["Expiration"], "2099-01-01T00:00:00Z");
-    assert_eq!(std::fs::read_to_string(script.with_extension("sh.chain")).unwrap(), "proc");
+    assert_eq!(
+        std::fs::read_to_string(script.with_extension("sh.chain")).unwrap(),
+        "proc"
+    );
     env.run(&["export", "-p", "top"]).ok();
     assert_eq!(sts.calls()[0].signed_with, "AKIDPROC");
     // The helper's output was cached: it ran once for both exports.
-    assert_eq!(std::fs::read_to_string(script.with_extension("sh.log")).unwrap().lines().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(script.with_extension("sh.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
 
     let bad = env.write("bad.sh", "#!/bin/sh\necho 'SECRETLEAK not json'\n");
-    let failing = env.write("fail.sh", "#!/bin/sh\necho 'first line' >&2\necho 'token expired, run sso login' >&2\nexit 7\n");
+    let failing = env.write(
+        "fail.sh",
+        "#!/bin/sh\necho 'first line' >&2\necho 'token expired, run sso login' >&2\nexit 7\n",
+    );
     env.config(&format!("[profile bad]\ncredential_process = sh {}\n[profile failing]\ncredential_process = sh {}\n", bad.display(), failing.display()));
-    let err = env.run(&["export", "-p", "bad"]).fails(1, "not JSON").to_string();
+    let err = env
+        .run(&["export", "-p", "bad"])
+        .fails(1, "not JSON")
+        .to_string();
     assert!(!err.contains("SECRETLEAK"));
-    env.run(&["export", "-p", "failing"]).fails(1, "exited with status 7: token expired, run sso login");
+    env.run(&["export", "-p", "failing"])
+        .fails(1, "exited with status 7: token expired, run sso login");
 }
 
 #[test]
@@ -363,16 +472,21 @@ fn recursion_guard_stops_a_profile_that_runs_creds_for_itself() {
         "[profile self]\ncredential_process = {bin} export --profile self\n\
          [profile ping]\ncredential_process = {bin} export --profile pong\n[profile pong]\ncredential_process = {bin} export --profile ping\n"
     ));
-    env.run(&["export", "-p", "self"]).fails(3, "credential_process loop: self -> self");
-    env.run(&["export", "-p", "ping"]).fails(3, "credential_process loop: ping -> pong -> ping");
+    env.run(&["export", "-p", "self"])
+        .fails(3, "credential_process loop: self -> self");
+    env.run(&["export", "-p", "ping"])
+        .fails(3, "credential_process loop: ping -> pong -> ping");
 }
 
 #[test]
 fn environment_credential_source() {
     let sts = FakeSts::start();
     let mut env = TestEnv::with_sts(&sts);
-    env.config(&format!("[profile e]\nrole_arn = {ROLE_A}\ncredential_source = Environment\n"));
-    env.run(&["export", "-p", "e"]).fails(3, "AWS_ACCESS_KEY_ID");
+    env.config(&format!(
+        "[profile e]\nrole_arn = {ROLE_A}\ncredential_source = Environment\n"
+    ));
+    env.run(&["export", "-p", "e"])
+        .fails(3, "AWS_ACCESS_KEY_ID");
     env.set("AWS_ACCESS_KEY_ID", "AKIDENV");
     env.set("AWS_SECRET_ACCESS_KEY", "envsecret");
     env.run(&["export", "-p", "e"]).ok();
@@ -400,17 +514,43 @@ fn concurrent_callers_make_one_call_per_hop() {
     env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
     sts.set_expiration("2030-01-01T01:00:00Z");
     let run_all = |env: &TestEnv| {
-        let children: Vec<_> = (0..50).map(|_| env.command(&["export", "-p", "b"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()).collect();
-        let outs: Vec<String> = children.into_iter().map(|c| support::to_run(c.wait_with_output().unwrap()).ok().to_string()).collect();
-        assert!(outs.iter().all(|o| o == &outs[0]), "all callers print the same credentials");
+        let children: Vec<_> = (0..50)
+            .map(|_| {
+                env.command(&["export", "-p", "b"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<String> = children
+            .into_iter()
+            .map(|c| {
+                support::to_run(c.wait_with_output().unwrap())
+                    .ok()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            outs.iter().all(|o| o == &outs[0]),
+            "all callers print the same credentials"
+        );
         outs[0].clone()
     };
     let cold = run_all(&env);
-    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 1), "cold cache");
+    assert_eq!(
+        (sts.assumed(ROLE_A), sts.assumed(ROLE_B)),
+        (1, 1),
+        "cold cache"
+    );
     env.set("_CREDS_TEST_NOW", "2030-01-01T00:50:00Z");
     sts.set_expiration("2030-01-01T01:50:00Z");
     let stale = run_all(&env);
-    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 2), "stale top hop");
+    assert_eq!(
+        (sts.assumed(ROLE_A), sts.assumed(ROLE_B)),
+        (1, 2),
+        "stale top hop"
+    );
     assert_ne!(cold, stale);
 }
 
@@ -419,7 +559,9 @@ fn concurrent_callers_make_one_call_per_hop() {
 fn secrets_never_reach_stderr() {
     let sts = FakeSts::start();
     let env = chain_env(&sts);
-    env.credentials("[default]\naws_access_key_id = AKIDLEAK\naws_secret_access_key = SECRETDEFAULTKEY\n");
+    env.credentials(
+        "[default]\naws_access_key_id = AKIDLEAK\naws_secret_access_key = SECRETDEFAULTKEY\n",
+    );
     let mut stderr = String::new();
     let mut record = |args: &[&str]| {
         let r = env.run(args);
@@ -433,8 +575,16 @@ fn secrets_never_reach_stderr() {
     record(&["-v", "export", "-p", "b", "--refresh"]);
     record(&["-v", "export", "-p", "b", "--no-cache"]);
     record(&["-v", "export", "-f", "claude", "--refresh"]);
-    assert!(stderr.contains("creds: "), "the scenarios said something: {stderr}");
-    for secret in ["SECRETBASEKEY0123456789", "SECRETDEFAULTKEY", "fake-secret-", "fake-token-"] {
+    assert!(
+        stderr.contains("creds: "),
+        "the scenarios said something: {stderr}"
+    );
+    for secret in [
+        "SECRETBASEKEY0123456789",
+        "SECRETDEFAULTKEY",
+        "fake-secret-",
+        "fake-token-",
+    ] {
         assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
     }
 }

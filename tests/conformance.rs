@@ -3,7 +3,7 @@
 
 use creds::chain::{self, Base, Chain};
 use creds::config::location::{self, Platform};
-use creds::config::{Property, ProfileSet, Section};
+use creds::config::{ProfileSet, Property, Section};
 use creds::context::Env;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -15,7 +15,20 @@ fn load(name: &str) -> Value {
 }
 
 fn sections_json(sections: &BTreeMap<String, Section>) -> Value {
-    sections.iter().map(|(name, s)| (name.clone(), s.properties.iter().map(|(k, p)| (k.clone(), Value::String(p.value.clone()))).collect::<Map<_, _>>().into())).collect::<Map<_, _>>().into()
+    sections
+        .iter()
+        .map(|(name, s)| {
+            (
+                name.clone(),
+                s.properties
+                    .iter()
+                    .map(|(k, p)| (k.clone(), Value::String(p.value.clone())))
+                    .collect::<Map<_, _>>()
+                    .into(),
+            )
+        })
+        .collect::<Map<_, _>>()
+        .into()
 }
 
 #[test]
@@ -26,25 +39,46 @@ fn profile_parser_cases() {
     for case in tests {
         let name = case["name"].as_str().unwrap();
         let input = &case["input"];
-        let result = ProfileSet::from_texts("config", input["configFile"].as_str().unwrap_or(""), "credentials", input["credentialsFile"].as_str().unwrap_or(""));
+        let result = ProfileSet::from_texts(
+            "config",
+            input["configFile"].as_str().unwrap_or(""),
+            "credentials",
+            input["credentialsFile"].as_str().unwrap_or(""),
+        );
         let output = &case["output"];
         match (result, output.get("errorContaining")) {
             (Err(e), Some(want)) if e.message.contains(want.as_str().unwrap()) => {}
             (Ok(set), None) => {
                 let want = &output["config"];
                 if sections_json(&set.profiles) != want["profiles"] {
-                    failures.push(format!("{name}: profiles {} != {}", sections_json(&set.profiles), want["profiles"]));
+                    failures.push(format!(
+                        "{name}: profiles {} != {}",
+                        sections_json(&set.profiles),
+                        want["profiles"]
+                    ));
                 }
                 if let Some(sessions) = want.get("sso_sessions") {
                     if &sections_json(&set.sso_sessions) != sessions {
-                        failures.push(format!("{name}: sso_sessions {} != {sessions}", sections_json(&set.sso_sessions)));
+                        failures.push(format!(
+                            "{name}: sso_sessions {} != {sessions}",
+                            sections_json(&set.sso_sessions)
+                        ));
                     }
                 }
             }
-            (got, want) => failures.push(format!("{name}: got {:?}, want error {want:?}", got.map(|s| sections_json(&s.profiles)))),
+            (got, want) => failures.push(format!(
+                "{name}: got {:?}, want error {want:?}",
+                got.map(|s| sections_json(&s.profiles))
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), tests.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        tests.len(),
+        failures.join("\n")
+    );
     assert!(tests.len() >= 60);
 }
 
@@ -54,13 +88,35 @@ fn file_location_cases() {
     let tests = data["tests"].as_array().unwrap();
     for case in tests {
         let name = case["name"].as_str().unwrap();
-        let env = Env::from_pairs(case["environment"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())));
-        let platform = if case["platform"] == "windows" { Platform::Windows } else { Platform::Unix };
+        let env = Env::from_pairs(
+            case["environment"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())),
+        );
+        let platform = if case["platform"] == "windows" {
+            Platform::Windows
+        } else {
+            Platform::Unix
+        };
         let loc = location::locate(&env, platform).unwrap();
-        assert_eq!(loc.config, case["configLocation"].as_str().unwrap(), "{name}");
-        assert_eq!(loc.credentials, case["credentialsLocation"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            loc.config,
+            case["configLocation"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            loc.credentials,
+            case["credentialsLocation"].as_str().unwrap(),
+            "{name}"
+        );
         if let Some(profile) = case.get("profile") {
-            assert_eq!(location::selected_profile(None, &env), profile.as_str().unwrap(), "{name}");
+            assert_eq!(
+                location::selected_profile(None, &env),
+                profile.as_str().unwrap(),
+                "{name}"
+            );
         }
     }
     assert_eq!(tests.len(), 9);
@@ -68,8 +124,28 @@ fn file_location_cases() {
 
 fn section(name: &str, props: &Value) -> Section {
     let file: Arc<str> = Arc::from("config");
-    let properties = props.as_object().unwrap().iter().enumerate().map(|(i, (k, v))| (k.clone(), Property { value: v.as_str().unwrap().to_string(), file: file.clone(), line: i + 2 })).collect();
-    Section { name: name.to_string(), file, line: 1, properties }
+    let properties = props
+        .as_object()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| {
+            (
+                k.clone(),
+                Property {
+                    value: v.as_str().unwrap().to_string(),
+                    file: file.clone(),
+                    line: i + 2,
+                },
+            )
+        })
+        .collect();
+    Section {
+        name: name.to_string(),
+        file,
+        line: 1,
+        properties,
+    }
 }
 
 fn set_from(input: &Value) -> ProfileSet {
@@ -88,7 +164,11 @@ fn set_from(input: &Value) -> ProfileSet {
 /// The chain in the shape of `assume-role-tests.json`: only the fields that are set.
 fn chain_json(chain: &Chain) -> Value {
     fn obj(fields: &[(&str, Option<&str>)]) -> Value {
-        fields.iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), Value::String(v.to_string())))).collect::<Map<_, _>>().into()
+        fields
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), Value::String(v.to_string()))))
+            .collect::<Map<_, _>>()
+            .into()
     }
     let base = match &chain.base {
         Base::AccessKey(k) => json!({"AccessKey": obj(&[
@@ -98,7 +178,12 @@ fn chain_json(chain: &Chain) -> Value {
             ("account_id", k.account_id.as_deref()),
         ])}),
         Base::NamedSource { source, .. } => json!({"NamedSource": source.name()}),
-        Base::WebIdentity { role_arn, token_file, session_name, .. } => {
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            session_name,
+            ..
+        } => {
             json!({"WebIdentityToken": obj(&[("role_arn", Some(role_arn)), ("web_identity_token_file", Some(token_file)), ("role_session_name", session_name.as_deref())])})
         }
         Base::Sso(s) => json!({"Sso": obj(&[
@@ -132,10 +217,19 @@ fn assume_role_cases() {
                 assert_eq!(e.kind, creds::error::Kind::Config, "{docs}");
             }
             (Ok(chain), None, Some(want)) if &chain_json(&chain) == want => {}
-            (got, want_err, want_chain) => failures.push(format!("{docs}: got {:?}, want {want_err:?} {want_chain:?}", got.map(|c| chain_json(&c)))),
+            (got, want_err, want_chain) => failures.push(format!(
+                "{docs}: got {:?}, want {want_err:?} {want_chain:?}",
+                got.map(|c| chain_json(&c))
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), tests.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        tests.len(),
+        failures.join("\n")
+    );
     assert_eq!(tests.len(), 28);
 }
 
@@ -144,9 +238,22 @@ fn chain_errors_name_file_and_line() {
     let set = ProfileSet::from_texts("/home/u/.aws/config", "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = a\n", "creds", "").unwrap();
     let err = chain::resolve(&set, "a").unwrap_err();
     assert!(err.message.contains("a -> b -> a"), "{}", err.message);
-    let set = ProfileSet::from_texts("/home/u/.aws/config", "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = nope\n", "creds", "").unwrap();
+    let set = ProfileSet::from_texts(
+        "/home/u/.aws/config",
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = nope\n",
+        "creds",
+        "",
+    )
+    .unwrap();
     let err = chain::resolve(&set, "a").unwrap_err();
-    assert!(err.message.contains("/home/u/.aws/config:3"), "{}", err.message);
+    assert!(
+        err.message.contains("/home/u/.aws/config:3"),
+        "{}",
+        err.message
+    );
     let set = ProfileSet::from_texts("cfg", "[profile a]\nrole_arn = r\nsource_profile = a\naws_access_key_id = K\naws_secret_access_key = S\nduration_seconds = 12\n", "creds", "").unwrap();
-    assert!(chain::resolve(&set, "a").unwrap_err().message.contains("cfg:6"));
+    assert!(chain::resolve(&set, "a")
+        .unwrap_err()
+        .message
+        .contains("cfg:6"));
 }

@@ -40,7 +40,8 @@ impl FileStore {
     }
 
     pub fn write(&self, entry: &Entry) -> Result<()> {
-        let bytes = serde_json::to_vec(entry).map_err(|e| Error::other(format!("cannot encode a cache entry: {e}")))?;
+        let bytes = serde_json::to_vec(entry)
+            .map_err(|e| Error::other(format!("cannot encode a cache entry: {e}")))?;
         self.write_file(&self.path(&Key(entry.key.clone()), "json"), &bytes)
     }
 
@@ -49,7 +50,8 @@ impl FileStore {
     }
 
     pub fn write_failure(&self, key: &Key, failure: &Failure) -> Result<()> {
-        let bytes = serde_json::to_vec(failure).map_err(|e| Error::other(format!("cannot encode a failure record: {e}")))?;
+        let bytes = serde_json::to_vec(failure)
+            .map_err(|e| Error::other(format!("cannot encode a failure record: {e}")))?;
         self.write_file(&self.path(key, "err"), &bytes)
     }
 
@@ -59,7 +61,9 @@ impl FileStore {
 
     /// Creates the directory 0700, or narrows an existing one to 0700.
     fn ensure_dir(&self) -> Result<()> {
-        let fail = |e: std::io::Error| Error::other(format!("cannot create the cache directory {}: {e}; set CREDS_CACHE_DIR to a writable directory or CREDS_CACHE=none", self.dir.display()));
+        let fail = |e: std::io::Error| {
+            Error::other(format!("cannot create the cache directory {}: {e}; set CREDS_CACHE_DIR to a writable directory or CREDS_CACHE=none", self.dir.display()))
+        };
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -91,11 +95,20 @@ impl FileStore {
     fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.ensure_dir()?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let tmp = self.dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-        let fail = |e: std::io::Error| Error::other(format!("cannot write {}: {e}", path.display()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tmp = self
+            .dir
+            .join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+        let fail =
+            |e: std::io::Error| Error::other(format!("cannot write {}: {e}", path.display()));
         let result = (|| {
-            let mut f = Self::open_options().write(true).create_new(true).open(&tmp)?;
+            let mut f = Self::open_options()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
             fs::rename(&tmp, path)?;
@@ -113,14 +126,24 @@ impl FileStore {
     pub fn lock(&self, key: &Key, timeout: Duration, what: &str) -> Result<Lock> {
         self.ensure_dir()?;
         let path = self.path(key, "lock");
-        let file = Self::open_options().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| Error::other(format!("cannot open the lock file {}: {e}", path.display())))?;
+        let file = Self::open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                Error::other(format!("cannot open the lock file {}: {e}", path.display()))
+            })?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Lock { _file: Some(file) }),
                 Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::other(format!("cannot lock {}: {e}", path.display()))),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::other(format!("cannot lock {}: {e}", path.display())))
+                }
             }
             if start.elapsed() >= timeout {
                 return Err(Error::new(
@@ -152,16 +175,38 @@ mod tests {
         let store = FileStore::new(tmp.path().join("a").join("cache"));
         let key = Key::derive("k", None, &[]);
         let now = super::super::parse_time("2026-01-01T00:00:00Z").unwrap();
-        let creds = Credentials { access_key_id: "A".into(), secret_access_key: "S".into(), session_token: None, expiration: Some(now + chrono::Duration::hours(1)), account_id: None };
-        store.write(&Entry::new(&key, "p", "h", &creds, now).unwrap()).unwrap();
+        let creds = Credentials {
+            access_key_id: "A".into(),
+            secret_access_key: "S".into(),
+            session_token: None,
+            expiration: Some(now + chrono::Duration::hours(1)),
+            account_id: None,
+        };
+        store
+            .write(&Entry::new(&key, "p", "h", &creds, now).unwrap())
+            .unwrap();
         assert_eq!(store.read(&key).unwrap().credentials().unwrap(), creds);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777, 0o700);
-            assert_eq!(fs::metadata(store.path(&key, "json")).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+            assert_eq!(
+                fs::metadata(store.path(&key, "json"))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o600
+            );
         }
-        let leftovers: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".tmp")).collect();
+        let leftovers: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
         // Corrupt and truncated files are a miss.
         fs::write(store.path(&key, "json"), b"{\"Format\":1,").unwrap();
@@ -174,7 +219,10 @@ mod tests {
         let store = FileStore::new(tmp.path().to_path_buf());
         let key = Key::derive("k", None, &[]);
         let held = store.lock(&key, Duration::from_secs(1), "x").unwrap();
-        let err = store.lock(&key, Duration::from_millis(30), "profile `p`").err().unwrap();
+        let err = store
+            .lock(&key, Duration::from_millis(30), "profile `p`")
+            .err()
+            .unwrap();
         assert_eq!(err.kind, Kind::Network);
         drop(held);
         assert!(store.lock(&key, Duration::from_millis(30), "x").is_ok());

@@ -23,24 +23,39 @@ pub struct Key(pub String);
 impl Key {
     /// The key of a hop from its kind, its parent's key (if any) and its parameters.
     pub fn derive(kind: &str, parent: Option<&Key>, params: &[(&str, Option<&str>)]) -> Key {
-        let mut map = serde_json::Map::new();
-        map.insert("format".into(), FORMAT.into());
-        map.insert("kind".into(), kind.into());
-        map.insert("parent".into(), parent.map(|p| p.0.clone()).into());
+        // Every field is length-prefixed, and an unset value differs from an empty one, so
+        // two different parameter lists never hash the same text.
+        let mut h = Sha256::new();
+        let mut field = |name: &str, value: Option<&str>| {
+            h.update((name.len() as u64).to_le_bytes());
+            h.update(name.as_bytes());
+            match value {
+                None => h.update([0]),
+                Some(v) => {
+                    h.update([1]);
+                    h.update((v.len() as u64).to_le_bytes());
+                    h.update(v.as_bytes());
+                }
+            }
+        };
+        field("format", Some(&FORMAT.to_string()));
+        field("kind", Some(kind));
+        field("parent", parent.map(|p| p.0.as_str()));
         for (name, value) in params {
-            map.insert((*name).into(), (*value).into());
+            field(name, *value);
         }
-        // serde_json's map is ordered by key, so the text is canonical.
-        Key(hex(&Sha256::digest(serde_json::Value::Object(map).to_string().as_bytes())))
+        Key(hex(&h.finalize()))
     }
 }
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// SHA-256 of a secret, to put *into* a key without storing the secret itself.
@@ -84,12 +99,20 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Entry {
     /// Builds the entry for credentials that expire; long-term credentials are not cached.
-    pub fn new(key: &Key, profile: &str, hop: &str, credentials: &Credentials, now: DateTime<Utc>) -> Option<Entry> {
+    pub fn new(
+        key: &Key,
+        profile: &str,
+        hop: &str,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> Option<Entry> {
         Some(Entry {
             format: FORMAT,
             key: key.0.clone(),
@@ -99,7 +122,10 @@ impl Entry {
             credentials: StoredCredentials {
                 access_key_id: credentials.access_key_id.clone(),
                 secret_access_key: credentials.secret_access_key.expose().to_string(),
-                session_token: credentials.session_token.as_ref().map(|t| t.expose().to_string()),
+                session_token: credentials
+                    .session_token
+                    .as_ref()
+                    .map(|t| t.expose().to_string()),
                 expiration: format_time(credentials.expiration?),
                 account_id: credentials.account_id.clone(),
             },
@@ -109,7 +135,10 @@ impl Entry {
     /// Reads an entry; anything that is not a well-formed entry for `key` is `None` (a miss).
     pub fn from_slice(bytes: &[u8], key: &Key) -> Option<Entry> {
         let entry: Entry = serde_json::from_slice(bytes).ok()?;
-        (entry.format == FORMAT && entry.key == key.0 && !entry.credentials.access_key_id.is_empty()).then_some(entry)
+        (entry.format == FORMAT
+            && entry.key == key.0
+            && !entry.credentials.access_key_id.is_empty())
+        .then_some(entry)
     }
 
     pub fn credentials(&self) -> Option<Credentials> {
@@ -151,7 +180,9 @@ impl Failure {
             return None;
         }
         let kind = crate::error::Kind::from_exit_code(self.exit_code)?;
-        let ago = parse_time(&self.at).map(|at| (now - at).num_seconds().max(0)).unwrap_or(0);
+        let ago = parse_time(&self.at)
+            .map(|at| (now - at).num_seconds().max(0))
+            .unwrap_or(0);
         Some(Error::new(kind, format!("{} (remembered from a failure {ago}s ago; retried after {}, or now with --refresh)", self.message, format_time(until))))
     }
 }
@@ -186,17 +217,37 @@ mod tests {
     fn keys_depend_on_every_parameter_and_the_parent() {
         let p1 = Key::derive("static", None, &[("access_key_id", Some("A"))]);
         let p2 = Key::derive("static", None, &[("access_key_id", Some("B"))]);
-        let k = |parent: &Key, arn: &str, ext: Option<&str>| Key::derive("assume-role", Some(parent), &[("role_arn", Some(arn)), ("external_id", ext)]);
+        let k = |parent: &Key, arn: &str, ext: Option<&str>| {
+            Key::derive(
+                "assume-role",
+                Some(parent),
+                &[("role_arn", Some(arn)), ("external_id", ext)],
+            )
+        };
         assert_eq!(k(&p1, "r", None), k(&p1, "r", None));
         assert_ne!(k(&p1, "r", None), k(&p2, "r", None));
         assert_ne!(k(&p1, "r", None), k(&p1, "r2", None));
         assert_ne!(k(&p1, "r", None), k(&p1, "r", Some("x")));
         assert_eq!(k(&p1, "r", None).0.len(), 64);
+        assert_ne!(
+            Key::derive("x", None, &[("a", None)]),
+            Key::derive("x", None, &[("a", Some(""))])
+        );
+        assert_ne!(
+            Key::derive("x", None, &[("a", Some("bc"))]),
+            Key::derive("x", None, &[("ab", Some("c"))])
+        );
     }
 
     #[test]
     fn freshness_uses_min_ttl() {
-        let mut c = Credentials { access_key_id: "A".into(), secret_access_key: "S".into(), session_token: None, expiration: Some(t("2026-01-01T01:00:00Z")), account_id: None };
+        let mut c = Credentials {
+            access_key_id: "A".into(),
+            secret_access_key: "S".into(),
+            session_token: None,
+            expiration: Some(t("2026-01-01T01:00:00Z")),
+            account_id: None,
+        };
         let ttl = chrono::Duration::minutes(15);
         assert!(fresh(&c, t("2026-01-01T00:45:00Z"), ttl));
         assert!(!fresh(&c, t("2026-01-01T00:45:01Z"), ttl));
@@ -207,10 +258,22 @@ mod tests {
     #[test]
     fn entries_round_trip_and_reject_foreign_files() {
         let key = Key::derive("x", None, &[]);
-        let c = Credentials { access_key_id: "A".into(), secret_access_key: "S".into(), session_token: Some("T".into()), expiration: Some(t("2026-01-01T01:00:00Z")), account_id: Some("1".into()) };
+        let c = Credentials {
+            access_key_id: "A".into(),
+            secret_access_key: "S".into(),
+            session_token: Some("T".into()),
+            expiration: Some(t("2026-01-01T01:00:00Z")),
+            account_id: Some("1".into()),
+        };
         let e = Entry::new(&key, "p", "hop", &c, t("2026-01-01T00:00:00Z")).unwrap();
         let bytes = serde_json::to_vec(&e).unwrap();
-        assert_eq!(Entry::from_slice(&bytes, &key).unwrap().credentials().unwrap(), c);
+        assert_eq!(
+            Entry::from_slice(&bytes, &key)
+                .unwrap()
+                .credentials()
+                .unwrap(),
+            c
+        );
         assert!(Entry::from_slice(&bytes, &Key::derive("y", None, &[])).is_none());
         assert!(Entry::from_slice(&bytes[..bytes.len() / 2], &key).is_none());
         assert!(Entry::from_slice(b"{\"AccessKeyId\":\"A\"}", &key).is_none());

@@ -39,10 +39,22 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
             }
         },
     };
-    let options = Options { min_ttl: args.min_ttl, refresh: args.refresh, no_cache: args.no_cache, want_session_token: args.format == Format::Claude, verbose };
+    let options = Options {
+        min_ttl: args.min_ttl,
+        refresh: args.refresh,
+        no_cache: args.no_cache,
+        want_session_token: args.format == Format::Claude,
+        verbose,
+    };
     let creds = Resolver::new(ctx, store, settings.sts.clone(), options, guard).resolve(&chain)?;
     if args.format == Format::Claude && creds.session_token.is_none() {
-        return Err(Error::other(format!("profile `{profile}`: no SessionToken, which Claude Code requires")));
+        return Err(Error::other(format!(
+            "profile `{profile}`: no SessionToken, which Claude Code requires"
+        )));
     }
-    Ok(output::render(args.format, &creds, settings.region.as_deref()))
+    Ok(output::render(
+        args.format,
+        &creds,
+        settings.region.as_deref(),
+    ))
 }

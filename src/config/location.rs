@@ -54,7 +54,8 @@ fn expand(path: &str, env: &Env, platform: Platform) -> Result<String> {
 
 pub fn locate(env: &Env, platform: Platform) -> Result<Locations> {
     let sep = platform.separator();
-    let default = |file: &str| -> Result<String> { Ok(format!("{}{sep}.aws{sep}{file}", home(env)?)) };
+    let default =
+        |file: &str| -> Result<String> { Ok(format!("{}{sep}.aws{sep}{file}", home(env)?)) };
     let config = match env.get("AWS_CONFIG_FILE") {
         Some(p) => expand(p, env, platform)?,
         None => default("config")?,
@@ -63,12 +64,19 @@ pub fn locate(env: &Env, platform: Platform) -> Result<Locations> {
         Some(p) => expand(p, env, platform)?,
         None => default("credentials")?,
     };
-    Ok(Locations { config, credentials })
+    Ok(Locations {
+        config,
+        credentials,
+    })
 }
 
 /// The selected profile name.
 pub fn selected_profile(flag: Option<&str>, env: &Env) -> String {
-    flag.filter(|p| !p.is_empty()).or_else(|| env.get("AWS_PROFILE")).or_else(|| env.get("AWS_DEFAULT_PROFILE")).unwrap_or("default").to_string()
+    flag.filter(|p| !p.is_empty())
+        .or_else(|| env.get("AWS_PROFILE"))
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
+        .unwrap_or("default")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -77,7 +85,11 @@ mod tests {
 
     #[test]
     fn tilde_expansion() {
-        let env = Env::from_pairs([("HOME", "/h"), ("AWS_CONFIG_FILE", "~/cfg"), ("AWS_SHARED_CREDENTIALS_FILE", "~x/c")]);
+        let env = Env::from_pairs([
+            ("HOME", "/h"),
+            ("AWS_CONFIG_FILE", "~/cfg"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "~x/c"),
+        ]);
         let loc = locate(&env, Platform::Unix).unwrap();
         assert_eq!(loc.config, "/h/cfg");
         assert_eq!(loc.credentials, "~x/c");
@@ -88,12 +100,18 @@ mod tests {
         let env = Env::from_pairs([("AWS_PROFILE", "p"), ("AWS_DEFAULT_PROFILE", "d")]);
         assert_eq!(selected_profile(Some("f"), &env), "f");
         assert_eq!(selected_profile(None, &env), "p");
-        assert_eq!(selected_profile(None, &Env::from_pairs([("AWS_DEFAULT_PROFILE", "d")])), "d");
+        assert_eq!(
+            selected_profile(None, &Env::from_pairs([("AWS_DEFAULT_PROFILE", "d")])),
+            "d"
+        );
         assert_eq!(selected_profile(None, &Env::default()), "default");
     }
 
     #[test]
     fn no_home_is_a_config_error() {
-        assert_eq!(locate(&Env::default(), Platform::Unix).unwrap_err().kind, crate::error::Kind::Config);
+        assert_eq!(
+            locate(&Env::default(), Platform::Unix).unwrap_err().kind,
+            crate::error::Kind::Config
+        );
     }
 }

@@ -82,7 +82,12 @@ impl ProfileSet {
 
     /// Parses and merges the texts of a config and a credentials file. `config_name` and
     /// `credentials_name` are used in messages.
-    pub fn from_texts(config_name: &str, config: &str, credentials_name: &str, credentials: &str) -> Result<Self> {
+    pub fn from_texts(
+        config_name: &str,
+        config: &str,
+        credentials_name: &str,
+        credentials: &str,
+    ) -> Result<Self> {
         let mut set = ProfileSet::default();
         set.add(FileKind::Config, config_name, config)?;
         set.add(FileKind::Credentials, credentials_name, credentials)?;
@@ -90,7 +95,14 @@ impl ProfileSet {
     }
 
     fn add(&mut self, kind: FileKind, name: &str, text: &str) -> Result<()> {
-        let sections = parse::parse(text).map_err(|e| Error::config(format!("{name}:{}: {}; fix the file or point {} elsewhere", e.line, e.message, env_name(kind))))?;
+        let sections = parse::parse(text).map_err(|e| {
+            Error::config(format!(
+                "{name}:{}: {}; fix the file or point {} elsewhere",
+                e.line,
+                e.message,
+                env_name(kind)
+            ))
+        })?;
         normalize::merge(self, kind, &Arc::from(name), &sections);
         Ok(())
     }
@@ -99,7 +111,10 @@ impl ProfileSet {
     pub fn load(env: &Env) -> Result<Self> {
         let loc = location::locate(env, location::Platform::current())?;
         let mut set = ProfileSet::default();
-        for (kind, path) in [(FileKind::Config, &loc.config), (FileKind::Credentials, &loc.credentials)] {
+        for (kind, path) in [
+            (FileKind::Config, &loc.config),
+            (FileKind::Credentials, &loc.credentials),
+        ] {
             let text = match std::fs::read(path) {
                 Ok(bytes) => {
                     set.files.push((path.clone(), true));
@@ -118,7 +133,17 @@ impl ProfileSet {
 
     /// The files read, for messages: `~/.aws/config, ~/.aws/credentials (missing)`.
     pub fn files_description(&self) -> String {
-        self.files.iter().map(|(p, exists)| if *exists { p.clone() } else { format!("{p} (missing)") }).collect::<Vec<_>>().join(", ")
+        self.files
+            .iter()
+            .map(|(p, exists)| {
+                if *exists {
+                    p.clone()
+                } else {
+                    format!("{p} (missing)")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -135,7 +160,13 @@ mod tests {
 
     #[test]
     fn merges_files_and_keeps_origins() {
-        let set = ProfileSet::from_texts("cfg", "[profile a]\nregion = eu-west-1\nx = 1\n", "creds", "[a]\nx = 2\n").unwrap();
+        let set = ProfileSet::from_texts(
+            "cfg",
+            "[profile a]\nregion = eu-west-1\nx = 1\n",
+            "creds",
+            "[a]\nx = 2\n",
+        )
+        .unwrap();
         let a = set.profile("a").unwrap();
         assert_eq!(a.get("region"), Some("eu-west-1"));
         assert_eq!(a.get("x"), Some("2"));
@@ -145,14 +176,27 @@ mod tests {
 
     #[test]
     fn parse_error_names_file_and_line() {
-        let err = ProfileSet::from_texts("/h/.aws/config", "[profile a]\nregion = x\noops\n", "c", "").unwrap_err();
+        let err =
+            ProfileSet::from_texts("/h/.aws/config", "[profile a]\nregion = x\noops\n", "c", "")
+                .unwrap_err();
         assert_eq!(err.kind, crate::error::Kind::Config);
-        assert!(err.message.starts_with("/h/.aws/config:3: Expected an '=' sign"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("/h/.aws/config:3: Expected an '=' sign"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn ignored_sections_warn() {
-        let set = ProfileSet::from_texts("cfg", "[foo]\nx = 1\n[profile default]\n[default]\n", "creds", "[profile b]\n").unwrap();
+        let set = ProfileSet::from_texts(
+            "cfg",
+            "[foo]\nx = 1\n[profile default]\n[default]\n",
+            "creds",
+            "[profile b]\n",
+        )
+        .unwrap();
         assert_eq!(set.profiles.keys().collect::<Vec<_>>(), vec!["default"]);
         assert_eq!(set.warnings.len(), 3, "{:?}", set.warnings);
     }

@@ -8,7 +8,7 @@
 //!   credentials file wins per key over the config file.
 
 use super::parse::RawSection;
-use super::{Property, ProfileSet, Section};
+use super::{ProfileSet, Property, Section};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -20,13 +20,17 @@ pub enum FileKind {
 }
 
 fn valid_identifier(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
 /// `Some(rest)` when `name` is `prefix`, whitespace, then `rest`.
 fn strip_section_prefix<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = name.strip_prefix(prefix)?;
-    rest.starts_with([' ', '\t']).then(|| rest.trim_matches([' ', '\t']))
+    rest.starts_with([' ', '\t'])
+        .then(|| rest.trim_matches([' ', '\t']))
 }
 
 enum Target<'a> {
@@ -37,7 +41,10 @@ enum Target<'a> {
 
 /// Merges parsed files into `set`, in the order given (config first, then credentials).
 pub fn merge(set: &mut ProfileSet, kind: FileKind, file: &Arc<str>, sections: &[RawSection]) {
-    let has_profile_default = kind == FileKind::Config && sections.iter().any(|s| strip_section_prefix(&s.name, "profile") == Some("default"));
+    let has_profile_default = kind == FileKind::Config
+        && sections
+            .iter()
+            .any(|s| strip_section_prefix(&s.name, "profile") == Some("default"));
     for section in sections {
         let target = match kind {
             FileKind::Config => {
@@ -72,17 +79,35 @@ pub fn merge(set: &mut ProfileSet, kind: FileKind, file: &Arc<str>, sections: &[
             Target::Services(n) => (n, &mut set.services),
         };
         if !valid_identifier(name) {
-            set.warnings.push(format!("{file}:{}: section `[{}]` is ignored: `{name}` is not a valid name", section.line, section.name));
+            set.warnings.push(format!(
+                "{file}:{}: section `[{}]` is ignored: `{name}` is not a valid name",
+                section.line, section.name
+            ));
             continue;
         }
-        let entry = map.entry(name.to_string()).or_insert_with(|| Section { name: name.to_string(), file: file.clone(), line: section.line, properties: BTreeMap::new() });
+        let entry = map.entry(name.to_string()).or_insert_with(|| Section {
+            name: name.to_string(),
+            file: file.clone(),
+            line: section.line,
+            properties: BTreeMap::new(),
+        });
         for prop in &section.properties {
             let key = prop.key.to_ascii_lowercase();
             if !valid_identifier(&key) {
-                set.warnings.push(format!("{file}:{}: property `{}` is ignored: not a valid name", prop.line, prop.key));
+                set.warnings.push(format!(
+                    "{file}:{}: property `{}` is ignored: not a valid name",
+                    prop.line, prop.key
+                ));
                 continue;
             }
-            entry.properties.insert(key, Property { value: prop.value.clone(), file: file.clone(), line: prop.line });
+            entry.properties.insert(
+                key,
+                Property {
+                    value: prop.value.clone(),
+                    file: file.clone(),
+                    line: prop.line,
+                },
+            );
         }
     }
 }

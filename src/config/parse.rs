@@ -68,7 +68,10 @@ pub fn parse(text: &str) -> Result<Vec<RawSection>, ParseError> {
         if line.chars().all(is_ws) || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        let err = |message| ParseError { line: line_no, message };
+        let err = |message| ParseError {
+            line: line_no,
+            message,
+        };
 
         if line.starts_with(is_ws) {
             // Continuation of the previous property, or a sub-property.
@@ -98,7 +101,11 @@ pub fn parse(text: &str) -> Result<Vec<RawSection>, ParseError> {
             let Some(inner) = inner.strip_suffix(']') else {
                 return Err(err("Profile definition must end with ']'"));
             };
-            sections.push(RawSection { name: trim_ws(inner).to_string(), line: line_no, properties: Vec::new() });
+            sections.push(RawSection {
+                name: trim_ws(inner).to_string(),
+                line: line_no,
+                properties: Vec::new(),
+            });
             continuable = None;
             continue;
         }
@@ -116,7 +123,11 @@ pub fn parse(text: &str) -> Result<Vec<RawSection>, ParseError> {
         }
         let value = trim_ws(value);
         continuable = Some(value.is_empty());
-        section.properties.push(RawProperty { key: key.to_string(), value: value.to_string(), line: line_no });
+        section.properties.push(RawProperty {
+            key: key.to_string(),
+            value: value.to_string(),
+            line: line_no,
+        });
     }
     Ok(sections)
 }
@@ -142,19 +153,35 @@ mod tests {
         assert_eq!(s[0].name, "profile a");
         assert_eq!(s[0].line, 2);
         assert_eq!(s[0].properties[0].line, 3);
-        assert_eq!(s[1].properties[0], RawProperty { key: "y".into(), value: "2".into(), line: 6 });
+        assert_eq!(
+            s[1].properties[0],
+            RawProperty {
+                key: "y".into(),
+                value: "2".into(),
+                line: 6
+            }
+        );
     }
 
     #[test]
     fn error_lines_and_bom() {
-        assert_eq!(parse("\u{feff}[a]\nx\n").unwrap_err(), ParseError { line: 2, message: "Expected an '=' sign defining a property" });
+        assert_eq!(
+            parse("\u{feff}[a]\nx\n").unwrap_err(),
+            ParseError {
+                line: 2,
+                message: "Expected an '=' sign defining a property"
+            }
+        );
     }
 
     #[test]
     fn sub_properties_are_split() {
         assert_eq!(
             sub_properties("\nendpoint_url = http://127.0.0.1:1\nRegion=x"),
-            vec![("endpoint_url".to_string(), "http://127.0.0.1:1".to_string()), ("region".to_string(), "x".to_string())]
+            vec![
+                ("endpoint_url".to_string(), "http://127.0.0.1:1".to_string()),
+                ("region".to_string(), "x".to_string())
+            ]
         );
     }
 }

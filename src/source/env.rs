@@ -6,7 +6,10 @@ use crate::secret::{Credentials, Secret};
 use chrono::{DateTime, Utc};
 
 pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
-    let (Some(id), Some(secret)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) else {
+    let (Some(id), Some(secret)) = (
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+    ) else {
         return Err(Error::config(format!("profile `{profile}` uses credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")));
     };
     let expiration = match env.get("AWS_CREDENTIAL_EXPIRATION") {

@@ -22,13 +22,25 @@ pub const MAX_DEPTH: usize = 4;
 
 /// The profiles being exported by the `creds` processes that (indirectly) started this one.
 pub fn guard_chain(env: &Env) -> Vec<String> {
-    env.get(GUARD_VAR).map(|v| v.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    env.get(GUARD_VAR)
+        .map(|v| {
+            v.split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Fails if exporting `profile` here would loop or nest too deep.
 pub fn check_guard(chain: &[String], profile: &str) -> Result<()> {
     if chain.iter().any(|p| p == profile) {
-        let path = chain.iter().map(String::as_str).chain([profile]).collect::<Vec<_>>().join(" -> ");
+        let path = chain
+            .iter()
+            .map(String::as_str)
+            .chain([profile])
+            .collect::<Vec<_>>()
+            .join(" -> ");
         return Err(Error::config(format!(
             "profile `{profile}`: credential_process loop: {path}; the profile's credential_process runs creds for a profile that is already being exported; point it at another profile"
         )));
@@ -40,35 +52,76 @@ pub fn check_guard(chain: &[String], profile: &str) -> Result<()> {
 }
 
 /// Runs `command` for `profile`, with `chain` (the guard including the exported profile).
-pub fn run(runner: &dyn ProcessRunner, profile: &str, command: &str, chain: &[String], now: DateTime<Utc>) -> Result<Credentials> {
+pub fn run(
+    runner: &dyn ProcessRunner,
+    profile: &str,
+    command: &str,
+    chain: &[String],
+    now: DateTime<Utc>,
+) -> Result<Credentials> {
     let env = [(GUARD_VAR.to_string(), chain.join(","))];
-    let out = runner.run(command, &env).map_err(|e| Error::other(format!("profile `{profile}`: cannot run credential_process `{command}`: {e}")))?;
+    let out = runner.run(command, &env).map_err(|e| {
+        Error::other(format!(
+            "profile `{profile}`: cannot run credential_process `{command}`: {e}"
+        ))
+    })?;
     if out.code != Some(0) {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+        let last = stderr
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .unwrap_or("");
         let mut last: String = last.chars().take(400).collect();
         // A nested `creds` keeps its exit class: its messages start with "creds: ".
-        let kind = match (last.strip_prefix("creds: "), out.code.and_then(Kind::from_exit_code)) {
+        let kind = match (
+            last.strip_prefix("creds: "),
+            out.code.and_then(Kind::from_exit_code),
+        ) {
             (Some(inner), Some(kind)) => {
                 last = inner.to_string();
                 kind
             }
             _ => Kind::Other,
         };
-        let status = out.code.map_or("was killed by a signal".to_string(), |c| format!("exited with status {c}"));
-        let detail = if last.is_empty() { String::new() } else { format!(": {last}") };
-        return Err(Error::new(kind, format!("profile `{profile}`: credential_process `{command}` {status}{detail}")));
+        let status = out.code.map_or("was killed by a signal".to_string(), |c| {
+            format!("exited with status {c}")
+        });
+        let detail = if last.is_empty() {
+            String::new()
+        } else {
+            format!(": {last}")
+        };
+        return Err(Error::new(
+            kind,
+            format!("profile `{profile}`: credential_process `{command}` {status}{detail}"),
+        ));
     }
-    parse_output(&out.stdout, now).map_err(|m| Error::other(format!("profile `{profile}`: credential_process `{command}` {m}")))
+    parse_output(&out.stdout, now).map_err(|m| {
+        Error::other(format!(
+            "profile `{profile}`: credential_process `{command}` {m}"
+        ))
+    })
 }
 
 /// Parses a `credential_process` document. The error text never contains the output itself.
 pub fn parse_output(stdout: &[u8], now: DateTime<Utc>) -> Result<Credentials, String> {
-    let value: Value = serde_json::from_slice(stdout).map_err(|e| format!("printed something that is not JSON ({} bytes, error at line {} column {})", stdout.len(), e.line(), e.column()))?;
+    let value: Value = serde_json::from_slice(stdout).map_err(|e| {
+        format!(
+            "printed something that is not JSON ({} bytes, error at line {} column {})",
+            stdout.len(),
+            e.line(),
+            e.column()
+        )
+    })?;
     let Value::Object(map) = value else {
         return Err("printed JSON that is not an object".into());
     };
-    let field = |name: &str| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let field = |name: &str| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
     let string = |name: &str| -> Result<Option<String>, String> {
         match field(name) {
             None | Some(Value::Null) => Ok(None),
@@ -78,17 +131,28 @@ pub fn parse_output(stdout: &[u8], now: DateTime<Utc>) -> Result<Credentials, St
     };
     match field("Version") {
         Some(v) if v.as_u64() == Some(1) => {}
-        Some(_) => return Err("printed an unsupported Version; only 1 (a JSON number) is supported".into()),
+        Some(_) => {
+            return Err(
+                "printed an unsupported Version; only 1 (a JSON number) is supported".into(),
+            )
+        }
         None => return Err("printed no Version; the document must have \"Version\": 1".into()),
     }
-    let access_key_id = string("AccessKeyId")?.filter(|s| !s.is_empty()).ok_or("printed no AccessKeyId")?;
-    let secret = string("SecretAccessKey")?.filter(|s| !s.is_empty()).ok_or("printed no SecretAccessKey")?;
+    let access_key_id = string("AccessKeyId")?
+        .filter(|s| !s.is_empty())
+        .ok_or("printed no AccessKeyId")?;
+    let secret = string("SecretAccessKey")?
+        .filter(|s| !s.is_empty())
+        .ok_or("printed no SecretAccessKey")?;
     let expiration = match string("Expiration")? {
         None => None,
         Some(text) => {
             let t = DateTime::parse_from_rfc3339(&text).map_err(|_| format!("printed an Expiration `{text}` that is not an RFC 3339 time with a zone, such as 2026-01-01T00:00:00Z"))?.with_timezone(&Utc);
             if t <= now {
-                return Err(format!("printed credentials that expired at {}", t.format("%Y-%m-%dT%H:%M:%SZ")));
+                return Err(format!(
+                    "printed credentials that expired at {}",
+                    t.format("%Y-%m-%dT%H:%M:%SZ")
+                ));
             }
             Some(t)
         }
@@ -96,7 +160,9 @@ pub fn parse_output(stdout: &[u8], now: DateTime<Utc>) -> Result<Credentials, St
     Ok(Credentials {
         access_key_id,
         secret_access_key: Secret::new(secret),
-        session_token: string("SessionToken")?.filter(|s| !s.is_empty()).map(Secret::new),
+        session_token: string("SessionToken")?
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
         expiration,
         account_id: string("AccountId")?,
     })
@@ -107,15 +173,24 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn parses_the_document() {
         let c = parse_output(br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"S","SessionToken":"T","Expiration":"2026-01-01T01:00:00+01:00"}"#, DateTime::parse_from_rfc3339("2025-12-31T00:00:00Z").unwrap().with_timezone(&Utc)).unwrap();
         assert_eq!(c.access_key_id, "A");
-        assert_eq!(c.expiration.unwrap().to_rfc3339(), "2026-01-01T00:00:00+00:00");
-        let lower = parse_output(br#"{"version":1,"accesskeyid":"A","secretaccesskey":"S"}"#, now()).unwrap();
+        assert_eq!(
+            c.expiration.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        let lower = parse_output(
+            br#"{"version":1,"accesskeyid":"A","secretaccesskey":"S"}"#,
+            now(),
+        )
+        .unwrap();
         assert_eq!(lower.session_token, None);
         assert_eq!(lower.expiration, None);
     }
@@ -143,6 +218,9 @@ mod tests {
         assert_eq!(err.kind, Kind::Config);
         assert!(err.message.contains("a -> b -> a"), "{}", err.message);
         let deep: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
-        assert!(check_guard(&deep, "e").unwrap_err().message.contains("at most 4"));
+        assert!(check_guard(&deep, "e")
+            .unwrap_err()
+            .message
+            .contains("at most 4"));
     }
 }

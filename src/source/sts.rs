@@ -27,7 +27,12 @@ pub struct AssumeRoleRequest {
 
 /// The STS operations `creds` makes.
 pub trait Sts: Send + Sync {
-    fn assume_role(&self, target: &StsTarget, with: &Credentials, request: &AssumeRoleRequest) -> Result<Credentials>;
+    fn assume_role(
+        &self,
+        target: &StsTarget,
+        with: &Credentials,
+        request: &AssumeRoleRequest,
+    ) -> Result<Credentials>;
     fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials>;
 }
 
@@ -37,7 +42,10 @@ pub struct AwsSts;
 
 impl AwsSts {
     fn client(target: &StsTarget, with: &Credentials) -> aws_sdk_sts::Client {
-        use aws_sdk_sts::config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region, SharedCredentialsProvider};
+        use aws_sdk_sts::config::{
+            retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region,
+            SharedCredentialsProvider,
+        };
         let credentials = aws_sdk_sts::config::Credentials::new(
             with.access_key_id.clone(),
             with.secret_access_key.expose().to_string(),
@@ -60,17 +68,25 @@ impl AwsSts {
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
-        aws_sdk_sts::Client::from_conf(config.build())
+        aws_sdk_sts::Client::from_conf(config.http_client(http_client()).build())
     }
 
     fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
         Ok(runtime.block_on(future))
     }
 }
 
 impl Sts for AwsSts {
-    fn assume_role(&self, target: &StsTarget, with: &Credentials, request: &AssumeRoleRequest) -> Result<Credentials> {
+    fn assume_role(
+        &self,
+        target: &StsTarget,
+        with: &Credentials,
+        request: &AssumeRoleRequest,
+    ) -> Result<Credentials> {
         let client = Self::client(target, with);
         let call = client
             .assume_role()
@@ -80,15 +96,41 @@ impl Sts for AwsSts {
             .set_duration_seconds(request.duration_seconds.map(|d| d as i32))
             .set_source_identity(request.source_identity.clone());
         let out = Self::block_on(call.send())?.map_err(|e| classify("AssumeRole", target, e))?;
-        let account = out.assumed_role_user().map(|u| u.arn()).and_then(account_from_arn);
+        let account = out
+            .assumed_role_user()
+            .map(|u| u.arn())
+            .and_then(account_from_arn);
         convert(out.credentials(), account, "AssumeRole")
     }
 
     fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials> {
         let client = Self::client(target, with);
-        let out = Self::block_on(client.get_session_token().send())?.map_err(|e| classify("GetSessionToken", target, e))?;
-        convert(out.credentials(), with.account_id.clone(), "GetSessionToken")
+        let out = Self::block_on(client.get_session_token().send())?
+            .map_err(|e| classify("GetSessionToken", target, e))?;
+        convert(
+            out.credentials(),
+            with.account_id.clone(),
+            "GetSessionToken",
+        )
     }
+}
+
+/// HTTPS with rustls on ring (no C crypto library to build or to load at start-up), honouring
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build()
+    })
 }
 
 /// The account id of an ARN such as `arn:aws:sts::123456789012:assumed-role/Role/session`.
@@ -97,9 +139,18 @@ pub fn account_from_arn(arn: &str) -> Option<String> {
     (!account.is_empty()).then(|| account.to_string())
 }
 
-fn convert(credentials: Option<&aws_sdk_sts::types::Credentials>, account_id: Option<String>, operation: &str) -> Result<Credentials> {
+fn convert(
+    credentials: Option<&aws_sdk_sts::types::Credentials>,
+    account_id: Option<String>,
+    operation: &str,
+) -> Result<Credentials> {
     let c = credentials.ok_or_else(|| Error::other(format!("STS {operation} answered without credentials (malformed reply); check the STS endpoint")))?;
-    let expiration = DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).ok_or_else(|| Error::other(format!("STS {operation} answered with an invalid Expiration")))?;
+    let expiration =
+        DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).ok_or_else(|| {
+            Error::other(format!(
+                "STS {operation} answered with an invalid Expiration"
+            ))
+        })?;
     if c.access_key_id().is_empty() || c.secret_access_key().is_empty() {
         return Err(Error::other(format!("STS {operation} answered with empty credentials (malformed reply); check the STS endpoint")));
     }
@@ -112,32 +163,76 @@ fn convert(credentials: Option<&aws_sdk_sts::types::Credentials>, account_id: Op
     })
 }
 
-fn classify<E, R>(operation: &str, target: &StsTarget, err: aws_sdk_sts::error::SdkError<E, R>) -> Error
+fn classify<E, R>(
+    operation: &str,
+    target: &StsTarget,
+    err: aws_sdk_sts::error::SdkError<E, R>,
+) -> Error
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
-    let endpoint = target.endpoint.clone().unwrap_or_else(|| format!("STS in {}", target.region));
+    let endpoint = target
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("STS in {}", target.region));
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("unknown error");
             let text = e.message().unwrap_or("");
-            let transient = matches!(code, "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "ServiceUnavailable" | "InternalFailure" | "InternalError");
+            let transient = matches!(
+                code,
+                "Throttling"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+                    | "InternalError"
+            );
             let hint = match code {
-                "ExpiredToken" | "ExpiredTokenException" => "the source credentials have expired; refresh them",
-                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => "the source credentials are not valid; check the access keys",
-                "AccessDenied" | "AccessDeniedException" => "check the role's trust policy and the source credentials' permissions",
+                "ExpiredToken" | "ExpiredTokenException" => {
+                    "the source credentials have expired; refresh them"
+                }
+                "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException" => {
+                    "the source credentials are not valid; check the access keys"
+                }
+                "AccessDenied" | "AccessDeniedException" => {
+                    "check the role's trust policy and the source credentials' permissions"
+                }
                 _ if transient => "AWS is busy or failing; try again shortly",
                 _ => "check the profile's settings",
             };
-            let kind = if transient { Kind::Network } else { Kind::AwsRefused };
-            Error::new(kind, format!("{operation} refused by AWS ({code}): {text}; {hint}"))
+            let kind = if transient {
+                Kind::Network
+            } else {
+                Kind::AwsRefused
+            };
+            Error::new(
+                kind,
+                format!("{operation} refused by AWS ({code}): {text}; {hint}"),
+            )
         }
-        SdkError::TimeoutError(_) => Error::new(Kind::Network, format!("{operation}: {endpoint} did not answer in time; check the network or the endpoint")),
-        SdkError::DispatchFailure(_) => Error::new(Kind::Network, format!("{operation}: cannot reach {endpoint}: {}; check the network or the endpoint", DisplayErrorContext(&err))),
-        SdkError::ResponseError(_) => Error::other(format!("{operation}: malformed reply from {endpoint}: {}", DisplayErrorContext(&err))),
+        SdkError::TimeoutError(_) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: {endpoint} did not answer in time; check the network or the endpoint"
+            ),
+        ),
+        SdkError::DispatchFailure(_) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: cannot reach {endpoint}: {}; check the network or the endpoint",
+                DisplayErrorContext(&err)
+            ),
+        ),
+        SdkError::ResponseError(_) => Error::other(format!(
+            "{operation}: malformed reply from {endpoint}: {}",
+            DisplayErrorContext(&err)
+        )),
         _ => Error::other(format!("{operation}: {}", DisplayErrorContext(&err))),
     }
 }

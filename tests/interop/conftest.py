@@ -82,7 +82,7 @@ class Home:
         self.root = root
         (root / ".aws").mkdir()
         self.cache = root / "cache"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDS_", "_CREDS_"))}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CREDS_", "_CREDS_")) and not k.lower().endswith("_proxy")}
         self.env.update(
             HOME=str(root),
             CREDS_CACHE_DIR=str(self.cache),

@@ -21,7 +21,10 @@ pub struct Call {
 
 impl Call {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -79,15 +82,24 @@ impl FakeSts {
 
     /// How many AssumeRole calls named `role_arn`.
     pub fn assumed(&self, role_arn: &str) -> usize {
-        self.calls().iter().filter(|c| c.action == "AssumeRole" && c.param("RoleArn") == Some(role_arn)).count()
+        self.calls()
+            .iter()
+            .filter(|c| c.action == "AssumeRole" && c.param("RoleArn") == Some(role_arn))
+            .count()
     }
 
     pub fn fail_next(&self, status: u16, code: &str) {
-        self.state.lock().unwrap().failures.push_back(Failure { status, code: code.into() });
+        self.state.lock().unwrap().failures.push_back(Failure {
+            status,
+            code: code.into(),
+        });
     }
 
     pub fn fail_always(&self, status: u16, code: &str) {
-        self.state.lock().unwrap().always_fail = Some(Failure { status, code: code.into() });
+        self.state.lock().unwrap().always_fail = Some(Failure {
+            status,
+            code: code.into(),
+        });
     }
 
     pub fn succeed(&self) {
@@ -154,11 +166,23 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        let params: Vec<(String, String)> = String::from_utf8_lossy(&body).split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect();
-        let action = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()).unwrap_or_default();
+        let params: Vec<(String, String)> = String::from_utf8_lossy(&body)
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect();
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let (delay, response) = {
             let mut s = state.lock().unwrap();
-            s.calls.push(Call { action: action.clone(), signed_with, params: params.clone() });
+            s.calls.push(Call {
+                action: action.clone(),
+                signed_with,
+                params: params.clone(),
+            });
             let failure = s.failures.pop_front().or_else(|| s.always_fail.clone());
             let response = match failure {
                 Some(f) => (f.status, format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>fake STS says {}</Message></Error><RequestId>req</RequestId></ErrorResponse>", f.code, f.code)),

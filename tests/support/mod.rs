@@ -32,11 +32,24 @@ impl Run {
     /// Asserts failure with `code`, empty stdout and a one-line stderr containing `text`.
     #[track_caller]
     pub fn fails(&self, code: i32, text: &str) -> &str {
-        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         assert_eq!(self.stdout, "", "stdout must be empty on failure");
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}: {}", self.stderr);
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}: {}",
+            self.stderr
+        );
         assert!(self.stderr.starts_with("creds: "), "{}", self.stderr);
-        assert_eq!(self.stderr.trim_end().lines().count(), 1, "one line on stderr: {}", self.stderr);
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one line on stderr: {}",
+            self.stderr
+        );
         &self.stderr
     }
 }
@@ -52,7 +65,10 @@ impl TestEnv {
         let home = dir.path().join("home").to_string_lossy().into_owned();
         let vars = vec![
             ("HOME".to_string(), home.clone()),
-            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_default(),
+            ),
             ("CREDS_CACHE_DIR".to_string(), format!("{home}/cache")),
             ("AWS_REGION".to_string(), "us-east-1".to_string()),
         ];
@@ -98,7 +114,10 @@ impl TestEnv {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
-        cmd.args(args).env_clear().envs(self.vars.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        cmd.args(args)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
         cmd
     }
 
@@ -108,8 +127,13 @@ impl TestEnv {
 
     /// The cache entries (`*.json`) in the cache directory.
     pub fn cache_entries(&self) -> Vec<PathBuf> {
-        let Ok(dir) = std::fs::read_dir(self.cache_dir()) else { return Vec::new() };
-        let mut v: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+        let Ok(dir) = std::fs::read_dir(self.cache_dir()) else {
+            return Vec::new();
+        };
+        let mut v: Vec<PathBuf> = dir
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
         v.sort();
         v
     }
@@ -117,7 +141,8 @@ impl TestEnv {
     /// The cache entry whose `Hop` contains `hop`.
     pub fn cache_entry(&self, hop: &str) -> (PathBuf, serde_json::Value) {
         for path in self.cache_entries() {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             if v["Hop"].as_str().is_some_and(|h| h.contains(hop)) {
                 return (path, v);
             }
@@ -127,7 +152,11 @@ impl TestEnv {
 }
 
 pub fn to_run(out: Output) -> Run {
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8(out.stdout).unwrap(), stderr: String::from_utf8(out.stderr).unwrap() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
 }
 
 pub fn json(text: &str) -> serde_json::Value {

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Cache-hit benchmark: `creds export` against a floor measured in the same run.
+
+Starts moto's STS on 127.0.0.1, warms the cache for a two-hop role chain, then times
+`creds export --profile hop2` against `floor <cache file>` (a dependency-free Rust program that
+reads the same config, credentials and cache files and prints the entry) with hyperfine, and
+measures peak RSS with GNU time. Prints the ratio of medians and the peak RSS; with --check,
+fails if the ratio is above --max-ratio or the RSS above --max-rss-kib.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "interop"))
+from conftest import free_port  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--creds", default=str(ROOT / "target" / "release" / "creds"))
+    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--max-ratio", type=float, default=1.5)
+    ap.add_argument("--max-rss-kib", type=int, default=8 * 1024)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+
+    target = ROOT / "target"
+    floor = target / "bench-floor"
+    subprocess.run(["rustc", "--edition", "2021", "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", str(ROOT / "bench" / "floor.rs"), "-o", str(floor)], check=True)
+
+    port = free_port()
+    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            (home / ".aws").mkdir()
+            (home / ".aws" / "config").write_text(
+                "[profile base]\nregion = us-east-1\n\n"
+                "[profile hop1]\nrole_arn = arn:aws:iam::111111111111:role/BenchA\nsource_profile = base\n\n"
+                "[profile hop2]\nrole_arn = arn:aws:iam::222222222222:role/BenchB\nsource_profile = hop1\nregion = us-east-1\n"
+            )
+            (home / ".aws" / "credentials").write_text("[base]\naws_access_key_id = AKIABENCH0000000001\naws_secret_access_key = bench-secret\n")
+            env = {"PATH": os.environ["PATH"], "HOME": str(home), "CREDS_CACHE_DIR": str(home / "cache"), "AWS_ENDPOINT_URL_STS": f"http://127.0.0.1:{port}"}
+            for _ in range(300):
+                warm = subprocess.run([args.creds, "export", "--profile", "hop2"], env=env, capture_output=True, text=True)
+                if warm.returncode == 0:
+                    break
+                subprocess.run(["sleep", "0.1"])
+            else:
+                sys.exit(f"cannot warm the cache: {warm.stderr}")
+            entry = next(p for p in (home / "cache").glob("*.json") if "BenchB" in json.loads(p.read_text())["Hop"])
+
+            creds_cmd = f"{args.creds} export --profile hop2"
+            floor_cmd = f"{floor} {entry}"
+            # Several short rounds, alternating which command goes first, so that drift in the
+            # machine's load hits both alike; medians are taken over every run of every round.
+            times = {"floor": [], "creds": []}
+            rounds = 8
+            for r in range(rounds):
+                out = home / f"hyperfine-{r}.json"
+                pair = [("floor", floor_cmd), ("creds", creds_cmd)]
+                if r % 2:
+                    pair.reverse()
+                cmd = ["hyperfine", "-N", "--style", "none", "--warmup", "20", "--runs", str(max(args.runs // rounds, 10)), "--export-json", str(out)]
+                for name, command in pair:
+                    cmd += ["-n", name, command]
+                subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for result in json.loads(out.read_text())["results"]:
+                    times[result["command"]] += result["times"]
+
+            def peak_rss(cmd):
+                peak = 0
+                for _ in range(20):
+                    r = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd.split()], env=env, capture_output=True, text=True, check=True)
+                    peak = max(peak, int(r.stderr.strip().splitlines()[-1]))
+                return peak
+
+            rss_creds, rss_floor = peak_rss(creds_cmd), peak_rss(floor_cmd)
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+
+    f, c = statistics.median(times["floor"]), statistics.median(times["creds"])
+    report = {
+        "floor_median_ms": round(f * 1000, 3),
+        "creds_median_ms": round(c * 1000, 3),
+        "ratio": round(c / f, 3),
+        "creds_peak_rss_kib": rss_creds,
+        "floor_peak_rss_kib": rss_floor,
+        "creds_binary_bytes": os.path.getsize(args.creds),
+        "runs_each": len(times["creds"]),
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    if args.check:
+        problems = []
+        if report["ratio"] > args.max_ratio:
+            problems.append(f"cache-hit ratio {report['ratio']} > {args.max_ratio}")
+        if rss_creds > args.max_rss_kib:
+            problems.append(f"peak RSS {rss_creds} KiB > {args.max_rss_kib} KiB")
+        if problems:
+            sys.exit("bench: " + "; ".join(problems))
+        print(f"bench: ok (ratio {report['ratio']} <= {args.max_ratio}, peak RSS {rss_creds} KiB <= {args.max_rss_kib} KiB)")
+
+
+if __name__ == "__main__":
+    main()
