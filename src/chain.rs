@@ -205,13 +205,15 @@ fn role_hop(profile: &Section, role_arn: &str) -> Result<RoleHop> {
         None => None,
         Some(text) => match text.parse::<u32>() {
             Ok(d) if (900..=43200).contains(&d) => Some(d),
-            _ => return Err(perr(
-                profile,
-                "duration_seconds",
-                &format!(
+            _ => {
+                return Err(perr(
+                    profile,
+                    "duration_seconds",
+                    &format!(
                     "duration_seconds `{text}` must be a whole number of seconds from 900 to 43200"
                 ),
-            )),
+                ))
+            }
         },
     };
     Ok(RoleHop {
