@@ -415,6 +415,29 @@ fn dead_endpoint_exits_6() {
 }
 
 #[test]
+fn silent_endpoint_times_out_with_exit_6() {
+    // Accepts connections and never answers: the read and operation timeouts must end it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(10).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let mut env = TestEnv::new();
+    env.config(CHAIN);
+    env.set("AWS_ENDPOINT_URL_STS", &format!("http://127.0.0.1:{port}"));
+    let err = env
+        .run(&["export", "-p", "a"])
+        .fails(6, "AssumeRole")
+        .to_string();
+    assert!(
+        err.contains("in time") || err.contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+}
+
+#[test]
 fn endpoint_from_profile_and_services_section() {
     let sts = FakeSts::start();
     let mut env = TestEnv::new();

@@ -14,6 +14,16 @@ fn load(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+#[track_caller]
+fn assert_all_passed(failures: &[String], total: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 fn sections_json(sections: &BTreeMap<String, Section>) -> Value {
     sections
         .iter()
@@ -72,13 +82,7 @@ fn profile_parser_cases() {
             )),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        tests.len(),
-        failures.join("\n")
-    );
+    assert_all_passed(&failures, tests.len());
     assert!(tests.len() >= 60);
 }
 
@@ -223,13 +227,7 @@ fn assume_role_cases() {
             )),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        tests.len(),
-        failures.join("\n")
-    );
+    assert_all_passed(&failures, tests.len());
     assert_eq!(tests.len(), 28);
 }
 

@@ -37,7 +37,7 @@ pub trait Sts: Send + Sync {
 }
 
 /// STS through `aws-sdk-sts`: standard retries (3 attempts, throttling and 5xx), a 3 s connect
-/// timeout and a 10 s read timeout, so a dead endpoint fails in seconds.
+/// timeout, a 5 s read timeout and 15 s for the whole call, so a dead endpoint fails in seconds.
 pub struct AwsSts;
 
 impl AwsSts {
@@ -55,9 +55,9 @@ impl AwsSts {
         );
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(3))
-            .read_timeout(Duration::from_secs(10))
-            .operation_attempt_timeout(Duration::from_secs(12))
-            .operation_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(6))
+            .operation_timeout(Duration::from_secs(15))
             .build();
         let mut config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
