@@ -7,7 +7,6 @@
 //!   `AWS_REGION` and `AWS_DEFAULT_REGION` when a region is known.
 
 use crate::secret::Credentials;
-use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -25,11 +24,6 @@ pub enum Format {
     Powershell,
     /// `set AWS_ACCESS_KEY_ID=...` lines for cmd.exe.
     WindowsCmd,
-}
-
-/// `Expiration` as written by `creds`: UTC, whole seconds, `Z`.
-pub fn expiration(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii=True`).
@@ -60,7 +54,7 @@ fn json_str(s: &str) -> String {
 
 /// The document for `format`, ending in a newline.
 pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> String {
-    let expiry = c.expiration.map(expiration);
+    let expiry = c.expiration.map(crate::cache::format_time);
     let token = c.session_token.as_ref().map(|t| t.expose());
     match format {
         Format::Process => {
@@ -127,6 +121,7 @@ pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use chrono::{DateTime, Utc};
 
     fn creds(token: bool, expiry: bool) -> Credentials {
         Credentials {

@@ -94,6 +94,8 @@ pub struct StoredCredentials {
     pub account_id: Option<String>,
 }
 
+/// A time as `creds` writes it everywhere (cache files and every output format): UTC, whole
+/// seconds, `Z`, e.g. `2026-01-01T12:00:00Z`.
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
