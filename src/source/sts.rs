@@ -115,6 +115,15 @@ impl Sts for AwsSts {
     }
 }
 
+/// The innermost error of a chain: the one that says what actually happened.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(source) = e.source() {
+        e = source;
+    }
+    e.to_string()
+}
+
 /// HTTPS with rustls on ring (no C crypto library to build or to load at start-up), honouring
 /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
 fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
@@ -170,7 +179,7 @@ fn classify<E, R>(
 ) -> Error
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
     let endpoint = target
@@ -226,12 +235,12 @@ where
             Kind::Network,
             format!(
                 "{operation}: cannot reach {endpoint}: {}; check the network or the endpoint",
-                DisplayErrorContext(&err)
+                root_cause(&err)
             ),
         ),
         SdkError::ResponseError(_) => Error::other(format!(
             "{operation}: malformed reply from {endpoint}: {}",
-            DisplayErrorContext(&err)
+            root_cause(&err)
         )),
         _ => Error::other(format!("{operation}: {}", DisplayErrorContext(&err))),
     }
