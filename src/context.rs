@@ -46,6 +46,7 @@ pub const VARIABLES: &[&str] = &[
 ];
 
 impl Env {
+    #[allow(clippy::disallowed_methods)] // the one place that reads the process environment
     pub fn from_process() -> Self {
         Env {
             vars: VARIABLES
@@ -107,6 +108,7 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // the one place that reads the system clock
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -119,6 +121,17 @@ impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         self.0
     }
+}
+
+/// A number that differs between processes and calls, for jitter and unique temporary names
+/// (not for secrets, and not a clock).
+#[allow(clippy::disallowed_methods)]
+pub fn entropy() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// What a finished child process left behind.

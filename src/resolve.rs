@@ -357,9 +357,5 @@ fn static_credentials(keys: &StaticKeys) -> Credentials {
 
 /// A pseudo-random number of milliseconds below `max`, different in each process.
 fn jitter_millis(max: i64) -> i64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as i64)
-        .unwrap_or(0);
-    (nanos ^ (std::process::id() as i64).wrapping_mul(2_654_435_761)).rem_euclid(max)
+    (crate::context::entropy() % max as u64) as i64
 }

@@ -1,5 +1,7 @@
 //! Binary tests: the built `creds` in a temporary HOME against a fake STS on 127.0.0.1.
 
+#![allow(clippy::disallowed_methods)] // tests stand for the outside world
+
 mod support;
 
 use std::time::Duration;

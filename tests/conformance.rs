@@ -1,6 +1,8 @@
 //! The cross-SDK conformance cases of smithy-rs (`tests/data/smithy-rs/`), run against the
 //! config parser, the file location rules and the chain resolver.
 
+#![allow(clippy::disallowed_methods)]
+
 use creds::chain::{self, Base, Chain};
 use creds::config::location::{self, Platform};
 use creds::config::{ProfileSet, Property, Section};

@@ -95,10 +95,7 @@ impl FileStore {
     fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.ensure_dir()?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos = crate::context::entropy();
         let tmp = self
             .dir
             .join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
