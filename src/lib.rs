@@ -14,6 +14,7 @@
 //! Every outside effect goes through [`context::Context`], so tests replace the clock, the
 //! environment, process spawning and STS.
 
+pub mod aws;
 pub mod cache;
 pub mod chain;
 pub mod cli;

@@ -1,9 +1,9 @@
-//! Region and STS endpoint: all precedence rules in one place.
+//! Region and service endpoints: all precedence rules in one place.
 //!
 //! | setting | order |
 //! |---|---|
 //! | region | `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1` for STS |
-//! | STS endpoint | `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `services` section `sts = endpoint_url = ...`, the profile's `endpoint_url`, else the regional endpoint; all but the last are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's `ignore_configured_endpoint_urls` is `true` |
+//! | STS, SSO and SSO OIDC endpoints | `AWS_ENDPOINT_URL_STS` (`_SSO`, `_SSO_OIDC`), `AWS_ENDPOINT_URL`, the profile's `services` section `sts = endpoint_url = ...` (`sso`, `sso_oidc`), the profile's `endpoint_url`, else the regional endpoint; all but the last are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's `ignore_configured_endpoint_urls` is `true` |
 
 use crate::config::{parse::sub_properties, ProfileSet};
 use crate::context::Env;
@@ -15,10 +15,33 @@ pub struct Settings {
     /// The region from the environment or the profile, if any.
     pub region: Option<String>,
     pub sts: StsTarget,
+    /// Endpoint overrides for the IAM Identity Center portal and OIDC services.
+    pub sso_endpoint: Option<String>,
+    pub sso_oidc_endpoint: Option<String>,
 }
 
 /// STS's region when nothing names one (what the JavaScript SDK and the CLI fall back to).
 pub const DEFAULT_STS_REGION: &str = "us-east-1";
+
+/// A service whose endpoint can be configured: its `AWS_ENDPOINT_URL_<ENV>` suffix and its key
+/// in a `[services]` section.
+struct Service {
+    env: &'static str,
+    key: &'static str,
+}
+
+const STS: Service = Service {
+    env: "STS",
+    key: "sts",
+};
+const SSO: Service = Service {
+    env: "SSO",
+    key: "sso",
+};
+const SSO_OIDC: Service = Service {
+    env: "SSO_OIDC",
+    key: "sso_oidc",
+};
 
 pub fn resolve(env: &Env, set: &ProfileSet, profile_name: &str) -> Result<Settings> {
     let profile = set.profile(profile_name);
@@ -28,35 +51,6 @@ pub fn resolve(env: &Env, set: &ProfileSet, profile_name: &str) -> Result<Settin
         .or_else(|| env.get("AWS_DEFAULT_REGION"))
         .or_else(|| get("region"))
         .map(str::to_string);
-
-    let ignore = |v: Option<&str>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let endpoint = if ignore(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
-        || ignore(get("ignore_configured_endpoint_urls"))
-    {
-        None
-    } else if let Some(url) = env
-        .get("AWS_ENDPOINT_URL_STS")
-        .or_else(|| env.get("AWS_ENDPOINT_URL"))
-    {
-        Some(check_url(url, "the environment")?)
-    } else {
-        let services = get("services").and_then(|name| set.services.get(name).map(|s| (name, s)));
-        let from_services = services.and_then(|(name, s)| {
-            let prop = s.property("sts")?;
-            let url = sub_properties(&prop.value)
-                .into_iter()
-                .find(|(k, _)| k == "endpoint_url")?
-                .1;
-            Some((url, format!("[services {name}] at {}", prop.origin())))
-        });
-        let from_profile = profile
-            .and_then(|p| p.property("endpoint_url"))
-            .map(|p| (p.value.clone(), p.origin()));
-        match from_services.or(from_profile) {
-            Some((url, origin)) => Some(check_url(&url, &origin)?),
-            None => None,
-        }
-    };
     let sts_region = region
         .clone()
         .unwrap_or_else(|| DEFAULT_STS_REGION.to_string());
@@ -64,9 +58,51 @@ pub fn resolve(env: &Env, set: &ProfileSet, profile_name: &str) -> Result<Settin
         region,
         sts: StsTarget {
             region: sts_region,
-            endpoint,
+            endpoint: endpoint(env, set, profile_name, &STS)?,
         },
+        sso_endpoint: endpoint(env, set, profile_name, &SSO)?,
+        sso_oidc_endpoint: endpoint(env, set, profile_name, &SSO_OIDC)?,
     })
+}
+
+/// The configured endpoint of `service` for the profile, in the SDKs' order.
+fn endpoint(
+    env: &Env,
+    set: &ProfileSet,
+    profile_name: &str,
+    service: &Service,
+) -> Result<Option<String>> {
+    let profile = set.profile(profile_name);
+    let get = |key: &str| profile.and_then(|p| p.get(key)).filter(|v| !v.is_empty());
+    let ignore = |v: Option<&str>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+        || ignore(get("ignore_configured_endpoint_urls"))
+    {
+        return Ok(None);
+    }
+    let service_var = format!("AWS_ENDPOINT_URL_{}", service.env);
+    if let Some(url) = env
+        .get(&service_var)
+        .or_else(|| env.get("AWS_ENDPOINT_URL"))
+    {
+        return Ok(Some(check_url(url, "the environment")?));
+    }
+    let services = get("services").and_then(|name| set.services.get(name).map(|s| (name, s)));
+    let from_services = services.and_then(|(name, s)| {
+        let prop = s.property(service.key)?;
+        let url = sub_properties(&prop.value)
+            .into_iter()
+            .find(|(k, _)| k == "endpoint_url")?
+            .1;
+        Some((url, format!("[services {name}] at {}", prop.origin())))
+    });
+    let from_profile = profile
+        .and_then(|p| p.property("endpoint_url"))
+        .map(|p| (p.value.clone(), p.origin()));
+    match from_services.or(from_profile) {
+        Some((url, origin)) => Ok(Some(check_url(&url, &origin)?)),
+        None => Ok(None),
+    }
 }
 
 fn check_url(url: &str, origin: &str) -> Result<String> {

@@ -3,10 +3,9 @@
 //! [`AwsSts`] is the real implementation on `aws-sdk-sts`. It builds its async runtime and its
 //! client only when a call is made, so the cache-hit path never pays for either.
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::secret::{Credentials, Secret};
 use chrono::{DateTime, Utc};
-use std::time::Duration;
 
 /// Where STS calls go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,10 +41,7 @@ pub struct AwsSts;
 
 impl AwsSts {
     fn client(target: &StsTarget, with: &Credentials) -> aws_sdk_sts::Client {
-        use aws_sdk_sts::config::{
-            retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region,
-            SharedCredentialsProvider,
-        };
+        use aws_sdk_sts::config::{BehaviorVersion, Region, SharedCredentialsProvider};
         let credentials = aws_sdk_sts::config::Credentials::new(
             with.access_key_id.clone(),
             with.secret_access_key.expose().to_string(),
@@ -53,30 +49,16 @@ impl AwsSts {
             with.expiration.map(std::time::SystemTime::from),
             "creds",
         );
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .read_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(6))
-            .operation_timeout(Duration::from_secs(15))
-            .build();
         let mut config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
             .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .retry_config(RetryConfig::standard().with_max_attempts(3))
-            .timeout_config(timeouts);
+            .retry_config(crate::aws::retries())
+            .timeout_config(crate::aws::timeouts());
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
-        aws_sdk_sts::Client::from_conf(config.http_client(http_client()).build())
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
-        Ok(runtime.block_on(future))
+        aws_sdk_sts::Client::from_conf(config.http_client(crate::aws::http_client()).build())
     }
 }
 
@@ -95,7 +77,8 @@ impl Sts for AwsSts {
             .set_external_id(request.external_id.clone())
             .set_duration_seconds(request.duration_seconds.map(|d| d as i32))
             .set_source_identity(request.source_identity.clone());
-        let out = Self::block_on(call.send())?.map_err(|e| classify("AssumeRole", target, e))?;
+        let out =
+            crate::aws::block_on(call.send())?.map_err(|e| classify("AssumeRole", target, e))?;
         let account = out
             .assumed_role_user()
             .map(|u| u.arn())
@@ -105,7 +88,7 @@ impl Sts for AwsSts {
 
     fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials> {
         let client = Self::client(target, with);
-        let out = Self::block_on(client.get_session_token().send())?
+        let out = crate::aws::block_on(client.get_session_token().send())?
             .map_err(|e| classify("GetSessionToken", target, e))?;
         convert(
             out.credentials(),
@@ -113,33 +96,6 @@ impl Sts for AwsSts {
             "GetSessionToken",
         )
     }
-}
-
-/// The innermost error of a chain: the one that says what actually happened.
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut e = err;
-    while let Some(source) = e.source() {
-        e = source;
-    }
-    e.to_string()
-}
-
-/// HTTPS with rustls on ring (no C crypto library to build or to load at start-up), honouring
-/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
-fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
-        }
-        builder
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build()
-    })
 }
 
 /// The account id of an ARN such as `arn:aws:sts::123456789012:assumed-role/Role/session`.
@@ -181,67 +137,27 @@ where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
     let endpoint = target
         .endpoint
         .clone()
         .unwrap_or_else(|| format!("STS in {}", target.region));
-    match &err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("unknown error");
-            let text = e.message().unwrap_or("");
-            let transient = matches!(
-                code,
-                "Throttling"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "ServiceUnavailable"
-                    | "InternalFailure"
-                    | "InternalError"
-            );
-            let hint = match code {
-                "ExpiredToken" | "ExpiredTokenException" => {
-                    "the source credentials have expired; refresh them"
-                }
-                "InvalidClientTokenId"
-                | "SignatureDoesNotMatch"
-                | "UnrecognizedClientException" => {
-                    "the source credentials are not valid; check the access keys"
-                }
-                "AccessDenied" | "AccessDeniedException" => {
-                    "check the role's trust policy and the source credentials' permissions"
-                }
-                _ if transient => "AWS is busy or failing; try again shortly",
-                _ => "check the profile's settings",
-            };
-            let kind = if transient {
-                Kind::Network
-            } else {
-                Kind::AwsRefused
-            };
-            Error::new(
-                kind,
-                format!("{operation} refused by AWS ({code}): {text}; {hint}"),
-            )
-        }
-        SdkError::TimeoutError(_) => Error::new(
-            Kind::Network,
-            format!(
-                "{operation}: {endpoint} did not answer in time; check the network or the endpoint"
-            ),
-        ),
-        SdkError::DispatchFailure(_) => Error::new(
-            Kind::Network,
-            format!(
-                "{operation}: cannot reach {endpoint}: {}; check the network or the endpoint",
-                root_cause(&err)
-            ),
-        ),
-        SdkError::ResponseError(_) => Error::other(format!(
-            "{operation}: malformed reply from {endpoint}: {}",
-            root_cause(&err)
-        )),
-        _ => Error::other(format!("{operation}: {}", DisplayErrorContext(&err))),
+    if let Some(e) = crate::aws::transport_error(operation, &endpoint, &err) {
+        return e;
     }
+    let service = err.as_service_error();
+    let code = service.and_then(|e| e.code()).unwrap_or("unknown error");
+    let text = service.and_then(|e| e.message()).unwrap_or("");
+    let hint = match code {
+        "ExpiredToken" | "ExpiredTokenException" => {
+            "the source credentials have expired; refresh them"
+        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
+            "the source credentials are not valid; check the access keys"
+        }
+        "AccessDenied" | "AccessDeniedException" => {
+            "check the role's trust policy and the source credentials' permissions"
+        }
+        _ => "check the profile's settings",
+    };
+    crate::aws::service_error(operation, code, text, hint)
 }

@@ -1,0 +1,125 @@
+//! What every AWS client of `creds` shares: the async runtime, the HTTP client, timeouts,
+//! retries and how transport failures read. Used only on cold paths.
+
+use crate::error::{Error, Kind, Result};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// Runs `future` on a single-threaded runtime made for this call.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(future))
+}
+
+/// A 3 s connect timeout, a 5 s read timeout and 15 s for a whole call, so a dead endpoint
+/// fails in seconds.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .read_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(6))
+        .operation_timeout(Duration::from_secs(15))
+        .build()
+}
+
+/// Standard retries: 3 attempts, on throttling, 5xx and transport errors.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3)
+}
+
+/// HTTPS with rustls on ring (no C crypto library to build or to load at start-up), honouring
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
+pub fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build()
+    })
+}
+
+/// The innermost error of a chain: the one that says what actually happened.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(source) = e.source() {
+        e = source;
+    }
+    e.to_string()
+}
+
+/// The error for a failure that is not the service's answer (timeout, no connection, a reply
+/// that cannot be read); `None` for a service error, which each caller classifies itself.
+pub fn transport_error<E, R>(
+    operation: &str,
+    endpoint: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Option<Error>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    Some(match err {
+        SdkError::ServiceError(_) => return None,
+        SdkError::TimeoutError(_) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: {endpoint} did not answer in time; check the network or the endpoint"
+            ),
+        ),
+        SdkError::DispatchFailure(_) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: cannot reach {endpoint}: {}; check the network or the endpoint",
+                root_cause(err)
+            ),
+        ),
+        SdkError::ResponseError(_) => Error::other(format!(
+            "{operation}: malformed reply from {endpoint}: {}",
+            root_cause(err)
+        )),
+        _ => Error::other(format!("{operation}: {}", root_cause(err))),
+    })
+}
+
+/// Error codes that mean "busy or failing, try again" rather than "no".
+pub fn is_transient(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "InternalError"
+            | "InternalServerException"
+    )
+}
+
+/// The error for a service's answer `code`: exit 6 when it is transient, else exit 5.
+pub fn service_error(operation: &str, code: &str, text: &str, hint: &str) -> Error {
+    if is_transient(code) {
+        Error::new(
+            Kind::Network,
+            format!("{operation} refused by AWS ({code}): {text}; AWS is busy or failing; try again shortly"),
+        )
+    } else {
+        Error::new(
+            Kind::AwsRefused,
+            format!("{operation} refused by AWS ({code}): {text}; {hint}"),
+        )
+    }
+}
