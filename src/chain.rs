@@ -71,6 +71,8 @@ pub struct Sso {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub role_name: Option<String>,
+    /// `sso_registration_scopes` of the sso-session, as written.
+    pub registration_scopes: Option<String>,
 }
 
 /// One `AssumeRole` call made with the previous hop's credentials.
@@ -351,6 +353,7 @@ fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
             region,
             account_id,
             role_name,
+            registration_scopes: None,
         }));
     };
     let Some(section) = set.sso_sessions.get(&session_name) else {
@@ -375,6 +378,7 @@ fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
         region: section.get("sso_region").map(str::to_string),
         account_id,
         role_name,
+        registration_scopes: section.get("sso_registration_scopes").map(str::to_string),
     }))
 }
 
@@ -385,7 +389,6 @@ impl Chain {
             Err(Error::config(format!("profile `{profile}`: {what} is not supported yet by this version of creds; use the AWS CLI for this profile for now")))
         };
         match &self.base {
-            Base::Sso(s) => return unsupported(&s.profile, "IAM Identity Center (SSO)"),
             Base::WebIdentity { profile, .. } => {
                 return unsupported(profile, "web identity (web_identity_token_file)")
             }

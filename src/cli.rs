@@ -35,6 +35,60 @@ pub enum Command {
     /// `--format claude` long-term access keys are exchanged for session credentials with STS
     /// GetSessionToken (cached like any other hop).
     Export(ExportArgs),
+
+    /// Sign in to IAM Identity Center (SSO), for Claude Code's awsAuthRefresh.
+    ///
+    /// Does nothing and exits 0 when the SSO token is valid or can be renewed silently. Otherwise
+    /// prints the sign-in URL and code on stderr at once (no input is needed or read), opens a
+    /// browser when one is available, and waits for approval until --timeout. Concurrent logins
+    /// for the same session wait for one another: one browser tab, one code. The token is cached
+    /// in ~/.aws/sso/cache exactly as `aws sso login` caches it.
+    Login(LoginArgs),
+
+    /// Sign out of IAM Identity Center: revoke and remove the cached SSO token.
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct LoginArgs {
+    /// Sign in for this profile's SSO session [default: as for export]
+    #[arg(short, long, conflicts_with = "sso_session")]
+    pub profile: Option<String>,
+
+    /// Sign in to this [sso-session NAME] directly.
+    #[arg(long)]
+    pub sso_session: Option<String>,
+
+    /// Do not open a browser; only print the URL and code.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Use the device code flow even where a browser could be opened.
+    #[arg(long)]
+    pub device_code: bool,
+
+    /// Give up after this long (Claude Code kills awsAuthRefresh after 180 s).
+    #[arg(long, default_value = "165s", value_parser = parse_duration)]
+    pub timeout: chrono::Duration,
+
+    /// Sign in again even if the token is still valid.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct LogoutArgs {
+    /// Sign out of this profile's SSO session [default: as for export]
+    #[arg(short, long, conflicts_with = "sso_session")]
+    pub profile: Option<String>,
+
+    /// Sign out of this [sso-session NAME].
+    #[arg(long)]
+    pub sso_session: Option<String>,
+
+    /// Sign out of every SSO session of the config file and clear the creds cache.
+    #[arg(long, conflicts_with_all = ["profile", "sso_session"])]
+    pub all: bool,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -183,12 +183,77 @@ impl ProcessRunner for ShellRunner {
     }
 }
 
+/// Opens a URL for the user to sign in.
+pub trait Browser: Send + Sync {
+    /// Whether a browser can be opened here at all.
+    fn available(&self) -> bool;
+    /// Starts the browser on `url` without waiting for it.
+    fn open(&self, url: &str) -> io::Result<()>;
+}
+
+/// `$BROWSER URL` when `BROWSER` is set; else `xdg-open` (Linux, with a display and not over
+/// SSH), `open` (macOS) or `start` (Windows).
+pub struct SystemBrowser {
+    pub command: Option<String>,
+    pub display: bool,
+}
+
+impl SystemBrowser {
+    pub fn from_env(env: &Env) -> Self {
+        let ssh = env.get("SSH_CONNECTION").is_some() || env.get("SSH_TTY").is_some();
+        let display = if cfg!(target_os = "linux") {
+            (env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some()) && !ssh
+        } else {
+            !ssh
+        };
+        SystemBrowser {
+            command: env.get("BROWSER").map(str::to_string),
+            display,
+        }
+    }
+}
+
+impl Browser for SystemBrowser {
+    fn available(&self) -> bool {
+        self.command.is_some() || self.display
+    }
+
+    fn open(&self, url: &str) -> io::Result<()> {
+        let mut cmd = match &self.command {
+            Some(command) => {
+                let mut parts = command.split_whitespace();
+                let mut c = Command::new(parts.next().unwrap_or("xdg-open"));
+                c.args(parts);
+                c
+            }
+            None if cfg!(target_os = "macos") => Command::new("open"),
+            None if cfg!(windows) => {
+                let mut c = Command::new("cmd.exe");
+                c.args(["/C", "start", ""]);
+                c
+            }
+            None => Command::new("xdg-open"),
+        };
+        let mut child = cmd
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        // Reap it in the background; a browser may outlive this process.
+        std::thread::spawn(move || child.wait());
+        Ok(())
+    }
+}
+
 /// Everything a command needs from the outside world.
 pub struct Context {
     pub env: Env,
     pub clock: Box<dyn Clock>,
     pub processes: Box<dyn ProcessRunner>,
     pub sts: Box<dyn Sts>,
+    pub sso: Box<dyn crate::sso::api::SsoApi>,
+    pub browser: Box<dyn Browser>,
 }
 
 impl Context {
@@ -201,11 +266,14 @@ impl Context {
                 Some(Ok(t)) => Box::new(FixedClock(t.with_timezone(&Utc))),
                 _ => Box::new(SystemClock),
             };
+        let browser = Box::new(SystemBrowser::from_env(&env));
         Context {
             env,
             clock,
             processes: Box::new(ShellRunner),
             sts: Box::new(AwsSts),
+            sso: Box::new(crate::sso::api::AwsSso),
+            browser,
         }
     }
 

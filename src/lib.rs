@@ -27,6 +27,7 @@ pub mod resolve;
 pub mod secret;
 pub mod settings;
 pub mod source;
+pub mod sso;
 
 use std::io::Write;
 
@@ -34,6 +35,8 @@ use std::io::Write;
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     let result = match &cli.command {
         cli::Command::Export(args) => commands::export::run(ctx, args, cli.verbose),
+        cli::Command::Login(args) => commands::login::login(ctx, args).map(|()| String::new()),
+        cli::Command::Logout(args) => commands::login::logout(ctx, args).map(|()| String::new()),
     };
     match result {
         Ok(document) => {

@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 /// A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii=True`).
-fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -13,6 +13,7 @@ use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
 use crate::source::{self, sts::AssumeRoleRequest, sts::StsTarget};
+use crate::sso::api::Endpoints;
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a hop below the last must still be valid to be used for the next call.
@@ -33,6 +34,7 @@ pub struct Options {
 }
 
 enum StepKind<'c> {
+    Sso(&'c crate::chain::Sso),
     Static(&'c StaticKeys),
     Environment(Credentials),
     Process(&'c str),
@@ -51,6 +53,7 @@ pub struct Resolver<'a> {
     ctx: &'a Context,
     store: Option<FileStore>,
     target: StsTarget,
+    sso_endpoints: Endpoints,
     opts: Options,
     /// `_CREDS_PROFILE_CHAIN` for the processes this export runs (includes its own profile).
     guard: Vec<String>,
@@ -62,6 +65,7 @@ impl<'a> Resolver<'a> {
         ctx: &'a Context,
         store: Option<FileStore>,
         target: StsTarget,
+        sso_endpoints: Endpoints,
         opts: Options,
         guard: Vec<String>,
     ) -> Self {
@@ -71,6 +75,7 @@ impl<'a> Resolver<'a> {
             ctx,
             store,
             target,
+            sso_endpoints,
             opts,
             guard,
             started,
@@ -124,6 +129,32 @@ impl<'a> Resolver<'a> {
                     profile,
                 });
                 has
+            }
+            Base::Sso(sso) => {
+                let key = Key::derive(
+                    "sso-role",
+                    None,
+                    &[
+                        ("session", sso.session.as_deref()),
+                        ("start_url", sso.start_url.as_deref()),
+                        ("sso_region", sso.region.as_deref()),
+                        ("account_id", sso.account_id.as_deref()),
+                        ("role_name", sso.role_name.as_deref()),
+                        ("endpoint", self.sso_endpoints.portal.as_deref()),
+                    ],
+                );
+                let label = format!(
+                    "sso-role {}/{}",
+                    sso.account_id.as_deref().unwrap_or("?"),
+                    sso.role_name.as_deref().unwrap_or("?")
+                );
+                steps.push(Step {
+                    key,
+                    kind: StepKind::Sso(sso),
+                    label,
+                    profile,
+                });
+                true
             }
             Base::Process { command, .. } => {
                 steps.push(Step {
@@ -290,6 +321,35 @@ impl<'a> Resolver<'a> {
         let step = &steps[i];
         match &step.kind {
             StepKind::Static(keys) => Ok(static_credentials(keys)),
+            StepKind::Sso(sso) => {
+                let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
+                    return Err(Error::config(format!(
+                        "profile `{}` signs in to IAM Identity Center but names no role: add sso_account_id and sso_role_name",
+                        sso.profile
+                    )));
+                };
+                let exported = self
+                    .guard
+                    .last()
+                    .map_or(sso.profile.as_str(), String::as_str);
+                let session = crate::sso::Session::from_chain(sso, exported)?;
+                let token = crate::sso::valid_token(self.ctx, &session, &self.sso_endpoints)?;
+                self.ctx
+                    .sso
+                    .get_role_credentials(
+                        &session.region,
+                        &self.sso_endpoints,
+                        &token.access_token,
+                        account,
+                        role,
+                    )
+                    .map_err(|e| match e.kind {
+                        Kind::LoginNeeded => session.login_needed(&e.message),
+                        _ => {
+                            Error::new(e.kind, format!("profile `{}`: {}", sso.profile, e.message))
+                        }
+                    })
+            }
             StepKind::Environment(c) => Ok(c.clone()),
             StepKind::Process(command) => source::process::run(
                 self.ctx.processes.as_ref(),

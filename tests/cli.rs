@@ -2,6 +2,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
+mod sso;
 mod support;
 
 use std::time::Duration;
@@ -338,13 +339,11 @@ fn config_errors_exit_3_and_name_file_and_line() {
 fn later_sources_are_not_supported_yet() {
     let env = TestEnv::new();
     env.config(
-        "[profile sso]\nsso_session = s\nsso_account_id = 1\nsso_role_name = R\n[sso-session s]\nsso_start_url = https://x\nsso_region = us-east-1\n\
-         [profile web]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /t\n\
+        "[profile web]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /t\n\
          [profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
          [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = k\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n",
     );
     for (profile, what) in [
-        ("sso", "IAM Identity Center"),
         ("web", "web identity"),
         ("imds", "Ec2InstanceMetadata"),
         ("mfa", "MFA"),

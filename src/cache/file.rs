@@ -55,6 +55,25 @@ impl FileStore {
         self.write_file(&self.path(key, "err"), &bytes)
     }
 
+    /// Reads `<dir>/<name>` (for files in other tools' formats, such as SSO tokens).
+    pub fn read_named(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        fs::read(self.dir.join(name))
+    }
+
+    /// Atomically writes `<dir>/<name>`, 0600.
+    pub fn write_named(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.write_file(&self.dir.join(name), bytes)
+    }
+
+    /// Removes `<dir>/<name>`; `Ok(false)` if it was not there.
+    pub fn remove_named(&self, name: &str) -> std::io::Result<bool> {
+        match fs::remove_file(self.dir.join(name)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn clear_failure(&self, key: &Key) {
         let _ = fs::remove_file(self.path(key, "err"));
     }

@@ -46,7 +46,15 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         want_session_token: args.format == Format::Claude,
         verbose,
     };
-    let creds = Resolver::new(ctx, store, settings.sts.clone(), options, guard).resolve(&chain)?;
+    let creds = Resolver::new(
+        ctx,
+        store,
+        settings.sts.clone(),
+        sso_endpoints(&settings),
+        options,
+        guard,
+    )
+    .resolve(&chain)?;
     if args.format == Format::Claude && creds.session_token.is_none() {
         return Err(Error::other(format!(
             "profile `{profile}`: no SessionToken, which Claude Code requires"
@@ -57,4 +65,12 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         &creds,
         settings.region.as_deref(),
     ))
+}
+
+/// The SSO endpoint overrides of the settings.
+pub fn sso_endpoints(settings: &settings::Settings) -> crate::sso::api::Endpoints {
+    crate::sso::api::Endpoints {
+        oidc: settings.sso_oidc_endpoint.clone(),
+        portal: settings.sso_endpoint.clone(),
+    }
 }

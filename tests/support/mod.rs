@@ -2,11 +2,13 @@
 
 #![allow(dead_code)]
 
+pub mod fake_sso;
 pub mod fake_sts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub use fake_sso::FakeSso;
 pub use fake_sts::FakeSts;
 
 /// A temporary HOME with its own config files and cache, and a clean environment.
@@ -52,6 +54,25 @@ impl Run {
         );
         &self.stderr
     }
+
+    /// Like [`Run::fails`] for commands that print progress first (`login`): the error is the
+    /// last line of stderr.
+    #[track_caller]
+    pub fn fails_last_line(&self, code: i32, text: &str) -> &str {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.stdout, "", "stdout must be empty on failure");
+        let last = self.stderr.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("creds: ") && last.contains(text),
+            "last line lacks {text:?}: {}",
+            self.stderr
+        );
+        last
+    }
 }
 
 pub fn bin() -> &'static str {
@@ -79,6 +100,22 @@ impl TestEnv {
         let mut env = TestEnv::new();
         env.set("AWS_ENDPOINT_URL_STS", &sts.url());
         env
+    }
+
+    /// A HOME whose SSO OIDC and portal endpoints are `sso` (and STS `sts`, if given).
+    pub fn with_sso(sso: &FakeSso, sts: Option<&FakeSts>) -> TestEnv {
+        let mut env = TestEnv::new();
+        env.set("AWS_ENDPOINT_URL_SSO", &sso.url());
+        env.set("AWS_ENDPOINT_URL_SSO_OIDC", &sso.url());
+        if let Some(sts) = sts {
+            env.set("AWS_ENDPOINT_URL_STS", &sts.url());
+        }
+        env
+    }
+
+    /// `~/.aws/sso/cache/<name>`.
+    pub fn sso_cache(&self, name: &str) -> PathBuf {
+        self.home().join(".aws/sso/cache").join(name)
     }
 
     pub fn home(&self) -> PathBuf {

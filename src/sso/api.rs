@@ -1,0 +1,374 @@
+//! IAM Identity Center's two services behind the [`SsoApi`] seam: SSO OIDC (client
+//! registration, device authorization, tokens) and the SSO portal (role credentials, logout).
+//! [`AwsSso`] is the real implementation on `aws-sdk-ssooidc` and `aws-sdk-sso`; both services
+//! are called without SigV4, in the session's `sso_region`.
+
+use super::registration::Registration;
+use crate::error::{Error, Kind, Result};
+use crate::secret::{Credentials, Secret};
+use chrono::{DateTime, Utc};
+
+/// Endpoint overrides (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    pub oidc: Option<String>,
+    pub portal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterRequest {
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub issuer_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceAuthorization {
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// What `CreateToken` is asked to exchange.
+pub enum Grant<'a> {
+    DeviceCode(&'a Secret),
+    RefreshToken(&'a Secret),
+    AuthorizationCode {
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub access_token: Secret,
+    pub expires_in: i64,
+    pub refresh_token: Option<Secret>,
+}
+
+/// The answers of `CreateToken` that a caller acts on.
+#[derive(Debug)]
+pub enum TokenError {
+    AuthorizationPending,
+    SlowDown,
+    /// The device code, authorization code or refresh token has expired.
+    Expired,
+    AccessDenied,
+    /// The grant was refused (for a refresh token: revoked or unknown).
+    InvalidGrant(String),
+    Other(Error),
+}
+
+pub trait SsoApi: Send + Sync {
+    fn register_client(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        request: &RegisterRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Registration>;
+    fn start_device_authorization(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        registration: &Registration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization>;
+    fn create_token(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        registration: &Registration,
+        grant: Grant<'_>,
+    ) -> std::result::Result<TokenGrant, TokenError>;
+    fn get_role_credentials(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials>;
+    fn logout(&self, region: &str, endpoints: &Endpoints, access_token: &Secret) -> Result<()>;
+}
+
+/// The OIDC service's base URL, for the PKCE `/authorize` page.
+pub fn oidc_base(region: &str, endpoints: &Endpoints) -> String {
+    endpoints
+        .oidc
+        .clone()
+        .unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
+}
+
+pub struct AwsSso;
+
+macro_rules! config {
+    ($krate:ident, $region:expr, $endpoint:expr) => {{
+        let mut config = $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new($region.to_string()))
+            .retry_config(crate::aws::retries())
+            .timeout_config(crate::aws::timeouts())
+            .http_client(crate::aws::http_client());
+        if let Some(endpoint) = $endpoint {
+            config = config.endpoint_url(endpoint.clone());
+        }
+        $krate::Client::from_conf(config.build())
+    }};
+}
+
+fn describe(endpoint: &Option<String>, service: &str, region: &str) -> String {
+    endpoint
+        .clone()
+        .unwrap_or_else(|| format!("{service} in {region}"))
+}
+
+/// Classifies an SDK error of an SSO or SSO OIDC call.
+fn classify<E, R>(
+    operation: &str,
+    endpoint: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    hint: &str,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let Some(e) = crate::aws::transport_error(operation, endpoint, err) {
+        return e;
+    }
+    let service = err.as_service_error();
+    let code = service.and_then(|e| e.code()).unwrap_or("unknown error");
+    let text = service.and_then(|e| e.message()).unwrap_or("");
+    crate::aws::service_error(operation, code, text, hint)
+}
+
+impl SsoApi for AwsSso {
+    fn register_client(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        request: &RegisterRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Registration> {
+        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let call = client
+            .register_client()
+            .client_name(&request.client_name)
+            .client_type("public")
+            .set_scopes((!request.scopes.is_empty()).then(|| request.scopes.clone()))
+            .set_grant_types((!request.grant_types.is_empty()).then(|| request.grant_types.clone()))
+            .set_redirect_uris(
+                (!request.redirect_uris.is_empty()).then(|| request.redirect_uris.clone()),
+            )
+            .set_issuer_url(request.issuer_url.clone());
+        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
+        let out = crate::aws::block_on(call.send())?.map_err(|e| {
+            classify(
+                "RegisterClient",
+                &endpoint,
+                &e,
+                "check sso_start_url and sso_region",
+            )
+        })?;
+        let (Some(id), Some(secret)) = (out.client_id(), out.client_secret()) else {
+            return Err(Error::other(format!(
+                "RegisterClient: {endpoint} answered without a client id or secret"
+            )));
+        };
+        let expires_at = DateTime::<Utc>::from_timestamp(out.client_secret_expires_at(), 0)
+            .filter(|t| *t > now)
+            .unwrap_or(now + chrono::Duration::days(90));
+        Ok(Registration {
+            client_id: id.to_string(),
+            client_secret: Secret::new(secret),
+            expires_at,
+            scopes: (!request.scopes.is_empty()).then(|| request.scopes.clone()),
+            grant_types: (!request.grant_types.is_empty()).then(|| request.grant_types.clone()),
+        })
+    }
+
+    fn start_device_authorization(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        registration: &Registration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization> {
+        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let call = client
+            .start_device_authorization()
+            .client_id(&registration.client_id)
+            .client_secret(registration.client_secret.expose())
+            .start_url(start_url);
+        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
+        let out = crate::aws::block_on(call.send())?.map_err(|e| {
+            classify(
+                "StartDeviceAuthorization",
+                &endpoint,
+                &e,
+                "check sso_start_url and sso_region",
+            )
+        })?;
+        let (Some(device_code), Some(user_code), Some(uri)) =
+            (out.device_code(), out.user_code(), out.verification_uri())
+        else {
+            return Err(Error::other(format!("StartDeviceAuthorization: {endpoint} answered without a device code, user code or URL")));
+        };
+        Ok(DeviceAuthorization {
+            device_code: Secret::new(device_code),
+            user_code: user_code.to_string(),
+            verification_uri: uri.to_string(),
+            verification_uri_complete: out.verification_uri_complete().map(str::to_string),
+            expires_in: i64::from(out.expires_in()),
+            interval: i64::from(out.interval()),
+        })
+    }
+
+    fn create_token(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        registration: &Registration,
+        grant: Grant<'_>,
+    ) -> std::result::Result<TokenGrant, TokenError> {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let call = client
+            .create_token()
+            .client_id(&registration.client_id)
+            .client_secret(registration.client_secret.expose());
+        let call = match grant {
+            Grant::DeviceCode(code) => call
+                .grant_type(super::registration::GRANT_DEVICE_CODE)
+                .device_code(code.expose()),
+            Grant::RefreshToken(token) => call
+                .grant_type(super::registration::GRANT_REFRESH_TOKEN)
+                .refresh_token(token.expose()),
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            } => call
+                .grant_type(super::registration::GRANT_AUTHORIZATION_CODE)
+                .code(code)
+                .code_verifier(verifier)
+                .redirect_uri(redirect_uri),
+        };
+        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
+        let out = match crate::aws::block_on(call.send()).map_err(TokenError::Other)? {
+            Ok(out) => out,
+            Err(e) => {
+                let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
+                return Err(match code {
+                    "AuthorizationPendingException" => TokenError::AuthorizationPending,
+                    "SlowDownException" => TokenError::SlowDown,
+                    "ExpiredTokenException" => TokenError::Expired,
+                    "AccessDeniedException" => TokenError::AccessDenied,
+                    "InvalidGrantException"
+                    | "InvalidClientException"
+                    | "UnauthorizedClientException" => TokenError::InvalidGrant(
+                        e.as_service_error()
+                            .and_then(|s| s.message())
+                            .unwrap_or(code)
+                            .to_string(),
+                    ),
+                    _ => TokenError::Other(classify(
+                        "CreateToken",
+                        &endpoint,
+                        &e,
+                        "run creds login again",
+                    )),
+                });
+            }
+        };
+        let Some(access_token) = out.access_token() else {
+            return Err(TokenError::Other(Error::other(format!(
+                "CreateToken: {endpoint} answered without an access token"
+            ))));
+        };
+        Ok(TokenGrant {
+            access_token: Secret::new(access_token),
+            expires_in: i64::from(out.expires_in()),
+            refresh_token: out.refresh_token().map(Secret::new),
+        })
+    }
+
+    fn get_role_credentials(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials> {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let client = config!(aws_sdk_sso, region, &endpoints.portal);
+        let call = client
+            .get_role_credentials()
+            .access_token(access_token.expose())
+            .account_id(account_id)
+            .role_name(role_name);
+        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let out = match crate::aws::block_on(call.send())? {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error().and_then(|s| s.code()) == Some("UnauthorizedException") =>
+            {
+                return Err(Error::new(
+                    Kind::LoginNeeded,
+                    "the SSO session's token was not accepted (UnauthorizedException)",
+                ));
+            }
+            Err(e) => {
+                return Err(classify(
+                    "GetRoleCredentials",
+                    &endpoint,
+                    &e,
+                    &format!(
+                        "check that the SSO user may use role {role_name} in account {account_id}"
+                    ),
+                ))
+            }
+        };
+        let c = out.role_credentials().ok_or_else(|| {
+            Error::other(format!(
+                "GetRoleCredentials: {endpoint} answered without credentials"
+            ))
+        })?;
+        let (Some(id), Some(secret), Some(token)) =
+            (c.access_key_id(), c.secret_access_key(), c.session_token())
+        else {
+            return Err(Error::other(format!(
+                "GetRoleCredentials: {endpoint} answered with incomplete credentials"
+            )));
+        };
+        let expiration =
+            DateTime::<Utc>::from_timestamp_millis(c.expiration()).ok_or_else(|| {
+                Error::other(format!(
+                    "GetRoleCredentials: {endpoint} answered with an invalid expiration"
+                ))
+            })?;
+        Ok(Credentials {
+            access_key_id: id.to_string(),
+            secret_access_key: Secret::new(secret),
+            session_token: Some(Secret::new(token)),
+            expiration: Some(expiration),
+            account_id: Some(account_id.to_string()),
+        })
+    }
+
+    fn logout(&self, region: &str, endpoints: &Endpoints, access_token: &Secret) -> Result<()> {
+        let client = config!(aws_sdk_sso, region, &endpoints.portal);
+        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        crate::aws::block_on(client.logout().access_token(access_token.expose()).send())?
+            .map_err(|e| classify("Logout", &endpoint, &e, "the local token is removed anyway"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,503 @@
+//! IAM Identity Center: export through SSO profiles, silent renewal, login and logout, against
+//! the fake IAM Identity Center (and the fake STS for chains) on 127.0.0.1.
+
+use crate::support::{json, to_run, FakeSso, FakeSts, TestEnv};
+use chrono::{Duration, Utc};
+use std::process::Stdio;
+
+const CONFIG: &str = "\
+[sso-session corp]
+sso_start_url = https://d-test.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Dev
+region = us-east-1
+
+[profile cross-a]
+role_arn = arn:aws:iam::222222222222:role/RoleA
+source_profile = dev
+
+[profile cross-b]
+role_arn = arn:aws:iam::333333333333:role/RoleB
+source_profile = cross-a
+
+[profile legacy]
+sso_start_url = https://d-legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111111111111
+sso_role_name = Dev
+";
+
+/// sha1("corp"), the token file of `[sso-session corp]`.
+const CORP_TOKEN: &str = "ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+
+fn t(offset: Duration) -> String {
+    (Utc::now() + offset)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Writes the corp token as `aws sso login` would, with a token the fake accepts.
+fn write_token(
+    env: &TestEnv,
+    sso: &FakeSso,
+    expires_in: Duration,
+    refreshable: bool,
+) -> (String, String) {
+    let (access, refresh) = sso.issue();
+    let mut doc = format!(
+        r#"{{"startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": "{access}", "expiresAt": "{}""#,
+        t(expires_in)
+    );
+    if refreshable {
+        doc.push_str(&format!(r#", "clientId": "client-0", "clientSecret": "csecret-0", "registrationExpiresAt": "{}", "refreshToken": "{refresh}""#, t(Duration::days(60))));
+    }
+    doc.push('}');
+    std::fs::create_dir_all(env.sso_cache("")).unwrap();
+    std::fs::write(env.sso_cache(CORP_TOKEN), doc).unwrap();
+    (access, refresh)
+}
+
+fn token_file(env: &TestEnv) -> serde_json::Value {
+    json(&std::fs::read_to_string(env.sso_cache(CORP_TOKEN)).unwrap())
+}
+
+fn setup() -> (FakeSso, TestEnv) {
+    let sso = FakeSso::start();
+    let env = TestEnv::with_sso(&sso, None);
+    env.config(CONFIG);
+    (sso, env)
+}
+
+#[test]
+fn token_file_name_is_sha1_of_the_session() {
+    use sha1::{Digest, Sha1};
+    let hex: String = Sha1::digest(b"corp")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(format!("{hex}.json"), CORP_TOKEN);
+}
+
+#[test]
+fn export_uses_the_cached_token_and_caches_role_credentials() {
+    let (sso, env) = setup();
+    let (access, _) = write_token(&env, &sso, Duration::hours(1), true);
+    let before = std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap();
+    let out = json(env.run(&["export", "-p", "dev"]).ok());
+    assert!(out["AccessKeyId"].as_str().unwrap().starts_with("ASIASSO"));
+    assert!(out["SessionToken"]
+        .as_str()
+        .unwrap()
+        .starts_with("sso-session-token-"));
+    assert_eq!(sso.count("GetRoleCredentials"), 1);
+    assert_eq!(sso.with(|s| s.log.last().cloned()).unwrap().1, access);
+    assert_eq!(json(env.run(&["export", "-p", "dev"]).ok()), out, "cached");
+    assert_eq!(sso.count("GetRoleCredentials"), 1);
+    assert_eq!(sso.count("CreateToken"), 0);
+    assert_eq!(
+        std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap(),
+        before,
+        "a valid token is left alone"
+    );
+}
+
+#[test]
+fn token_in_the_refresh_window_is_renewed_and_written_back() {
+    let (sso, env) = setup();
+    let (_, refresh) = write_token(&env, &sso, Duration::minutes(10), true);
+    env.run(&["export", "-p", "dev"]).ok();
+    assert_eq!(sso.count("CreateToken"), 1);
+    let tok = token_file(&env);
+    let raw = std::fs::read_to_string(env.sso_cache(CORP_TOKEN)).unwrap();
+    let positions: Vec<usize> = [
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+        "refreshToken",
+    ]
+    .iter()
+    .map(|k| {
+        raw.find(&format!("\"{k}\": "))
+            .unwrap_or_else(|| panic!("{k} missing: {raw}"))
+    })
+    .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "the AWS CLI's key order: {raw}"
+    );
+    assert_eq!(
+        tok["refreshToken"],
+        refresh.as_str(),
+        "no new refresh token: the old one is kept"
+    );
+    let new_access = tok["accessToken"].as_str().unwrap().to_string();
+    assert_eq!(
+        sso.with(|s| s.log.last().cloned()).unwrap(),
+        ("GetRoleCredentials".to_string(), new_access)
+    );
+    let raw = std::fs::read_to_string(env.sso_cache(CORP_TOKEN)).unwrap();
+    assert!(raw.starts_with("{\"startUrl\": \"https://d-test.awsapps.com/start\", \"region\": \"us-east-1\", \"accessToken\": "), "{raw}");
+    assert!(!raw.ends_with('\n'));
+    assert!(tok["expiresAt"].as_str().unwrap().ends_with('Z'));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(env.sso_cache(CORP_TOKEN))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn rotated_refresh_token_is_saved() {
+    let (sso, env) = setup();
+    let (_, refresh) = write_token(&env, &sso, -Duration::minutes(5), true);
+    sso.with(|s| s.rotate = true);
+    env.run(&["export", "-p", "dev"]).ok();
+    let tok = token_file(&env);
+    assert_ne!(tok["refreshToken"], refresh.as_str());
+    // The rotated token works for the next renewal; the old one no longer would.
+    std::fs::write(
+        env.sso_cache(CORP_TOKEN),
+        std::fs::read_to_string(env.sso_cache(CORP_TOKEN))
+            .unwrap()
+            .replace(tok["expiresAt"].as_str().unwrap(), &t(Duration::minutes(1))),
+    )
+    .unwrap();
+    env.run(&["export", "-p", "dev", "--refresh"]).ok();
+    assert_eq!(sso.count("CreateToken"), 2);
+}
+
+#[test]
+fn login_needed_exits_4_with_the_command() {
+    let (sso, env) = setup();
+    env.run(&["export", "-p", "dev"])
+        .fails(4, "run `creds login --profile dev`");
+    env.run(&["export", "-p", "cross-b"])
+        .fails(4, "run `creds login --profile cross-b`");
+    // Expired and not renewable.
+    write_token(&env, &sso, -Duration::minutes(1), false);
+    env.run(&["export", "-p", "dev"])
+        .fails(4, "cannot be renewed");
+    // Expired, and the refresh token is refused.
+    write_token(&env, &sso, -Duration::minutes(1), true);
+    sso.with(|s| s.expire_all = true);
+    env.run(&["export", "-p", "dev"])
+        .fails(4, "refresh token was refused");
+    // A token the portal no longer accepts.
+    sso.with(|s| s.expire_all = false);
+    write_token(&env, &sso, Duration::hours(2), false);
+    sso.with(|s| s.expire_all = true);
+    env.run(&["export", "-p", "dev"])
+        .fails(4, "creds login --profile dev");
+    // A broken token file.
+    std::fs::write(env.sso_cache(CORP_TOKEN), "{\"accessToken\": ").unwrap();
+    env.run(&["export", "-p", "dev"]).fails(4, "is not JSON");
+    assert_eq!(
+        sso.count("StartDeviceAuthorization"),
+        0,
+        "export never starts a login"
+    );
+}
+
+#[test]
+fn sso_config_errors_exit_3() {
+    let (_, env) = setup();
+    env.config("[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n[profile q]\nsso_session = s\n[sso-session s]\nsso_start_url = https://x\nsso_region = us-east-1\n[profile r]\nsso_session = s\nsso_region = eu-west-1\nsso_account_id = 1\nsso_role_name = R\n");
+    env.run(&["export", "-p", "p"])
+        .fails(3, "sso-session named `nope`");
+    env.run(&["export", "-p", "q"]).fails(3, "names no role");
+    env.run(&["export", "-p", "r"]).fails(3, "sso_region");
+}
+
+#[test]
+fn chain_on_sso_refreshes_only_the_stale_hop() {
+    let sso = FakeSso::start();
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sso(&sso, Some(&sts));
+    env.config(CONFIG);
+    write_token(&env, &sso, Duration::hours(1), true);
+    let out = json(
+        env.run(&["export", "-p", "cross-b", "--format", "claude"])
+            .ok(),
+    );
+    let c = &out["Credentials"];
+    assert_eq!(c["AccessKeyId"], "ASIAFAKE00000002", "role B's credentials");
+    let calls = sts.calls();
+    assert!(
+        calls[0].signed_with.starts_with("ASIASSO"),
+        "role A assumed with the SSO role credentials"
+    );
+    assert_eq!(calls[1].signed_with, "ASIAFAKE00000001");
+    assert_eq!(sso.count("GetRoleCredentials"), 1);
+    // Make role B stale: only B is assumed again.
+    let (path, mut entry) = env.cache_entry("RoleB");
+    entry["Credentials"]["Expiration"] = t(Duration::minutes(5)).into();
+    std::fs::write(path, entry.to_string()).unwrap();
+    env.run(&["export", "-p", "cross-b", "--format", "claude"])
+        .ok();
+    assert_eq!(
+        (
+            sts.assumed("arn:aws:iam::222222222222:role/RoleA"),
+            sts.assumed("arn:aws:iam::333333333333:role/RoleB")
+        ),
+        (1, 2)
+    );
+    assert_eq!(sso.count("GetRoleCredentials"), 1);
+}
+
+fn spawn_many(env: &TestEnv, args: &[&str], n: usize) -> Vec<crate::support::Run> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            env.command(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| to_run(c.wait_with_output().unwrap()))
+        .collect()
+}
+
+#[test]
+fn fifty_exports_make_one_role_call_and_one_renewal() {
+    let (sso, env) = setup();
+    sso.with(|s| s.delay = std::time::Duration::from_millis(100));
+    write_token(&env, &sso, Duration::minutes(5), true);
+    let runs = spawn_many(&env, &["export", "-p", "dev"], 50);
+    for r in &runs {
+        r.ok();
+    }
+    assert!(runs.iter().all(|r| r.stdout == runs[0].stdout));
+    assert_eq!(sso.count("CreateToken"), 1, "one renewal");
+    assert_eq!(sso.count("GetRoleCredentials"), 1, "one role call");
+}
+
+#[test]
+fn login_is_a_no_op_when_the_token_is_valid_or_renewable() {
+    let (sso, env) = setup();
+    write_token(&env, &sso, Duration::hours(2), true);
+    let r = env.run(&["login", "-p", "dev"]);
+    r.ok();
+    assert!(r.stderr.contains("is signed in until"), "{}", r.stderr);
+    write_token(&env, &sso, Duration::minutes(3), true);
+    let r = env.run(&["login", "--sso-session", "corp"]);
+    r.ok();
+    assert!(r.stderr.contains("(renewed)"), "{}", r.stderr);
+    assert_eq!(sso.count("StartDeviceAuthorization"), 0);
+    assert_eq!(sso.count("RegisterClient"), 0);
+}
+
+#[test]
+fn device_login_prints_url_and_code_before_polling() {
+    let (sso, env) = setup();
+    let stderr_path = env.dir.path().join("login.stderr");
+    sso.with(|s| {
+        s.pending = 2;
+        s.watch = Some(stderr_path.clone());
+    });
+    let status = env
+        .command(&["login", "-p", "dev", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .output()
+        .unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(status.status.success(), "{stderr}");
+    assert!(status.stdout.is_empty(), "stdout stays empty");
+    let seen = sso.with(|s| s.seen_at_first_poll.clone()).unwrap();
+    let lines: Vec<&str> = seen.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("http://127.0.0.1:") && l.ends_with("/device")),
+        "URL on its own line before the first poll: {seen}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("CODE-")),
+        "code on its own line before the first poll: {seen}"
+    );
+    assert_eq!(
+        sso.count("CreateToken"),
+        3,
+        "two pending answers, then the token"
+    );
+    assert_eq!(
+        (
+            sso.count("RegisterClient"),
+            sso.count("StartDeviceAuthorization")
+        ),
+        (1, 1)
+    );
+    assert!(
+        stderr.contains("signed in to sso-session `corp`"),
+        "{stderr}"
+    );
+
+    // The token and the registration are cached as the AWS CLI caches them.
+    let tok = token_file(&env);
+    assert!(tok["refreshToken"].as_str().is_some());
+    assert_eq!(tok["startUrl"], "https://d-test.awsapps.com/start");
+    let reg_file = env.sso_cache("6541dd59d8938afeb0c2a7d01b252a833ee558e7.json");
+    let reg = json(&std::fs::read_to_string(&reg_file).unwrap_or_else(|_| {
+        panic!(
+            "registration cache {reg_file:?}: {:?}",
+            std::fs::read_dir(env.sso_cache(""))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
+        )
+    }));
+    assert_eq!(
+        reg["grantTypes"],
+        serde_json::json!([
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token"
+        ])
+    );
+    assert_eq!(sso.with(|s| s.log[0].1.clone()), "creds-client-corp");
+
+    // Export now works without a login, and a second login reuses the registration.
+    env.run(&["export", "-p", "dev"]).ok();
+    env.run(&["login", "-p", "dev", "--no-browser", "--force"])
+        .ok();
+    assert_eq!(sso.count("RegisterClient"), 1);
+    assert_eq!(sso.count("StartDeviceAuthorization"), 2);
+}
+
+#[test]
+fn login_handles_slow_down_deny_and_the_deadline() {
+    let (sso, env) = setup();
+    sso.with(|s| s.slow_down = 1);
+    env.run(&["login", "-p", "dev", "--no-browser"]).ok();
+    assert_eq!(
+        sso.count("CreateToken"),
+        2,
+        "slow_down, then the token (after a longer wait)"
+    );
+
+    std::fs::remove_file(env.sso_cache(CORP_TOKEN)).unwrap();
+    sso.with(|s| s.deny = true);
+    env.run(&["login", "-p", "dev", "--no-browser"])
+        .fails_last_line(4, "denied");
+
+    sso.with(|s| {
+        s.deny = false;
+        s.pending = 1000;
+    });
+    let r = env.run(&["login", "-p", "dev", "--no-browser", "--timeout", "3s"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.contains("not completed within 3s"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("creds login --profile dev"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn concurrent_logins_share_one_device_code() {
+    let (sso, env) = setup();
+    sso.with(|s| s.pending = 3);
+    let runs = spawn_many(&env, &["login", "-p", "dev", "--no-browser"], 10);
+    for r in &runs {
+        r.ok();
+    }
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+    assert_eq!(sso.count("RegisterClient"), 1);
+}
+
+#[test]
+fn pkce_login_through_a_browser() {
+    let (sso, mut env) = setup();
+    // The "browser" follows the authorize URL; the fake redirects it to creds' listener.
+    let browser = env.write(
+        "browser.py",
+        "import sys, urllib.request\nurllib.request.urlopen(sys.argv[1], timeout=10).read()\n",
+    );
+    env.set("BROWSER", &format!("python3 {}", browser.display()));
+    let r = env.run(&["login", "-p", "dev"]);
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("/authorize?response_type=code&client_id="),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sso.count("StartDeviceAuthorization"), 0);
+    assert_eq!(
+        sso.with(|s| s
+            .log
+            .iter()
+            .filter(|(op, _)| op == "CreateToken")
+            .map(|(_, g)| g.clone())
+            .collect::<Vec<_>>()),
+        ["authorization_code"]
+    );
+    assert!(token_file(&env)["refreshToken"].as_str().is_some());
+    env.run(&["export", "-p", "dev"]).ok();
+    // --device-code forces the device flow even with a browser.
+    env.run(&["login", "-p", "dev", "--device-code", "--force"])
+        .ok();
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn legacy_profiles_use_the_start_url_and_the_device_flow() {
+    let (sso, mut env) = setup();
+    env.set("BROWSER", "true");
+    env.run(&["login", "-p", "legacy"]).ok();
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+    // sha1("https://d-legacy.awsapps.com/start")
+    use sha1::{Digest, Sha1};
+    let hex: String = Sha1::digest(b"https://d-legacy.awsapps.com/start")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(env.sso_cache(&format!("{hex}.json")).exists());
+    env.run(&["export", "-p", "legacy"]).ok();
+}
+
+#[test]
+fn logout_revokes_and_removes_the_token() {
+    let (sso, env) = setup();
+    write_token(&env, &sso, Duration::hours(1), true);
+    env.run(&["export", "-p", "dev"]).ok();
+    let r = env.run(&["logout", "-p", "dev"]);
+    r.ok();
+    assert_eq!(sso.count("Logout"), 1);
+    assert!(!env.sso_cache(CORP_TOKEN).exists());
+    env.run(&["logout", "-p", "dev"]).ok();
+    assert_eq!(sso.count("Logout"), 1, "no token, no call");
+    assert!(!env.cache_entries().is_empty());
+    write_token(&env, &sso, Duration::hours(1), true);
+    env.run(&["logout", "--all"]).ok();
+    assert!(
+        env.cache_entries().is_empty(),
+        "--all clears the creds cache"
+    );
+    assert!(!env.sso_cache(CORP_TOKEN).exists());
+    env.run(&["login", "-p", "cross-a", "--no-browser", "--timeout", "1s"])
+        .fails_last_line(4, "creds login --profile cross-a");
+    env.config("[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n");
+    env.run(&["login", "-p", "k"])
+        .fails(3, "does not use IAM Identity Center");
+}
