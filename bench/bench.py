@@ -69,7 +69,7 @@ def main():
                 pair = [("floor", floor_cmd), ("creds", creds_cmd)]
                 if r % 2:
                     pair.reverse()
-                cmd = ["hyperfine", "-N", "--style", "none", "--warmup", "20", "--runs", str(max(args.runs // rounds, 10)), "--export-json", str(out)]
+                cmd = ["taskset", "-c", "1", "hyperfine", "-N", "--style", "none", "--warmup", "20", "--runs", str(max(args.runs // rounds, 10)), "--export-json", str(out)]
                 for name, command in pair:
                     cmd += ["-n", name, command]
                 subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

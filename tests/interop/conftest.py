@@ -108,3 +108,46 @@ class Home:
 @pytest.fixture
 def home(tmp_path, moto):
     return Home(tmp_path, moto.url)
+
+
+class FakeSso:
+    """The tests' fake IAM Identity Center (examples/fake_sso.rs) as a process."""
+
+    def __init__(self, proc, port):
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+    def configure(self, **settings):
+        self._call("POST", "/_fake/config", settings)
+
+    def issue(self):
+        return self._call("POST", "/_fake/issue", {})
+
+    def counts(self):
+        return self._call("GET", "/_fake/counts")
+
+    def count(self, op):
+        return self.counts().get(op, 0)
+
+    def log(self):
+        return self._call("GET", "/_fake/log")
+
+
+@pytest.fixture
+def fake_sso():
+    binary = ROOT / "target" / "debug" / "examples" / "fake_sso"
+    assert binary.is_file(), f"{binary} is missing: `cargo test` (or `cargo build --example fake_sso`) builds it"
+    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline())
+    yield FakeSso(proc, port)
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -205,6 +205,15 @@ fn handle(
             return ok(json!({}));
         }
         ("GET", "/_fake/counts") => return ok(json!(s.counts)),
+        ("GET", "/_fake/log") => return ok(json!(s.log)),
+        ("POST", "/_fake/issue") => {
+            s.issued += 1;
+            let n = s.issued;
+            let (a, r) = (format!("access-{n}"), format!("refresh-{n}"));
+            s.access_tokens.insert(a.clone());
+            s.refresh_tokens.insert(r.clone());
+            return ok(json!({"accessToken": a, "refreshToken": r}));
+        }
         _ => return error(404, "ResourceNotFoundException", "not_found"),
     };
     *s.counts.entry(op.to_string()).or_default() += 1;

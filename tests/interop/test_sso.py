@@ -1,0 +1,134 @@
+"""IAM Identity Center tokens shared both ways between creds and real clients: botocore/boto3
+and the Debian AWS CLI v2, against the fake IAM Identity Center and moto's STS."""
+
+import datetime
+import json
+import sys
+
+AWS_CLI = "/usr/bin/aws"
+CORP_TOKEN = "ee0bfd2552fbd840c02cc48b6e823320543c450f.json"  # sha1("corp")
+
+SSO_CONFIG = """\
+[sso-session corp]
+sso_start_url = https://d-test.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Dev
+region = us-east-1
+"""
+
+BOTO3_CALLER = """
+import json, sys, boto3
+session = boto3.Session(profile_name="dev")
+identity = session.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1").get_caller_identity()
+print(json.dumps({"Arn": identity["Arn"], "AccessKeyId": session.get_credentials().access_key}))
+"""
+
+
+def stamp(minutes):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def token_path(home):
+    return home.root / ".aws" / "sso" / "cache" / CORP_TOKEN
+
+
+def sso_home(home, fake_sso):
+    home.config(SSO_CONFIG)
+    home.env.update(AWS_ENDPOINT_URL_SSO=fake_sso.url, AWS_ENDPOINT_URL_SSO_OIDC=fake_sso.url)
+    return home
+
+
+def bearers(fake_sso):
+    return [token for op, token in fake_sso.log() if op == "GetRoleCredentials"]
+
+
+def test_botocore_written_token_is_used_and_renewed_by_creds(creds_bin, home, moto, fake_sso):
+    sso_home(home, fake_sso)
+    # Renewals return a new refresh token, as IAM Identity Center does (botocore drops the
+    # refresh token from the file when a renewal returns none).
+    fake_sso.configure(rotate=True)
+    issued = fake_sso.issue()
+    path = token_path(home)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": issued["accessToken"],
+        "expiresAt": stamp(5), "clientId": "client-0", "clientSecret": "csecret-0",
+        "registrationExpiresAt": stamp(60 * 24 * 30), "refreshToken": issued["refreshToken"],
+    }))
+    # botocore's own SSO token provider renews the token (5 minutes left) and writes the file.
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    assert fake_sso.count("CreateToken") == 1
+    by_botocore = json.loads(path.read_text())
+    assert by_botocore["accessToken"] != issued["accessToken"]
+    assert by_botocore["refreshToken"] != issued["refreshToken"]
+
+    # creds uses botocore's token as it is.
+    out = home.run([creds_bin, "export", "--profile", "dev"])
+    assert out.returncode == 0, out.stderr
+    assert fake_sso.count("CreateToken") == 1
+    assert bearers(fake_sso)[-1] == by_botocore["accessToken"]
+
+    # In the refresh window again: creds renews it, in the CLI's format...
+    path.write_text(path.read_text().replace(by_botocore["expiresAt"], stamp(5)))
+    out = home.run([creds_bin, "export", "--profile", "dev", "--refresh"])
+    assert out.returncode == 0, out.stderr
+    assert fake_sso.count("CreateToken") == 2
+    by_creds = json.loads(path.read_text())
+    assert by_creds["accessToken"] != by_botocore["accessToken"]
+    assert by_creds["refreshToken"] not in (issued["refreshToken"], by_botocore["refreshToken"]), "the rotated refresh token is saved"
+    assert list(by_creds) == ["startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret", "registrationExpiresAt", "refreshToken"]
+
+    # ...and botocore uses creds' token without renewing or signing in.
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    assert fake_sso.count("CreateToken") == 2
+    assert bearers(fake_sso)[-1] == by_creds["accessToken"]
+
+
+def aws_cli_data_path(home, fake_sso):
+    """AWS CLI 2.9.19 predates AWS_ENDPOINT_URL_*: its SSO portal client reaches the fake through
+    an endpoint rule set on AWS_DATA_PATH."""
+    data = home.root / "aws-data" / "sso" / "2019-06-10"
+    data.mkdir(parents=True)
+    flag = {"required": True, "default": False, "type": "Boolean"}
+    (data / "endpoint-rule-set-1.json").write_text(json.dumps({
+        "version": "1.0",
+        "parameters": {
+            "Region": {"builtIn": "AWS::Region", "required": False, "type": "String"},
+            "UseDualStack": {"builtIn": "AWS::UseDualStack", **flag},
+            "UseFIPS": {"builtIn": "AWS::UseFIPS", **flag},
+            "Endpoint": {"builtIn": "SDK::Endpoint", "required": False, "type": "String"},
+        },
+        "rules": [{"conditions": [], "endpoint": {"url": fake_sso.url, "properties": {}, "headers": {}}, "type": "endpoint"}],
+    }))
+    return str(home.root / "aws-data")
+
+
+def test_creds_login_token_serves_boto3_and_the_aws_cli(creds_bin, home, moto, fake_sso):
+    sso_home(home, fake_sso)
+    fake_sso.configure(pending=1)
+    out = home.run([creds_bin, "login", "--profile", "dev", "--no-browser"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    assert fake_sso.count("StartDeviceAuthorization") == 1
+    token = json.loads(token_path(home).read_text())
+
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    assert bearers(fake_sso)[-1] == token["accessToken"]
+
+    home.env["AWS_DATA_PATH"] = aws_cli_data_path(home, fake_sso)
+    out = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "dev", "--endpoint-url", moto.url, "--output", "json"])
+    assert out.returncode == 0, out.stderr
+    assert "Arn" in json.loads(out.stdout)
+    assert bearers(fake_sso)[-1] == token["accessToken"]
+    # Neither client signed in again or renewed the token.
+    assert fake_sso.count("StartDeviceAuthorization") == 1
+    assert fake_sso.count("CreateToken") == 2  # one pending answer, then the token
