@@ -501,3 +501,22 @@ fn logout_revokes_and_removes_the_token() {
     env.run(&["login", "-p", "k"])
         .fails(3, "does not use IAM Identity Center");
 }
+
+#[test]
+fn portal_failures_are_retried_then_exit_6_and_remembered() {
+    let (sso, env) = setup();
+    write_token(&env, &sso, Duration::hours(1), true);
+    sso.with(|s| s.fail_next = 1);
+    env.run(&["export", "-p", "dev"]).ok();
+    assert_eq!(sso.count("GetRoleCredentials"), 2, "one retry after a 500");
+    sso.with(|s| s.fail_next = 3);
+    env.run(&["export", "-p", "dev", "--refresh"])
+        .fails(6, "InternalServerException");
+    assert_eq!(sso.count("GetRoleCredentials"), 5, "three attempts in all");
+    // The next caller fails fast with the remembered error, without calling the portal.
+    let (path, mut entry) = env.cache_entry("sso-role");
+    entry["Credentials"]["Expiration"] = t(Duration::minutes(1)).into();
+    std::fs::write(path, entry.to_string()).unwrap();
+    env.run(&["export", "-p", "dev"]).fails(6, "remembered");
+    assert_eq!(sso.count("GetRoleCredentials"), 5);
+}

@@ -17,7 +17,7 @@ use super::registration::{
 };
 use super::token::Token;
 use super::{
-    lock_store, read_token, renew, token_dir, write_token, Renewal, Session, REFRESH_WINDOW,
+    lock_store, read_token, renew, token_dir, write_token_locked, Renewal, Session, REFRESH_WINDOW,
 };
 use crate::cache::{format_time, Key};
 use crate::context::Context;
@@ -143,7 +143,7 @@ pub fn login(
         registration_expires_at: Some(registration.expires_at),
         refresh_token: grant.refresh_token,
     };
-    write_token(ctx, session, &token)?;
+    write_token_locked(ctx, session, &token)?;
     let renewal = if token.refresh_token.is_some() {
         "; it is renewed automatically"
     } else {

@@ -198,6 +198,21 @@ pub fn write_token(ctx: &Context, session: &Session, token: &Token) -> Result<()
     token_dir(ctx)?.write_named(&session.token_file(), token.to_cli_json().as_bytes())
 }
 
+/// Writes a new token under the session's renewal lock, so that a renewal in progress in
+/// another process re-reads it instead of overwriting it.
+pub fn write_token_locked(ctx: &Context, session: &Session, token: &Token) -> Result<()> {
+    let store = lock_store(ctx);
+    let _lock = match &store {
+        Some(store) => Some(store.lock(
+            &session.lock_key(),
+            crate::resolve::LOCK_WAIT,
+            &session.describe(),
+        )?),
+        None => None,
+    };
+    write_token(ctx, session, token)
+}
+
 fn registration_of(token: &Token) -> Option<Registration> {
     Some(Registration {
         client_id: token.client_id.clone()?,

@@ -85,11 +85,16 @@ def test_botocore_written_token_is_used_and_renewed_by_creds(creds_bin, home, mo
     assert by_creds["refreshToken"] not in (issued["refreshToken"], by_botocore["refreshToken"]), "the rotated refresh token is saved"
     assert list(by_creds) == ["startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret", "registrationExpiresAt", "refreshToken"]
 
-    # ...and botocore uses creds' token without renewing or signing in.
+    # ...and botocore and the AWS CLI use creds' token without renewing or signing in.
     out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
     assert out.returncode == 0, out.stderr
     assert fake_sso.count("CreateToken") == 2
     assert bearers(fake_sso)[-1] == by_creds["accessToken"]
+    home.env["AWS_DATA_PATH"] = aws_cli_data_path(home, fake_sso)
+    out = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "dev", "--endpoint-url", moto.url, "--output", "json"])
+    assert out.returncode == 0, out.stderr
+    assert bearers(fake_sso)[-1] == by_creds["accessToken"]
+    assert fake_sso.count("CreateToken") == 2
 
 
 def aws_cli_data_path(home, fake_sso):
