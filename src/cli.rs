@@ -47,6 +47,108 @@ pub enum Command {
 
     /// Sign out of IAM Identity Center: revoke and remove the cached SSO token.
     Logout(LogoutArgs),
+
+    /// Point Claude Code, or a new credential_process profile, at creds.
+    #[command(subcommand)]
+    Setup(SetupCommand),
+
+    /// Explain what `creds export` would do for a profile, and what is wrong (no secrets).
+    ///
+    /// Exit 0 if export would succeed without a login, 4 if a login is needed, 3 for a
+    /// configuration error.
+    Doctor(DoctorArgs),
+
+    /// Look at or clear the credential cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions { shell: clap_complete::Shell },
+
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Manpage,
+}
+
+#[derive(Debug, PartialEq, Subcommand)]
+pub enum SetupCommand {
+    /// Merge awsCredentialExport, awsAuthRefresh (SSO profiles) and the Bedrock env block into
+    /// Claude Code's settings, keeping every other key (a backup of the old file is kept).
+    Claude(SetupClaudeArgs),
+    /// Add `[profile NAME]` with `credential_process = creds export --profile FROM` to the
+    /// config file, leaving the rest of the file as it is.
+    Profile(SetupProfileArgs),
+}
+
+#[derive(Debug, PartialEq, Clone, Copy, clap::ValueEnum)]
+pub enum Scope {
+    /// ~/.claude/settings.json
+    User,
+    /// .claude/settings.json in the current directory
+    Project,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct SetupClaudeArgs {
+    /// The profile Claude Code should use [default: as for export]
+    #[arg(short, long)]
+    pub profile: Option<String>,
+
+    /// The settings file to change [default: from --scope]
+    #[arg(long)]
+    pub settings: Option<std::path::PathBuf>,
+
+    /// Which settings file to change.
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: Scope,
+
+    /// The Bedrock region [default: the profile's region]
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Print the settings instead of changing the file.
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct SetupProfileArgs {
+    /// The new profile's name.
+    pub name: String,
+
+    /// The profile whose credentials it serves.
+    #[arg(long)]
+    pub from: String,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct DoctorArgs {
+    /// The profile to explain [default: as for export]
+    #[arg(short, long)]
+    pub profile: Option<String>,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, PartialEq, Subcommand)]
+pub enum CacheCommand {
+    /// List cached entries: profile, hop, expiry (no secrets).
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove cached entries.
+    Clear {
+        /// Only the entries of this profile's chain.
+        #[arg(short, long, conflicts_with = "all", required_unless_present = "all")]
+        profile: Option<String>,
+        /// Every entry.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -254,6 +254,8 @@ pub struct Context {
     pub sts: Box<dyn Sts>,
     pub sso: Box<dyn crate::sso::api::SsoApi>,
     pub browser: Box<dyn Browser>,
+    /// The absolute path of this program, for the commands `setup` writes.
+    pub exe: PathBuf,
 }
 
 impl Context {
@@ -274,6 +276,7 @@ impl Context {
             sts: Box::new(AwsSts),
             sso: Box::new(crate::sso::api::AwsSso),
             browser,
+            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("creds")),
         }
     }
 

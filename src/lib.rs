@@ -22,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod fsutil;
 pub mod output;
 pub mod resolve;
 pub mod secret;
@@ -33,19 +34,52 @@ use std::io::Write;
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
-    let result = match &cli.command {
-        cli::Command::Export(args) => commands::export::run(ctx, args, cli.verbose),
-        cli::Command::Login(args) => commands::login::login(ctx, args).map(|()| String::new()),
-        cli::Command::Logout(args) => commands::login::logout(ctx, args).map(|()| String::new()),
+    use cli::{CacheCommand, Command, SetupCommand};
+    let result: error::Result<(String, i32)> = match &cli.command {
+        Command::Export(args) => commands::export::run(ctx, args, cli.verbose).map(|d| (d, 0)),
+        Command::Login(args) => commands::login::login(ctx, args).map(|()| (String::new(), 0)),
+        Command::Logout(args) => commands::login::logout(ctx, args).map(|()| (String::new(), 0)),
+        Command::Setup(SetupCommand::Claude(args)) => {
+            commands::setup::claude(ctx, args).map(|d| (d, 0))
+        }
+        Command::Setup(SetupCommand::Profile(args)) => {
+            commands::setup::profile(ctx, args).map(|d| (d, 0))
+        }
+        Command::Doctor(args) => commands::doctor::run(ctx, args),
+        Command::Cache(CacheCommand::List { json }) => {
+            commands::cache::list(ctx, *json).map(|d| (d, 0))
+        }
+        Command::Cache(CacheCommand::Clear { profile, all }) => {
+            commands::cache::clear(ctx, profile.as_deref(), *all).map(|d| (d, 0))
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cli::Cli::command(), "creds", &mut out);
+            Ok((String::from_utf8_lossy(&out).into_owned(), 0))
+        }
+        Command::Manpage => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cli::Cli::command())
+                .render(&mut out)
+                .map(|()| (String::from_utf8_lossy(&out).into_owned(), 0))
+                .map_err(|e| error::Error::other(e.to_string()))
+        }
     };
     match result {
-        Ok(document) => {
+        Ok((document, code)) => {
             let mut out = std::io::stdout().lock();
             match out
                 .write_all(document.as_bytes())
                 .and_then(|()| out.flush())
             {
-                Ok(()) => 0,
+                Ok(()) => {
+                    if code == 4 {
+                        eprintln!("creds: a login is needed; see the report above");
+                    }
+                    code
+                }
                 Err(e) => {
                     eprintln!("creds: cannot write to stdout: {e}");
                     1

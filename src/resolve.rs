@@ -49,6 +49,16 @@ struct Step<'c> {
     label: String,
 }
 
+/// One hop of a chain as `export` would take it.
+#[derive(Debug, Clone)]
+pub struct PlannedHop {
+    pub profile: String,
+    pub label: String,
+    pub key: Key,
+    /// Whether the hop's result is cached (static and environment keys are not).
+    pub cacheable: bool,
+}
+
 pub struct Resolver<'a> {
     ctx: &'a Context,
     store: Option<FileStore>,
@@ -231,6 +241,20 @@ impl<'a> Resolver<'a> {
             )));
         }
         Ok(creds)
+    }
+
+    /// The hops of `chain` in call order, with their cache keys: what `export` would use.
+    pub fn plan(&self, chain: &Chain) -> Result<Vec<PlannedHop>> {
+        Ok(self
+            .steps(chain)?
+            .iter()
+            .map(|s| PlannedHop {
+                profile: s.profile.clone(),
+                label: s.label.clone(),
+                key: s.key.clone(),
+                cacheable: Self::cacheable(s),
+            })
+            .collect())
     }
 
     fn cacheable(step: &Step) -> bool {

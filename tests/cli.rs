@@ -2,6 +2,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
+mod setup;
 mod sso;
 mod support;
 

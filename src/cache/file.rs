@@ -8,7 +8,6 @@
 use super::{Entry, Failure, Key};
 use crate::error::{Error, Kind, Result};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -110,32 +109,11 @@ impl FileStore {
         o
     }
 
-    /// Atomically replaces `path` with `bytes`: temporary file (0600), fsync, rename, fsync dir.
+    /// Atomically replaces `path` with `bytes` (0600).
     fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.ensure_dir()?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-        let nanos = crate::context::entropy();
-        let tmp = self
-            .dir
-            .join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-        let fail =
-            |e: std::io::Error| Error::other(format!("cannot write {}: {e}", path.display()));
-        let result = (|| {
-            let mut f = Self::open_options()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, path)?;
-            #[cfg(unix)]
-            File::open(&self.dir)?.sync_all()?;
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(fail)
+        crate::fsutil::write_atomic(path, bytes, crate::fsutil::Mode::Exactly(0o600))
+            .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
     }
 
     /// Takes the lock of `key`, waiting at most `timeout` for another process that holds it.

@@ -106,7 +106,7 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
 }
 
 /// Removes the files `creds` keeps in its cache directory (entries, failure records, locks).
-fn clear_cache_dir(dir: &std::path::Path) -> Result<usize> {
+pub fn clear_cache_dir(dir: &std::path::Path) -> Result<usize> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),

@@ -1,0 +1,58 @@
+//! Atomic file replacement: write a temporary file in the same directory, fsync it, rename it
+//! over the target, fsync the directory. A reader sees the old file or the new one, never part
+//! of one, and a crash loses nothing.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The permissions of the new file (Unix).
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// Always this mode: for secrets (tokens, cached credentials), whatever the old file had.
+    Exactly(u32),
+    /// The old file's mode if there was one (a user's config or settings file), else this.
+    KeepOr(u32),
+}
+
+/// Replaces `path` with `bytes`, with the permissions `mode` says.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        crate::context::entropy()
+    ));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let mode = match mode {
+            Mode::Exactly(m) => m,
+            Mode::KeepOr(m) => fs::metadata(path)
+                .map(|md| md.permissions().mode() & 0o7777)
+                .unwrap_or(m),
+        };
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| {
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

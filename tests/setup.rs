@@ -1,0 +1,250 @@
+//! `creds setup`, `doctor`, `cache`, `completions` and the man page, in a temporary HOME.
+
+use crate::support::{bin, json, FakeSso, FakeSts, TestEnv};
+
+const STATIC: &str = "[profile keys]\naws_access_key_id = AKIDSETUP00000000001\naws_secret_access_key = setupsecret\nregion = eu-west-1\n";
+
+fn settings(env: &TestEnv) -> std::path::PathBuf {
+    env.home().join(".claude/settings.json")
+}
+
+#[test]
+fn setup_claude_merges_keeps_a_backup_and_is_idempotent() {
+    let env = TestEnv::new();
+    env.config(STATIC);
+    std::fs::create_dir_all(env.home().join(".claude")).unwrap();
+    let before = "{\n  \"theme\": \"dark\",\n  \"permissions\": {\n    \"allow\": [\"Bash(ls)\"]\n  },\n  \"env\": {\n    \"FOO\": \"bar\"\n  }\n}\n";
+    std::fs::write(settings(&env), before).unwrap();
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    let text = std::fs::read_to_string(settings(&env)).unwrap();
+    let doc = json(&text);
+    assert_eq!(doc["theme"], "dark");
+    assert_eq!(doc["permissions"]["allow"][0], "Bash(ls)");
+    assert_eq!(
+        doc["awsCredentialExport"],
+        format!("{} export --profile keys --format claude", bin())
+    );
+    assert!(
+        doc.get("awsAuthRefresh").is_none(),
+        "static keys need no login"
+    );
+    assert_eq!(
+        doc["env"],
+        serde_json::json!({"FOO": "bar", "CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "eu-west-1", "AWS_PROFILE": "keys"})
+    );
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["theme", "permissions", "env", "awsCredentialExport"],
+        "existing keys keep their order"
+    );
+    assert_eq!(
+        std::fs::read_to_string(settings(&env).with_extension("json.bak")).unwrap(),
+        before
+    );
+    // Idempotent: nothing changes the second time, not even the backup.
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    assert_eq!(std::fs::read_to_string(settings(&env)).unwrap(), text);
+    assert_eq!(
+        std::fs::read_to_string(settings(&env).with_extension("json.bak")).unwrap(),
+        before
+    );
+    // The awsCredentialExport command works as Claude Code runs it.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(doc["awsCredentialExport"].as_str().unwrap())
+        .env_clear()
+        .envs(env.vars.iter().cloned())
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "reaches for STS (GetSessionToken) as Claude's format needs"
+    );
+}
+
+#[test]
+fn setup_claude_for_sso_adds_the_login_hook_and_prints_without_writing() {
+    let env = TestEnv::new();
+    env.config("[profile dev]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\nregion = us-east-1\n[sso-session corp]\nsso_start_url = https://x\nsso_region = us-east-1\n");
+    let printed = json(env.run(&["setup", "claude", "-p", "dev", "--print"]).ok());
+    assert_eq!(
+        printed["awsAuthRefresh"],
+        format!("{} login --profile dev", bin())
+    );
+    assert_eq!(printed["env"]["AWS_PROFILE"], "dev");
+    assert!(!settings(&env).exists(), "--print changes nothing");
+    let target = env.dir.path().join("custom.json");
+    env.run(&[
+        "setup",
+        "claude",
+        "-p",
+        "dev",
+        "--settings",
+        target.to_str().unwrap(),
+        "--region",
+        "eu-central-1",
+    ])
+    .ok();
+    let doc = json(&std::fs::read_to_string(&target).unwrap());
+    assert_eq!(doc["env"]["AWS_REGION"], "eu-central-1");
+    assert!(doc["awsAuthRefresh"]
+        .as_str()
+        .unwrap()
+        .ends_with("login --profile dev"));
+}
+
+#[test]
+fn setup_claude_refuses_a_broken_settings_file() {
+    let env = TestEnv::new();
+    env.config(STATIC);
+    std::fs::create_dir_all(env.home().join(".claude")).unwrap();
+    std::fs::write(settings(&env), "{\n  \"theme\": \"dark\",\n  oops\n}\n").unwrap();
+    env.run(&["setup", "claude", "-p", "keys"])
+        .fails(3, "settings.json:3:");
+    assert_eq!(
+        std::fs::read_to_string(settings(&env)).unwrap(),
+        "{\n  \"theme\": \"dark\",\n  oops\n}\n",
+        "untouched"
+    );
+    env.config("[profile noregion]\naws_access_key_id = A\naws_secret_access_key = S\n");
+    env.run(&["setup", "claude", "-p", "noregion"])
+        .fails(3, "--region");
+}
+
+#[test]
+fn setup_profile_appends_without_touching_the_rest() {
+    let env = TestEnv::new();
+    let original = "# team config -- do not reorder\n[default]\nregion = us-east-1\ncli_pager =\n\n[profile keys]\naws_access_key_id = AKIDSETUP00000000001\naws_secret_access_key = setupsecret\nregion = eu-west-1\n; another tool's settings\n[profile other]\ngranted_sso_start_url = https://example\ns3 =\n  max_concurrent_requests = 20";
+    env.config(original);
+    env.run(&["setup", "profile", "via-creds", "--from", "keys"])
+        .ok();
+    let text = std::fs::read_to_string(env.home().join(".aws/config")).unwrap();
+    assert!(
+        text.starts_with(original),
+        "the old file is kept byte for byte"
+    );
+    assert_eq!(&text[original.len()..], format!("\n\n[profile via-creds]\ncredential_process = {} export --profile keys --format process\nregion = eu-west-1\n", bin()));
+    env.run(&["setup", "profile", "via-creds", "--from", "keys"])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(env.home().join(".aws/config")).unwrap(),
+        text,
+        "idempotent"
+    );
+    env.run(&["setup", "profile", "other", "--from", "keys"])
+        .fails(3, "already exists");
+    env.run(&["setup", "profile", "x", "--from", "nope"])
+        .fails(3, "not found");
+    // Any SDK reading the new profile gets the credentials through creds.
+    let out = json(env.run(&["export", "-p", "via-creds"]).ok());
+    assert_eq!(out["AccessKeyId"], "AKIDSETUP00000000001");
+}
+
+#[test]
+fn doctor_explains_and_exits_by_what_export_would_do() {
+    let sso = FakeSso::start();
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sso(&sso, Some(&sts));
+    env.config(&format!("{STATIC}[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Dev\nregion = us-east-1\n[sso-session corp]\nsso_start_url = https://d-test.awsapps.com/start\nsso_region = us-east-1\n[profile cross]\nrole_arn = arn:aws:iam::2:role/Cross\nsource_profile = dev\nregion = us-east-1\n"));
+    let r = env.run(&["doctor", "-p", "keys"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("static keys AKID…0001"), "{}", r.stdout);
+    assert!(!r.stdout.contains("setupsecret"));
+    assert!(
+        r.stdout.contains("no settings file runs creds"),
+        "{}",
+        r.stdout
+    );
+
+    let r = env.run(&["doctor", "-p", "cross"]);
+    assert_eq!(r.code, 4, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("fix: run `creds login --profile cross`"),
+        "{}",
+        r.stdout
+    );
+    let j = json(&env.run(&["doctor", "-p", "cross", "--json"]).stdout);
+    assert_eq!(j["exit_code"], 4);
+    assert_eq!(j["chain"].as_array().unwrap().len(), 2);
+
+    // After a login, doctor says export would work; after an export, that it is cached.
+    sso.with(|s| s.pending = 0);
+    env.run(&["login", "-p", "cross", "--no-browser"]).ok();
+    assert_eq!(env.run(&["doctor", "-p", "cross"]).code, 0);
+    env.run(&["export", "-p", "cross"]).ok();
+    let r = env.run(&["doctor", "-p", "cross"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("served from the cache"), "{}", r.stdout);
+    assert!(r.stdout.contains("renewable"), "{}", r.stdout);
+
+    // Claude Code's settings are checked against the profile.
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    let r = env.run(&["doctor", "-p", "cross"]);
+    assert!(
+        r.stdout.contains("exports profile `keys`, not `cross`"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("creds setup claude --profile cross"),
+        "{}",
+        r.stdout
+    );
+
+    // A broken config is exit 3.
+    env.config("[profile cross\n");
+    let r = env.run(&["doctor", "-p", "cross"]);
+    assert_eq!(r.code, 3);
+    assert!(r.stdout.contains("config:1"), "{}", r.stdout);
+}
+
+#[test]
+fn cache_list_and_clear() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(&format!("{STATIC}[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = keys\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = keys\n"));
+    env.run(&["export", "-p", "a"]).ok();
+    env.run(&["export", "-p", "b"]).ok();
+    let listed = env.run(&["cache", "list"]).ok().to_string();
+    assert!(
+        listed.contains("assume-role arn:aws:iam::1:role/A")
+            && listed.contains("assume-role arn:aws:iam::1:role/B"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("fake-secret")
+            && !listed.contains("fake-token")
+            && !listed.contains("ASIAFAKE"),
+        "{listed}"
+    );
+    let j = json(env.run(&["cache", "list", "--json"]).ok());
+    assert_eq!(j["entries"].as_array().unwrap().len(), 2);
+    env.run(&["cache", "clear", "-p", "a"]).ok();
+    assert_eq!(env.cache_entries().len(), 1);
+    env.run(&["cache", "clear", "--all"]).ok();
+    assert!(env.cache_entries().is_empty());
+    assert_eq!(env.run(&["cache", "clear"]).code, 2, "says which entries");
+}
+
+#[test]
+fn completions_and_man_page() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.ok().contains("creds"), "{shell}");
+        assert!(
+            out.stdout.contains("export") && out.stdout.contains("login"),
+            "{shell}"
+        );
+    }
+    let man = env.run(&["manpage"]);
+    assert!(man.ok().contains(".TH creds 1"));
+}
