@@ -94,8 +94,8 @@ class Home:
     def config(self, text):
         (self.root / ".aws" / "config").write_text(text)
 
-    def run(self, args, **kw):
-        return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, **kw)
+    def run(self, args, timeout=120, **kw):
+        return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
 
     def entry(self, hop):
         for path in sorted(self.cache.glob("*.json")):
@@ -137,6 +137,10 @@ class FakeSso:
 
     def log(self):
         return self._call("GET", "/_fake/log")
+
+    def count_by(self, op, agent):
+        """Calls of `op` whose user agent contains `agent` (creds: "aws-sdk-rust")."""
+        return sum(1 for o, ua in self._call("GET", "/_fake/agents") if o == op and agent in ua)
 
 
 @pytest.fixture

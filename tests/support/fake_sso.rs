@@ -39,6 +39,8 @@ pub struct State {
     pub interval: i64,
     /// Every request's operation in order, with the bearer token or grant used.
     pub log: Vec<(String, String)>,
+    /// Every request's operation with the caller's user agent.
+    pub agents: Vec<(String, String)>,
     /// A file (a login's stderr) to read when the first device-code poll arrives.
     pub watch: Option<std::path::PathBuf>,
     /// What `watch` held at the first device-code poll.
@@ -206,6 +208,7 @@ fn handle(
         }
         ("GET", "/_fake/counts") => return ok(json!(s.counts)),
         ("GET", "/_fake/log") => return ok(json!(s.log)),
+        ("GET", "/_fake/agents") => return ok(json!(s.agents)),
         ("POST", "/_fake/issue") => {
             s.issued += 1;
             let n = s.issued;
@@ -217,6 +220,8 @@ fn handle(
         _ => return error(404, "ResourceNotFoundException", "not_found"),
     };
     *s.counts.entry(op.to_string()).or_default() += 1;
+    let agent = headers.get("user-agent").cloned().unwrap_or_default();
+    s.agents.push((op.to_string(), agent));
     if s.fail_next > 0 && op != "Authorize" {
         s.fail_next -= 1;
         return error(500, "InternalServerException", "server_error");

@@ -1,0 +1,93 @@
+"""A fake Amazon Bedrock Runtime on 127.0.0.1 for Claude Code: answers `invoke` with an Anthropic
+message and `invoke-with-response-stream` with a valid `application/vnd.amazon.eventstream`
+body, and logs each request's path and the access key id of its SigV4 `Credential=`."""
+
+import base64
+import binascii
+import json
+import re
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TEXT = "hello from the fake bedrock"
+
+
+def _header(name, value):
+    n, v = name.encode(), value.encode()
+    return struct.pack("!B", len(n)) + n + struct.pack("!BH", 7, len(v)) + v
+
+
+def event_message(event):
+    """One event-stream message carrying an Anthropic streaming event, as Bedrock sends it."""
+    headers = _header(":event-type", "chunk") + _header(":content-type", "application/json") + _header(":message-type", "event")
+    payload = json.dumps({"bytes": base64.b64encode(json.dumps(event).encode()).decode()}).encode()
+    total = 12 + len(headers) + len(payload) + 4
+    prelude = struct.pack("!II", total, len(headers))
+    prelude += struct.pack("!I", binascii.crc32(prelude) & 0xFFFFFFFF)
+    message = prelude + headers + payload
+    return message + struct.pack("!I", binascii.crc32(message) & 0xFFFFFFFF)
+
+
+def stream_body(model):
+    events = [
+        {"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": TEXT}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 6}},
+        {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 5, "outputTokenCount": 6, "invocationLatency": 10, "firstByteLatency": 5}},
+    ]
+    return b"".join(event_message(e) for e in events)
+
+
+class FakeBedrock:
+    def __init__(self):
+        self.requests = []  # (method, path, access key id or None)
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body, content_type="application/json", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                match = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
+                with fake.lock:
+                    fake.requests.append((self.command, self.path, match.group(1) if match else None))
+                route = re.match(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$", self.path.split("?")[0])
+                if self.command != "POST" or not route:
+                    return self._reply(404, json.dumps({"message": "not found"}).encode(), extra=[("x-amzn-ErrorType", "ResourceNotFoundException")])
+                model = route.group(1)
+                if route.group(2) == "invoke":
+                    body = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 6}}
+                    return self._reply(200, json.dumps(body).encode())
+                return self._reply(200, stream_body(model), "application/vnd.amazon.eventstream", [("x-amzn-bedrock-content-type", "application/json")])
+
+            do_GET = do_POST = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def model_requests(self):
+        with self.lock:
+            return [r for r in self.requests if r[1].startswith("/model/")]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
