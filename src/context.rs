@@ -254,8 +254,8 @@ pub struct Context {
     pub sts: Box<dyn Sts>,
     pub sso: Box<dyn crate::sso::api::SsoApi>,
     pub browser: Box<dyn Browser>,
-    /// The absolute path of this program, for the commands `setup` writes.
-    pub exe: PathBuf,
+    /// The absolute path of this program (looked up when first needed, by `setup`).
+    exe: std::sync::OnceLock<PathBuf>,
 }
 
 impl Context {
@@ -276,8 +276,14 @@ impl Context {
             sts: Box::new(AwsSts),
             sso: Box::new(crate::sso::api::AwsSso),
             browser,
-            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("creds")),
+            exe: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The absolute path of this program, for the commands `setup` writes.
+    pub fn exe(&self) -> &std::path::Path {
+        self.exe
+            .get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("creds")))
     }
 
     /// The user cache directory for `creds`: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`,

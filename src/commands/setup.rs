@@ -25,12 +25,12 @@ pub fn shell_word(path: &Path) -> String {
 pub fn export_command(ctx: &Context, profile: &str, format: &str) -> String {
     format!(
         "{} export --profile {profile} --format {format}",
-        shell_word(&ctx.exe)
+        shell_word(ctx.exe())
     )
 }
 
 pub fn login_command(ctx: &Context, profile: &str) -> String {
-    format!("{} login --profile {profile}", shell_word(&ctx.exe))
+    format!("{} login --profile {profile}", shell_word(ctx.exe()))
 }
 
 /// Where Claude Code keeps its settings for a scope.
