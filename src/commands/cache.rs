@@ -92,7 +92,7 @@ pub fn list(ctx: &Context, as_json: bool) -> Result<String> {
 pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> {
     let dir = dir(ctx)?;
     let removed = if all {
-        crate::commands::login::clear_cache_dir(&dir)?
+        clear_cache_dir(&dir)?
     } else {
         // Every hop `export --profile P` uses: the profiles of its chain.
         let name = location::selected_profile(profile, &ctx.env);
@@ -116,4 +116,27 @@ pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> 
         dir.display()
     );
     Ok(String::new())
+}
+
+/// Removes the files `creds` keeps in its cache directory (entries, failure records, locks).
+pub fn clear_cache_dir(dir: &std::path::Path) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::other(format!("cannot read {}: {e}", dir.display()))),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = path
+            .extension()
+            .is_some_and(|e| e == "json" || e == "err" || e == "lock" || e == "tmp");
+        if ours
+            && std::fs::remove_file(&path).is_ok()
+            && path.extension().is_some_and(|e| e == "json")
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

@@ -96,34 +96,11 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
         }
     }
     if let Some(dir) = ctx.cache_dir() {
-        let removed = clear_cache_dir(&dir)?;
+        let removed = crate::commands::cache::clear_cache_dir(&dir)?;
         eprintln!(
             "creds: removed {removed} cached entries from {}",
             dir.display()
         );
     }
     Ok(())
-}
-
-/// Removes the files `creds` keeps in its cache directory (entries, failure records, locks).
-pub fn clear_cache_dir(dir: &std::path::Path) -> Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(Error::other(format!("cannot read {}: {e}", dir.display()))),
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let ours = path
-            .extension()
-            .is_some_and(|e| e == "json" || e == "err" || e == "lock" || e == "tmp");
-        if ours
-            && std::fs::remove_file(&path).is_ok()
-            && path.extension().is_some_and(|e| e == "json")
-        {
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
