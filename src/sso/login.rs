@@ -16,9 +16,7 @@ use super::registration::{
     Registration, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
 };
 use super::token::Token;
-use super::{
-    lock_store, read_token, renew, token_dir, write_token_locked, Renewal, Session, REFRESH_WINDOW,
-};
+use super::{read_token, renew, token_dir, write_token_locked, Renewal, Session, REFRESH_WINDOW};
 use crate::cache::{format_time, Key};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
@@ -95,18 +93,15 @@ pub fn login(
         }
     }
 
-    let store = lock_store(ctx);
     let key = Key::derive("sso-login", None, &[("cache_id", Some(session.cache_id()))]);
-    let _lock = match &store {
-        Some(store) => {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match store.lock(&key, wait, &format!("a login to {}", session.describe())) {
-                Ok(lock) => Some(lock),
-                Err(_) => return Err(timed_out(session, opts)),
-            }
-        }
-        None => None,
-    };
+    let wait = deadline.saturating_duration_since(Instant::now());
+    let _lock = super::lock(
+        ctx,
+        &key,
+        wait,
+        &format!("a login to {}", session.describe()),
+    )
+    .map_err(|_| timed_out(session, opts))?;
     // Another login may have finished while this one waited for the lock.
     if let Some(token) = read_token(ctx, session)? {
         let written_since = token_dir(ctx)?

@@ -11,7 +11,7 @@ pub mod login;
 pub mod registration;
 pub mod token;
 
-use crate::cache::file::FileStore;
+use crate::cache::file::{FileStore, Lock};
 use crate::cache::Key;
 use crate::chain;
 use crate::config::ProfileSet;
@@ -164,9 +164,13 @@ pub fn token_dir(ctx: &Context) -> Result<FileStore> {
     ))
 }
 
-/// The store that holds the locks of `creds` (its cache directory), if there is one.
-pub fn lock_store(ctx: &Context) -> Option<FileStore> {
-    ctx.cache_dir().map(FileStore::new)
+/// Takes `key`'s lock in creds' cache directory, waiting at most `wait` for another process;
+/// without a cache directory there is nothing to lock in, and nothing is locked.
+pub fn lock(ctx: &Context, key: &Key, wait: std::time::Duration, what: &str) -> Result<Lock> {
+    match ctx.cache_dir() {
+        Some(dir) => FileStore::new(dir).lock(key, wait, what),
+        None => Ok(Lock::none()),
+    }
 }
 
 /// The session's token as cached, `None` when there is none; a broken file is an error that
@@ -201,15 +205,12 @@ pub fn write_token(ctx: &Context, session: &Session, token: &Token) -> Result<()
 /// Writes a new token under the session's renewal lock, so that a renewal in progress in
 /// another process re-reads it instead of overwriting it.
 pub fn write_token_locked(ctx: &Context, session: &Session, token: &Token) -> Result<()> {
-    let store = lock_store(ctx);
-    let _lock = match &store {
-        Some(store) => Some(store.lock(
-            &session.lock_key(),
-            crate::resolve::LOCK_WAIT,
-            &session.describe(),
-        )?),
-        None => None,
-    };
+    let _lock = lock(
+        ctx,
+        &session.lock_key(),
+        crate::resolve::LOCK_WAIT,
+        &session.describe(),
+    )?;
     write_token(ctx, session, token)
 }
 
@@ -252,15 +253,12 @@ pub fn renew(ctx: &Context, session: &Session, endpoints: &Endpoints) -> Result<
             crate::cache::format_time(token.expires_at)
         )));
     }
-    let store = lock_store(ctx);
-    let _lock = match &store {
-        Some(store) => Some(store.lock(
-            &session.lock_key(),
-            crate::resolve::LOCK_WAIT,
-            &session.describe(),
-        )?),
-        None => None,
-    };
+    let _lock = lock(
+        ctx,
+        &session.lock_key(),
+        crate::resolve::LOCK_WAIT,
+        &session.describe(),
+    )?;
     // Another process may have renewed it while we waited.
     let token = read_token(ctx, session)?.unwrap_or(token);
     let now = ctx.clock.now();
