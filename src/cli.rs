@@ -1,5 +1,6 @@
 //! The command line. Doc comments are the help text.
 
+use crate::claude::Scope;
 use crate::output::Format;
 use clap::{Parser, Subcommand};
 
@@ -78,14 +79,6 @@ pub enum SetupCommand {
     /// Add `[profile NAME]` with `credential_process = creds export --profile FROM` to the
     /// config file, leaving the rest of the file as it is.
     Profile(SetupProfileArgs),
-}
-
-#[derive(Debug, PartialEq, Clone, Copy, clap::ValueEnum)]
-pub enum Scope {
-    /// ~/.claude/settings.json
-    User,
-    /// .claude/settings.json in the current directory
-    Project,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -1,14 +1,25 @@
-//! The seams between `creds` and the outside world.
+//! The seams between `creds` and the outside world, and their real implementations.
 //!
-//! Everything that is not pure (the environment, the clock, spawned processes, STS) is reached
-//! through a [`Context`]. `main` builds the one real context with [`Context::from_process`];
-//! tests build their own with fakes, so no test needs real AWS or real time.
+//! Everything that is not pure enters through a [`Context`]: the environment ([`Env`], a
+//! snapshot taken once), the clock (wall, monotonic and sleep: [`Clock`]), spawned processes
+//! ([`ProcessRunner`]), STS and IAM Identity Center (the [`Sts`] and [`SsoApi`] clients of
+//! [`crate::aws`]), the browser ([`Browser`]), the sign-in redirect listener ([`Redirects`])
+//! and the program's own path and working directory ([`Paths`]). `main` builds the one real
+//! context with [`Context::from_process`]; tests build their own with fakes, so no test needs
+//! real AWS or real time. Clippy bans the ambient versions of these (`env::var`,
+//! `SystemTime::now`, `Instant::now`, `thread::sleep`, `TcpListener::bind`, `current_dir`,
+//! `current_exe`) everywhere else (`clippy.toml`).
+//!
+//! The files `creds` reads and writes are not behind a seam: tests give each run its own
+//! HOME and cache directory instead.
 
-use crate::source::sts::{AwsSts, Sts};
+use crate::aws::sso::SsoApi;
+use crate::aws::sts::Sts;
 use chrono::{DateTime, Utc};
 use std::io;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A snapshot of the environment variables `creds` reads, taken once at start-up.
 #[derive(Clone, Debug, Default)]
@@ -43,7 +54,6 @@ pub const VARIABLES: &[&str] = &[
     "CREDS_CACHE",
     "CREDS_CACHE_DIR",
     "_CREDS_PROFILE_CHAIN",
-    "_CREDS_TEST_NOW",
     "HOME",
     "USERPROFILE",
     "HOMEDRIVE",
@@ -92,41 +102,105 @@ impl Env {
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
-
-    /// The user's home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH`
-    /// (the order of the AWS SDKs' shared-config location rules).
-    pub fn home(&self) -> Option<String> {
-        if let Some(home) = self.get("HOME").or_else(|| self.get("USERPROFILE")) {
-            return Some(home.to_string());
-        }
-        match (self.get("HOMEDRIVE"), self.get("HOMEPATH")) {
-            (Some(drive), Some(path)) => Some(format!("{drive}{path}")),
-            _ => None,
-        }
-    }
 }
 
-/// Where the time comes from.
+/// Where the time comes from: the wall clock (expiry), a monotonic clock (deadlines and
+/// timeouts) and sleeping. Tests use [`ManualClock`], whose `sleep` moves time instead of
+/// waiting, so seconds of polling take microseconds.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+    /// Time since an arbitrary fixed origin; never goes backwards.
+    fn monotonic(&self) -> Duration;
+    fn sleep(&self, duration: Duration);
 }
 
 /// The real clock.
-pub struct SystemClock;
+pub struct SystemClock {
+    origin: Instant,
+}
 
-impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods)] // the one place that reads the system clock
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+impl SystemClock {
+    #[allow(clippy::disallowed_methods)] // the one place that reads the monotonic clock
+    pub fn new() -> Self {
+        SystemClock {
+            origin: Instant::now(),
+        }
     }
 }
 
-/// A clock that always says the same time (tests, and the hidden `_CREDS_TEST_NOW` variable).
-pub struct FixedClock(pub DateTime<Utc>);
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-impl Clock for FixedClock {
+#[allow(clippy::disallowed_methods)] // the one place that reads the clocks and sleeps
+impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0
+        Utc::now()
+    }
+    fn monotonic(&self) -> Duration {
+        self.origin.elapsed()
+    }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration)
+    }
+}
+
+/// A clock that moves only when told to: by [`ManualClock::advance`], or by `sleep`, which
+/// returns at once with the time moved on. For tests; nothing outside code can select it
+/// (a release binary always runs on [`SystemClock`]).
+pub struct ManualClock {
+    state: std::sync::Mutex<(DateTime<Utc>, Duration)>,
+}
+
+impl ManualClock {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        ManualClock {
+            state: std::sync::Mutex::new((now, Duration::ZERO)),
+        }
+    }
+
+    /// Moves both clocks on by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        s.1 += by;
+    }
+
+    /// Sets the wall clock (the monotonic clock moves on by the same amount, or not at all if
+    /// `now` is earlier).
+    pub fn set(&self, now: DateTime<Utc>) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(forward) = (now - s.0).to_std() {
+            s.1 += forward;
+        }
+        s.0 = now;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+    fn monotonic(&self) -> Duration {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+    fn sleep(&self, duration: Duration) {
+        self.advance(duration)
+    }
+}
+
+/// Lets a test keep a handle on the clock it gave a [`Context`].
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
+    }
+    fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration)
     }
 }
 
@@ -246,66 +320,160 @@ impl Browser for SystemBrowser {
     }
 }
 
+/// Listens for the browser's redirect at the end of a PKCE sign-in.
+pub trait Redirects: Send + Sync {
+    /// Starts listening on a free port of 127.0.0.1.
+    fn listen(&self) -> io::Result<Box<dyn RedirectListener>>;
+}
+
+pub trait RedirectListener {
+    fn port(&self) -> u16;
+    /// Waits at most `wait` for the next request; `None` when none came.
+    fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>>;
+}
+
+/// One HTTP request to the redirect listener: its target (`/oauth/callback?code=...`), to be
+/// answered with [`RedirectRequest::reply`].
+pub struct RedirectRequest {
+    pub target: String,
+    reply: Reply,
+}
+
+/// Sends the HTTP answer (status, HTML body) to the browser.
+type Reply = Box<dyn FnOnce(u16, &str) + Send>;
+
+impl RedirectRequest {
+    pub fn new(target: impl Into<String>, reply: impl FnOnce(u16, &str) + Send + 'static) -> Self {
+        RedirectRequest {
+            target: target.into(),
+            reply: Box::new(reply),
+        }
+    }
+
+    /// Answers with `status` and an HTML `body`.
+    pub fn reply(self, status: u16, body: &str) {
+        (self.reply)(status, body)
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that reads each request's first line.
+pub struct TcpRedirects;
+
+struct TcpRedirectListener {
+    listener: std::net::TcpListener,
+    port: u16,
+}
+
+impl Redirects for TcpRedirects {
+    #[allow(clippy::disallowed_methods)] // the one place that opens a listening socket
+    fn listen(&self) -> io::Result<Box<dyn RedirectListener>> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        Ok(Box::new(TcpRedirectListener { listener, port }))
+    }
+}
+
+impl RedirectListener for TcpRedirectListener {
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    #[allow(clippy::disallowed_methods)] // polls a real socket in real time
+    fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>> {
+        use io::{BufRead, Write};
+        let until = Instant::now() + wait;
+        let stream = loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= until {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut line = String::new();
+        if io::BufReader::new(&stream).read_line(&mut line).is_err() {
+            return Ok(None);
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut stream = stream;
+        Ok(Some(RedirectRequest::new(target, move |status, body| {
+            let reason = if status == 200 { "OK" } else { "Not Found" };
+            let reply = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = stream.write_all(reply.as_bytes());
+        })))
+    }
+}
+
+/// This program's path and the working directory, looked up when first needed (neither is on
+/// the cache-hit path).
+#[derive(Default)]
+pub struct Paths {
+    exe: std::sync::OnceLock<PathBuf>,
+    cwd: std::sync::OnceLock<PathBuf>,
+}
+
+impl Paths {
+    /// Fixed paths (tests).
+    pub fn fixed(exe: PathBuf, cwd: PathBuf) -> Self {
+        let paths = Paths::default();
+        let _ = paths.exe.set(exe);
+        let _ = paths.cwd.set(cwd);
+        paths
+    }
+
+    /// The absolute path of this program, for the commands `setup` writes.
+    #[allow(clippy::disallowed_methods)] // the one place that asks for the program's path
+    pub fn exe(&self) -> &std::path::Path {
+        self.exe
+            .get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("creds")))
+    }
+
+    /// The working directory (for project-scoped Claude Code settings).
+    #[allow(clippy::disallowed_methods)] // the one place that asks for the working directory
+    pub fn cwd(&self) -> &std::path::Path {
+        self.cwd
+            .get_or_init(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    }
+}
+
 /// Everything a command needs from the outside world.
 pub struct Context {
     pub env: Env,
     pub clock: Box<dyn Clock>,
     pub processes: Box<dyn ProcessRunner>,
     pub sts: Box<dyn Sts>,
-    pub sso: Box<dyn crate::sso::api::SsoApi>,
+    pub sso: Box<dyn SsoApi>,
     pub browser: Box<dyn Browser>,
-    /// The absolute path of this program (looked up when first needed, by `setup`).
-    exe: std::sync::OnceLock<PathBuf>,
+    pub redirects: Box<dyn Redirects>,
+    pub paths: Paths,
+    /// Human output (stderr).
+    pub ui: crate::ui::Ui,
 }
 
 impl Context {
     /// The real world. Cheap: nothing is initialised until it is used, so the cache-hit path
-    /// builds no runtime and no SDK client.
+    /// builds no runtime and no SDK client. The clock is always the system clock: no variable
+    /// can move it.
     pub fn from_process() -> Self {
         let env = Env::from_process();
-        let clock: Box<dyn Clock> =
-            match env.get("_CREDS_TEST_NOW").map(DateTime::parse_from_rfc3339) {
-                Some(Ok(t)) => Box::new(FixedClock(t.with_timezone(&Utc))),
-                _ => Box::new(SystemClock),
-            };
         let browser = Box::new(SystemBrowser::from_env(&env));
         Context {
             env,
-            clock,
+            clock: Box::new(SystemClock::new()),
             processes: Box::new(ShellRunner),
-            sts: Box::new(AwsSts),
-            sso: Box::new(crate::sso::api::AwsSso),
+            sts: Box::new(crate::aws::sts::AwsSts),
+            sso: Box::new(crate::aws::sso::AwsSso),
             browser,
-            exe: std::sync::OnceLock::new(),
+            redirects: Box::new(TcpRedirects),
+            paths: Paths::default(),
+            ui: crate::ui::Ui::stderr(),
         }
-    }
-
-    /// The absolute path of this program, for the commands `setup` writes.
-    pub fn exe(&self) -> &std::path::Path {
-        self.exe
-            .get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("creds")))
-    }
-
-    /// The user cache directory for `creds`: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`,
-    /// else `~/Library/Caches/creds` on macOS, `%LOCALAPPDATA%\creds` on Windows, and
-    /// `~/.cache/creds` elsewhere.
-    pub fn cache_dir(&self) -> Option<PathBuf> {
-        if let Some(dir) = self.env.get("CREDS_CACHE_DIR") {
-            return Some(PathBuf::from(dir));
-        }
-        if let Some(dir) = self.env.get("XDG_CACHE_HOME") {
-            return Some(PathBuf::from(dir).join("creds"));
-        }
-        if cfg!(windows) {
-            if let Some(dir) = self.env.get("LOCALAPPDATA") {
-                return Some(PathBuf::from(dir).join("creds"));
-            }
-        }
-        let home = PathBuf::from(self.env.home()?);
-        Some(if cfg!(target_os = "macos") {
-            home.join("Library").join("Caches").join("creds")
-        } else {
-            home.join(".cache").join("creds")
-        })
     }
 }

@@ -56,3 +56,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
     }
     result
 }
+
+/// Writes a user's file (`setup`): creates its directory, keeps the old text in `PATH.bak`
+/// when there was one, and replaces the file atomically, keeping its permissions.
+pub fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> crate::error::Result<()> {
+    use crate::error::Error;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::other(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    if let Some(old) = old {
+        let backup = std::path::PathBuf::from(format!("{}.bak", path.display()));
+        write_atomic(&backup, old.as_bytes(), Mode::KeepOr(0o600)).map_err(|e| {
+            Error::other(format!("cannot write the backup {}: {e}", backup.display()))
+        })?;
+    }
+    write_atomic(path, new.as_bytes(), Mode::KeepOr(0o600))
+        .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
+}

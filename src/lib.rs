@@ -2,35 +2,44 @@
 //! them by expiry, and prints them in the shape its caller wants.
 //!
 //! The pieces, in the order a `creds export` uses them:
+//! - [`settings`] decides every precedence rule once (profile, files, region, endpoints,
+//!   cache, recursion guard), remembering where each value came from;
 //! - [`config`] reads `~/.aws/config` and `~/.aws/credentials` into a [`config::ProfileSet`]
 //!   (with file:line for every value);
 //! - [`chain`] turns the selected profile into a [`chain::Chain`]: a base source and the
 //!   assume-role hops above it (pure);
-//! - [`settings`] decides region and STS endpoint;
-//! - [`resolve`] walks the chain, taking each hop from the [`cache`] while it is fresh and
-//!   otherwise fetching it once, under a lock, through the [`source`] modules;
-//! - [`output`] prints the result.
+//! - [`source`] plans the chain into hops with their cache keys (pure), one module per
+//!   credential source, each owning its key parameters and its fetch;
+//! - [`exec`] walks the hops, taking each from the [`cache`] while it is fresh and otherwise
+//!   fetching it once, under a lock;
+//! - [`output`] renders the result, and [`ui`] writes it.
 //!
-//! Every outside effect goes through [`context::Context`], so tests replace the clock, the
-//! environment, process spawning and STS.
+//! IAM Identity Center lives in [`sso`] (session, token cache, renewal, login); every AWS SDK
+//! client in [`aws`]. Every outside effect goes through [`context::Context`], so tests replace
+//! the clock, the environment, process spawning, the browser, the redirect listener, STS and
+//! SSO. Top-level modules import each other without cycles (a test checks it), and no command
+//! imports another.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod aws;
 pub mod cache;
 pub mod chain;
+pub mod claude;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod output;
-pub mod resolve;
 pub mod secret;
 pub mod settings;
 pub mod source;
 pub mod sso;
-
-use std::io::Write;
+pub mod ui;
+pub mod wire;
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
@@ -68,26 +77,20 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
         }
     };
     match result {
-        Ok((document, code)) => {
-            let mut out = std::io::stdout().lock();
-            match out
-                .write_all(document.as_bytes())
-                .and_then(|()| out.flush())
-            {
-                Ok(()) => {
-                    if code == 4 {
-                        eprintln!("creds: a login is needed; see the report above");
-                    }
-                    code
+        Ok((document, code)) => match ui::document(&document) {
+            Ok(()) => {
+                if code == 4 {
+                    ctx.ui.error("a login is needed; see the report above");
                 }
-                Err(e) => {
-                    eprintln!("creds: cannot write to stdout: {e}");
-                    1
-                }
+                code
             }
-        }
+            Err(e) => {
+                ctx.ui.error(&format!("cannot write to stdout: {e}"));
+                1
+            }
+        },
         Err(err) => {
-            eprintln!("creds: {err}");
+            ctx.ui.error(&err.message);
             err.exit_code()
         }
     }

@@ -7,6 +7,7 @@
 //!   `AWS_REGION` and `AWS_DEFAULT_REGION` when a region is known.
 
 use crate::secret::Credentials;
+use crate::wire::json_str;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -26,35 +27,9 @@ pub enum Format {
     WindowsCmd,
 }
 
-/// A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii=True`).
-pub(crate) fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The document for `format`, ending in a newline.
 pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> String {
-    let expiry = c.expiration.map(crate::cache::format_time);
+    let expiry = c.expiration.map(crate::wire::format_time);
     let token = c.session_token.as_ref().map(|t| t.expose());
     match format {
         Format::Process => {
@@ -175,13 +150,5 @@ mod tests {
             "$Env:AWS_ACCESS_KEY_ID=\"ASIAEXAMPLE\"\n$Env:AWS_SECRET_ACCESS_KEY=\"se/cr+et\"\n$Env:AWS_SESSION_TOKEN=\"to/ken=\"\n$Env:AWS_CREDENTIAL_EXPIRATION=\"2026-01-01T12:00:00Z\"\n$Env:AWS_REGION=\"eu-west-1\"\n$Env:AWS_DEFAULT_REGION=\"eu-west-1\"\n"
         );
         assert_eq!(render(Format::WindowsCmd, &creds(false, true), None), "set AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nset AWS_SECRET_ACCESS_KEY=se/cr+et\nset AWS_CREDENTIAL_EXPIRATION=2026-01-01T12:00:00Z\n");
-    }
-
-    #[test]
-    fn json_escaping_matches_python() {
-        assert_eq!(
-            json_str("a\"b\\c\n\u{1}é😀"),
-            "\"a\\\"b\\\\c\\n\\u0001\\u00e9\\ud83d\\ude00\""
-        );
     }
 }

@@ -1,78 +1,398 @@
-//! Region and service endpoints: all precedence rules in one place.
+//! Every precedence rule of `creds`, resolved once per run into one [`Settings`] value that
+//! remembers where each value came from (its [`Origin`]), and which lower-ranked values it
+//! shadows.
 //!
-//! | setting | order |
+//! | setting | order (first set wins) |
 //! |---|---|
-//! | region | `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1` for STS |
-//! | STS, SSO and SSO OIDC endpoints | `AWS_ENDPOINT_URL_STS` (`_SSO`, `_SSO_OIDC`), `AWS_ENDPOINT_URL`, the profile's `services` section `sts = endpoint_url = ...` (`sso`, `sso_oidc`), the profile's `endpoint_url`, else the regional endpoint; all but the last are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's `ignore_configured_endpoint_urls` is `true` |
+//! | profile | `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default` |
+//! | home directory | `HOME`, `USERPROFILE`, `HOMEDRIVE` + `HOMEPATH` |
+//! | config file | `AWS_CONFIG_FILE` (a leading `~` expanded), `~/.aws/config` |
+//! | credentials file | `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials` |
+//! | region | `--region` (setup), `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`; STS falls back to `us-east-1` |
+//! | STS, SSO and SSO OIDC endpoints | `AWS_ENDPOINT_URL_STS` (`_SSO`, `_SSO_OIDC`), `AWS_ENDPOINT_URL`, the profile's `services` section (`sts = endpoint_url = ...`), the profile's `endpoint_url`, else the regional endpoint; all but the last are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's `ignore_configured_endpoint_urls` is `true` |
+//! | cache | `CREDS_CACHE` (`file`, the default, or `none`) |
+//! | cache directory | `CREDS_CACHE_DIR`, `XDG_CACHE_HOME/creds`, `~/Library/Caches/creds` (macOS), `%LOCALAPPDATA%\creds` (Windows), `~/.cache/creds` |
+//! | recursion guard | `_CREDS_PROFILE_CHAIN` (the profiles being exported by the creds processes above) |
+//!
+//! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
+//! handed to it) and resolves everything else from them and the environment snapshot.
 
-use crate::config::{parse::sub_properties, ProfileSet};
+use crate::aws::sso::Endpoints;
+use crate::aws::sts::StsTarget;
+use crate::cache::Mode;
+use crate::config::{parse::sub_properties, ProfileSet, Section};
 use crate::context::Env;
 use crate::error::{Error, Result};
-use crate::source::sts::StsTarget;
+use std::fmt;
+use std::path::PathBuf;
 
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, e.g. `--profile`.
+    Flag(&'static str),
+    /// An environment variable, e.g. `AWS_REGION`.
+    Env(&'static str),
+    /// A line of a config file: `FILE:LINE`, or `[services NAME] at FILE:LINE`.
+    File(String),
+    /// Nothing set it.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(name) => write!(f, "{name}"),
+            Origin::Env(name) => write!(f, "{name}"),
+            Origin::File(place) => write!(f, "{place}"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    fn new(value: T, origin: Origin) -> Self {
+        Sourced { value, origin }
+    }
+}
+
+/// A value that is set but loses to a higher-ranked one (for `doctor` and `-v`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    /// The setting, e.g. `region`.
+    pub setting: &'static str,
+    pub value: String,
+    pub origin: Origin,
+    /// The origin of the value that wins.
+    pub by: Origin,
+}
+
+/// What the command line contributes to the settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags<'a> {
+    pub profile: Option<&'a str>,
+    pub region: Option<&'a str>,
+}
+
+/// The AWS config and credentials files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    pub config: Sourced<String>,
+    pub credentials: Sourced<String>,
+}
+
+/// Everything precedence decides, for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The region from the environment or the profile, if any.
-    pub region: Option<String>,
+    pub profile: Sourced<String>,
+    pub home: Option<Sourced<PathBuf>>,
+    pub files: Files,
+    /// The region the selected profile is used in, if anything names one.
+    pub region: Option<Sourced<String>>,
+    /// The region written down for later runs: `--region`, else the profile's own (the
+    /// environment of this shell does not carry over to them; see [`Settings::saved_region`]).
+    pub profile_region: Option<Sourced<String>>,
     pub sts: StsTarget,
-    /// Endpoint overrides for the IAM Identity Center portal and OIDC services.
-    pub sso_endpoint: Option<String>,
-    pub sso_oidc_endpoint: Option<String>,
+    pub sts_endpoint: Option<Sourced<String>>,
+    pub sso_endpoint: Option<Sourced<String>>,
+    pub sso_oidc_endpoint: Option<Sourced<String>>,
+    pub cache_mode: Sourced<Mode>,
+    /// Where creds keeps its cache and its locks (also when caching is off, for the locks).
+    pub cache_dir: Option<Sourced<PathBuf>>,
+    /// The profiles being exported by the creds processes above this one.
+    pub guard: Vec<String>,
+    /// The profile to name in `creds login --profile ...` hints: the selected one.
+    pub login_profile: String,
+    pub shadowed: Vec<Shadowed>,
 }
 
 /// STS's region when nothing names one (what the JavaScript SDK and the CLI fall back to).
 pub const DEFAULT_STS_REGION: &str = "us-east-1";
 
-/// A service whose endpoint can be configured: its `AWS_ENDPOINT_URL_<ENV>` suffix and its key
-/// in a `[services]` section.
+/// The variable that carries the profiles being exported by the `creds` processes above.
+pub const GUARD_VAR: &str = "_CREDS_PROFILE_CHAIN";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Unix,
+    Windows,
+}
+
+impl Platform {
+    pub fn current() -> Self {
+        if cfg!(windows) {
+            Platform::Windows
+        } else {
+            Platform::Unix
+        }
+    }
+
+    fn separator(self) -> char {
+        match self {
+            Platform::Unix => '/',
+            Platform::Windows => '\\',
+        }
+    }
+}
+
+/// The selected profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`.
+pub fn select_profile(flag: Option<&str>, env: &Env) -> Sourced<String> {
+    let (value, origin) = if let Some(p) = flag.filter(|p| !p.is_empty()) {
+        (p, Origin::Flag("--profile"))
+    } else if let Some(p) = env.get("AWS_PROFILE") {
+        (p, Origin::Env("AWS_PROFILE"))
+    } else if let Some(p) = env.get("AWS_DEFAULT_PROFILE") {
+        (p, Origin::Env("AWS_DEFAULT_PROFILE"))
+    } else {
+        ("default", Origin::Default)
+    };
+    Sourced::new(value.to_string(), origin)
+}
+
+/// The home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH` (the order
+/// of the AWS SDKs' shared-config location rules).
+pub fn home(env: &Env) -> Option<Sourced<String>> {
+    if let Some(home) = env.get("HOME") {
+        return Some(Sourced::new(home.to_string(), Origin::Env("HOME")));
+    }
+    if let Some(home) = env.get("USERPROFILE") {
+        return Some(Sourced::new(home.to_string(), Origin::Env("USERPROFILE")));
+    }
+    match (env.get("HOMEDRIVE"), env.get("HOMEPATH")) {
+        (Some(drive), Some(path)) => Some(Sourced::new(
+            format!("{drive}{path}"),
+            Origin::Env("HOMEPATH"),
+        )),
+        _ => None,
+    }
+}
+
+fn need_home(env: &Env) -> Result<String> {
+    home(env).map(|h| h.value).ok_or_else(|| Error::config("cannot find the home directory: set HOME, or set AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE"))
+}
+
+/// Expands a leading `~` (only as the whole first path component).
+fn expand(path: &str, env: &Env, platform: Platform) -> Result<String> {
+    let sep = platform.separator();
+    let rest = match path.strip_prefix('~') {
+        Some("") => "",
+        Some(rest) if rest.starts_with('/') || rest.starts_with(sep) => rest,
+        _ => return Ok(path.to_string()),
+    };
+    Ok(format!("{}{rest}", need_home(env)?))
+}
+
+/// Where the config and credentials files are.
+pub fn locate(env: &Env, platform: Platform) -> Result<Files> {
+    let sep = platform.separator();
+    let file = |var: &'static str, name: &str| -> Result<Sourced<String>> {
+        Ok(match env.get(var) {
+            Some(p) => Sourced::new(expand(p, env, platform)?, Origin::Env(var)),
+            None => Sourced::new(
+                format!("{}{sep}.aws{sep}{name}", need_home(env)?),
+                Origin::Default,
+            ),
+        })
+    };
+    Ok(Files {
+        config: file("AWS_CONFIG_FILE", "config")?,
+        credentials: file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
+    })
+}
+
+/// The cache directory: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`, else
+/// `~/Library/Caches/creds` on macOS, `%LOCALAPPDATA%\creds` on Windows, `~/.cache/creds`.
+pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
+    if let Some(dir) = env.get("CREDS_CACHE_DIR") {
+        return Some(Sourced::new(dir.into(), Origin::Env("CREDS_CACHE_DIR")));
+    }
+    if let Some(dir) = env.get("XDG_CACHE_HOME") {
+        return Some(Sourced::new(
+            PathBuf::from(dir).join("creds"),
+            Origin::Env("XDG_CACHE_HOME"),
+        ));
+    }
+    if cfg!(windows) {
+        if let Some(dir) = env.get("LOCALAPPDATA") {
+            return Some(Sourced::new(
+                PathBuf::from(dir).join("creds"),
+                Origin::Env("LOCALAPPDATA"),
+            ));
+        }
+    }
+    let home = PathBuf::from(home(env)?.value);
+    let dir = if cfg!(target_os = "macos") {
+        home.join("Library").join("Caches").join("creds")
+    } else {
+        home.join(".cache").join("creds")
+    };
+    Some(Sourced::new(dir, Origin::Default))
+}
+
+/// `CREDS_CACHE`: `file` (the default) or `none`.
+pub fn cache_mode(env: &Env) -> Result<Sourced<Mode>> {
+    let origin = Origin::Env("CREDS_CACHE");
+    match env.get("CREDS_CACHE").map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(Sourced::new(Mode::File, Origin::Default)),
+        Some("file") => Ok(Sourced::new(Mode::File, origin)),
+        Some("none") | Some("off") => Ok(Sourced::new(Mode::None, origin)),
+        Some("keyring") => Err(Error::config("CREDS_CACHE=keyring is not supported yet by this version of creds; unset it to use the file cache")),
+        Some(other) => Err(Error::config(format!("CREDS_CACHE=`{other}` is not valid; use `file` (the default) or `none`"))),
+    }
+}
+
+/// `_CREDS_PROFILE_CHAIN`: the profiles being exported by the creds processes above.
+pub fn guard(env: &Env) -> Vec<String> {
+    env.get(GUARD_VAR)
+        .map(|v| {
+            v.split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Settings {
+    /// Locates and reads the AWS files, then resolves every setting for `flags`.
+    pub fn load(flags: Flags<'_>, env: &Env) -> Result<(Settings, ProfileSet)> {
+        let files = locate(env, Platform::current())?;
+        let set = ProfileSet::load(&files.config.value, &files.credentials.value)?;
+        let settings = Settings::resolve(flags, env, files, &set)?;
+        Ok((settings, set))
+    }
+
+    /// Resolves every setting from values (no reads).
+    pub fn resolve(flags: Flags<'_>, env: &Env, files: Files, set: &ProfileSet) -> Result<Self> {
+        let profile = select_profile(flags.profile, env);
+        let section = set.profile(&profile.value);
+        let mut shadowed = Vec::new();
+
+        // Region: every layer that is set, best first.
+        let mut regions: Vec<Sourced<String>> = Vec::new();
+        if let Some(r) = flags.region.filter(|r| !r.is_empty()) {
+            regions.push(Sourced::new(r.to_string(), Origin::Flag("--region")));
+        }
+        for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+            if let Some(r) = env.get(var) {
+                regions.push(Sourced::new(r.to_string(), Origin::Env(var)));
+            }
+        }
+        let from_profile = section.and_then(|p| {
+            let prop = p.property("region").filter(|p| !p.value.is_empty())?;
+            Some(Sourced::new(
+                prop.value.clone(),
+                Origin::File(prop.origin()),
+            ))
+        });
+        regions.extend(from_profile.clone());
+        let region = regions.first().cloned();
+        if let Some(winner) = &region {
+            for lower in regions.iter().skip(1).filter(|r| r.value != winner.value) {
+                shadowed.push(Shadowed {
+                    setting: "region",
+                    value: lower.value.clone(),
+                    origin: lower.origin.clone(),
+                    by: winner.origin.clone(),
+                });
+            }
+        }
+        let profile_region = match flags.region.filter(|r| !r.is_empty()) {
+            Some(r) => Some(Sourced::new(r.to_string(), Origin::Flag("--region"))),
+            None => from_profile,
+        };
+
+        let sts_endpoint = endpoint(env, set, section, &STS)?;
+        Ok(Settings {
+            sts: StsTarget {
+                region: region
+                    .as_ref()
+                    .map_or(DEFAULT_STS_REGION.to_string(), |r| r.value.clone()),
+                endpoint: sts_endpoint.as_ref().map(|e| e.value.clone()),
+            },
+            sts_endpoint,
+            sso_endpoint: endpoint(env, set, section, &SSO)?,
+            sso_oidc_endpoint: endpoint(env, set, section, &SSO_OIDC)?,
+            region,
+            profile_region,
+            home: home(env).map(|h| Sourced::new(PathBuf::from(h.value), h.origin)),
+            files,
+            cache_mode: cache_mode(env)?,
+            cache_dir: cache_dir(env),
+            guard: guard(env),
+            login_profile: profile.value.clone(),
+            profile,
+            shadowed,
+        })
+    }
+
+    /// The IAM Identity Center endpoint overrides.
+    pub fn sso_endpoints(&self) -> Endpoints {
+        Endpoints {
+            oidc: self.sso_oidc_endpoint.as_ref().map(|e| e.value.clone()),
+            portal: self.sso_endpoint.as_ref().map(|e| e.value.clone()),
+        }
+    }
+
+    /// The region to write into a file that later runs read (Claude Code's `env` block):
+    /// `--region`, else the profile's `region`. The shell's `AWS_REGION` is left out because
+    /// the written value replaces it in those runs; [`Settings::region`] is what this run uses.
+    pub fn saved_region(&self) -> Option<&Sourced<String>> {
+        self.profile_region.as_ref()
+    }
+
+    /// `~/.aws/sso/cache`, where the AWS CLI keeps SSO tokens and registrations (never moved by
+    /// `AWS_CONFIG_FILE`).
+    pub fn sso_cache_dir(&self) -> Result<PathBuf> {
+        let home = self.home.as_ref().ok_or_else(|| {
+            Error::config("cannot find the home directory for ~/.aws/sso/cache: set HOME")
+        })?;
+        Ok(home.value.join(".aws").join("sso").join("cache"))
+    }
+
+    /// The cache directory, when caching is on.
+    pub fn cache_store_dir(&self) -> Option<&PathBuf> {
+        match self.cache_mode.value {
+            Mode::File => self.cache_dir.as_ref().map(|d| &d.value),
+            Mode::None => None,
+        }
+    }
+}
+
+/// A service whose endpoint can be configured: its `AWS_ENDPOINT_URL_<ENV>` variable and its
+/// key in a `[services]` section.
 struct Service {
-    env: &'static str,
+    var: &'static str,
     key: &'static str,
 }
 
 const STS: Service = Service {
-    env: "STS",
+    var: "AWS_ENDPOINT_URL_STS",
     key: "sts",
 };
 const SSO: Service = Service {
-    env: "SSO",
+    var: "AWS_ENDPOINT_URL_SSO",
     key: "sso",
 };
 const SSO_OIDC: Service = Service {
-    env: "SSO_OIDC",
+    var: "AWS_ENDPOINT_URL_SSO_OIDC",
     key: "sso_oidc",
 };
-
-pub fn resolve(env: &Env, set: &ProfileSet, profile_name: &str) -> Result<Settings> {
-    let profile = set.profile(profile_name);
-    let get = |key: &str| profile.and_then(|p| p.get(key)).filter(|v| !v.is_empty());
-    let region = env
-        .get("AWS_REGION")
-        .or_else(|| env.get("AWS_DEFAULT_REGION"))
-        .or_else(|| get("region"))
-        .map(str::to_string);
-    let sts_region = region
-        .clone()
-        .unwrap_or_else(|| DEFAULT_STS_REGION.to_string());
-    Ok(Settings {
-        region,
-        sts: StsTarget {
-            region: sts_region,
-            endpoint: endpoint(env, set, profile_name, &STS)?,
-        },
-        sso_endpoint: endpoint(env, set, profile_name, &SSO)?,
-        sso_oidc_endpoint: endpoint(env, set, profile_name, &SSO_OIDC)?,
-    })
-}
 
 /// The configured endpoint of `service` for the profile, in the SDKs' order.
 fn endpoint(
     env: &Env,
     set: &ProfileSet,
-    profile_name: &str,
+    profile: Option<&Section>,
     service: &Service,
-) -> Result<Option<String>> {
-    let profile = set.profile(profile_name);
+) -> Result<Option<Sourced<String>>> {
     let get = |key: &str| profile.and_then(|p| p.get(key)).filter(|v| !v.is_empty());
     let ignore = |v: Option<&str>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if ignore(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
@@ -80,12 +400,10 @@ fn endpoint(
     {
         return Ok(None);
     }
-    let service_var = format!("AWS_ENDPOINT_URL_{}", service.env);
-    if let Some(url) = env
-        .get(&service_var)
-        .or_else(|| env.get("AWS_ENDPOINT_URL"))
-    {
-        return Ok(Some(check_url(url, "the environment")?));
+    for var in [service.var, "AWS_ENDPOINT_URL"] {
+        if let Some(url) = env.get(var) {
+            return Ok(Some(check_url(url, Origin::Env(var))?));
+        }
     }
     let services = get("services").and_then(|name| set.services.get(name).map(|s| (name, s)));
     let from_services = services.and_then(|(name, s)| {
@@ -94,23 +412,28 @@ fn endpoint(
             .into_iter()
             .find(|(k, _)| k == "endpoint_url")?
             .1;
-        Some((url, format!("[services {name}] at {}", prop.origin())))
+        Some((
+            url,
+            Origin::File(format!("[services {name}] at {}", prop.origin())),
+        ))
     });
     let from_profile = profile
         .and_then(|p| p.property("endpoint_url"))
-        .map(|p| (p.value.clone(), p.origin()));
+        .map(|p| (p.value.clone(), Origin::File(p.origin())));
     match from_services.or(from_profile) {
-        Some((url, origin)) => Ok(Some(check_url(&url, &origin)?)),
+        Some((url, origin)) => Ok(Some(check_url(&url, origin)?)),
         None => Ok(None),
     }
 }
 
-fn check_url(url: &str, origin: &str) -> Result<String> {
+fn check_url(url: &str, origin: Origin) -> Result<Sourced<String>> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(url.trim_end_matches('/').to_string()),
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {
+            Ok(Sourced::new(url.trim_end_matches('/').to_string(), origin))
+        }
         _ => Err(Error::config(format!("endpoint URL `{url}` from {origin} is not valid: it must start with https:// or http:// and name a host"))),
     }
 }
@@ -123,29 +446,68 @@ mod tests {
         ProfileSet::from_texts("cfg", config, "creds", "").unwrap()
     }
 
+    fn files() -> Files {
+        locate(&Env::from_pairs([("HOME", "/h")]), Platform::Unix).unwrap()
+    }
+
+    fn resolve(env: &Env, set: &ProfileSet, profile: &str) -> Result<Settings> {
+        let flags = Flags {
+            profile: Some(profile),
+            region: None,
+        };
+        Settings::resolve(flags, env, files(), set)
+    }
+
     #[test]
-    fn region_precedence() {
+    fn region_precedence_and_shadowing() {
         let s = set("[profile p]\nregion = eu-west-1\n");
+        let r = resolve(&Env::default(), &s, "p").unwrap();
         assert_eq!(
-            resolve(&Env::default(), &s, "p").unwrap().region.as_deref(),
-            Some("eu-west-1")
+            r.region,
+            Some(Sourced::new(
+                "eu-west-1".into(),
+                Origin::File("cfg:2".into())
+            ))
         );
-        assert_eq!(
-            resolve(
-                &Env::from_pairs([("AWS_DEFAULT_REGION", "ap-south-1")]),
-                &s,
-                "p"
-            )
-            .unwrap()
-            .region
-            .as_deref(),
-            Some("ap-south-1")
-        );
+        assert!(r.shadowed.is_empty());
+        let r = resolve(
+            &Env::from_pairs([("AWS_DEFAULT_REGION", "ap-south-1")]),
+            &s,
+            "p",
+        )
+        .unwrap();
+        assert_eq!(r.region.unwrap().value, "ap-south-1");
         let both = Env::from_pairs([
             ("AWS_DEFAULT_REGION", "ap-south-1"),
             ("AWS_REGION", "us-west-2"),
         ]);
-        assert_eq!(resolve(&both, &s, "p").unwrap().sts.region, "us-west-2");
+        let r = resolve(&both, &s, "p").unwrap();
+        assert_eq!(r.sts.region, "us-west-2");
+        assert_eq!(r.region.as_ref().unwrap().origin, Origin::Env("AWS_REGION"));
+        assert_eq!(
+            r.shadowed
+                .iter()
+                .map(|s| (s.value.as_str(), s.origin.to_string()))
+                .collect::<Vec<_>>(),
+            [
+                ("ap-south-1", "AWS_DEFAULT_REGION".to_string()),
+                ("eu-west-1", "cfg:2".to_string())
+            ]
+        );
+        // What is written for later runs is the profile's own region, or --region.
+        assert_eq!(r.saved_region().unwrap().value, "eu-west-1");
+        let flagged = Settings::resolve(
+            Flags {
+                profile: Some("p"),
+                region: Some("ca-central-1"),
+            },
+            &both,
+            files(),
+            &s,
+        )
+        .unwrap();
+        assert_eq!(flagged.region.as_ref().unwrap().value, "ca-central-1");
+        assert_eq!(flagged.saved_region().unwrap().value, "ca-central-1");
         assert_eq!(
             resolve(&Env::default(), &set("[profile q]\n"), "q")
                 .unwrap()
@@ -158,13 +520,11 @@ mod tests {
     #[test]
     fn endpoint_precedence() {
         let s = set("[profile p]\nendpoint_url = http://127.0.0.1:1\nservices = loc\n[services loc]\nsts =\n  endpoint_url = http://127.0.0.1:2/\n[profile q]\nendpoint_url = http://127.0.0.1:3\n");
+        let p = resolve(&Env::default(), &s, "p").unwrap();
+        assert_eq!(p.sts.endpoint.as_deref(), Some("http://127.0.0.1:2"));
         assert_eq!(
-            resolve(&Env::default(), &s, "p")
-                .unwrap()
-                .sts
-                .endpoint
-                .as_deref(),
-            Some("http://127.0.0.1:2")
+            p.sts_endpoint.unwrap().origin.to_string(),
+            "[services loc] at cfg:5"
         );
         assert_eq!(
             resolve(&Env::default(), &s, "q")
@@ -178,9 +538,11 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:4"),
             ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:5"),
         ]);
+        let r = resolve(&env, &s, "p").unwrap();
+        assert_eq!(r.sts.endpoint.as_deref(), Some("http://127.0.0.1:5"));
         assert_eq!(
-            resolve(&env, &s, "p").unwrap().sts.endpoint.as_deref(),
-            Some("http://127.0.0.1:5")
+            r.sso_endpoints().portal.as_deref(),
+            Some("http://127.0.0.1:4")
         );
         let ignore = Env::from_pairs([
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
@@ -194,5 +556,55 @@ mod tests {
         )
         .unwrap_err();
         assert!(bad.message.contains("cfg:2"), "{}", bad.message);
+    }
+
+    #[test]
+    fn profile_home_cache_and_guard() {
+        let env = Env::from_pairs([("AWS_PROFILE", "p"), ("AWS_DEFAULT_PROFILE", "d")]);
+        assert_eq!(
+            select_profile(Some("f"), &env).origin,
+            Origin::Flag("--profile")
+        );
+        assert_eq!(select_profile(None, &env).value, "p");
+        assert_eq!(
+            select_profile(None, &Env::from_pairs([("AWS_DEFAULT_PROFILE", "d")])).value,
+            "d"
+        );
+        assert_eq!(
+            select_profile(None, &Env::default()).origin,
+            Origin::Default
+        );
+        let env = Env::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]);
+        assert_eq!(cache_dir(&env).unwrap().value, PathBuf::from("/x/creds"));
+        let env = Env::from_pairs([("HOME", "/h"), ("CREDS_CACHE_DIR", "/c")]);
+        assert_eq!(cache_dir(&env).unwrap().value, PathBuf::from("/c"));
+        assert_eq!(
+            cache_mode(&Env::from_pairs([("CREDS_CACHE", "None")]))
+                .unwrap()
+                .value,
+            Mode::None
+        );
+        assert!(cache_mode(&Env::from_pairs([("CREDS_CACHE", "bogus")])).is_err());
+        assert_eq!(
+            guard(&Env::from_pairs([(GUARD_VAR, "a,,b")])),
+            ["a".to_string(), "b".to_string()]
+        );
+    }
+
+    #[test]
+    fn tilde_expansion_and_no_home() {
+        let env = Env::from_pairs([
+            ("HOME", "/h"),
+            ("AWS_CONFIG_FILE", "~/cfg"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "~x/c"),
+        ]);
+        let loc = locate(&env, Platform::Unix).unwrap();
+        assert_eq!(loc.config.value, "/h/cfg");
+        assert_eq!(loc.config.origin, Origin::Env("AWS_CONFIG_FILE"));
+        assert_eq!(loc.credentials.value, "~x/c");
+        assert_eq!(
+            locate(&Env::default(), Platform::Unix).unwrap_err().kind,
+            crate::error::Kind::Config
+        );
     }
 }

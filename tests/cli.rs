@@ -1,4 +1,6 @@
 //! Binary tests: the built `creds` in a temporary HOME against a fake STS on 127.0.0.1.
+//! They run on the real clock (the binary has no other); what needs time to pass is tested in
+//! process with a manual clock (`tests/core.rs`), or by editing a cache entry's expiry.
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
@@ -149,38 +151,6 @@ fn two_hop_chain_is_assumed_in_order_and_cached() {
     env.config(&CHAIN.replace("sess-a", "sess-a2"));
     env.run(&["export", "--profile", "b"]).ok();
     assert_eq!(sts.calls().len(), 4);
-}
-
-#[test]
-fn stale_top_hop_is_refreshed_alone() {
-    let sts = FakeSts::start();
-    let mut env = chain_env(&sts);
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
-    sts.set_expiration("2030-01-01T01:00:00Z");
-    env.run(&["export", "--profile", "b"]).ok();
-    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 1));
-
-    // 44 minutes later both hops have 16 minutes left: still fresh.
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:44:00Z");
-    env.run(&["export", "--profile", "b"]).ok();
-    assert_eq!(sts.calls().len(), 2);
-
-    // 50 minutes later the top hop is under --min-ttl (15m) but RoleA still has more than the
-    // 5 minutes it needs to sign the next call: only RoleB is assumed again.
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:50:00Z");
-    sts.set_expiration("2030-01-01T01:50:00Z");
-    let out = json(env.run(&["export", "--profile", "b"]).ok());
-    assert_eq!((sts.assumed(ROLE_A), sts.assumed(ROLE_B)), (1, 2));
-    assert_eq!(out["Expiration"], "2030-01-01T01:50:00Z");
-    assert_eq!(sts.calls()[2].signed_with, "ASIAFAKE00000001");
-
-    // --min-ttl decides freshness.
-    env.set("_CREDS_TEST_NOW", "2030-01-01T01:00:00Z");
-    env.run(&["export", "--profile", "b", "--min-ttl", "45m"])
-        .ok();
-    assert_eq!(sts.calls().len(), 3);
-    env.run(&["export", "--profile", "b", "--min-ttl", "51m"])
-        .fails(3, "less than --min-ttl");
 }
 
 #[test]
@@ -379,20 +349,6 @@ fn aws_refusal_exits_5_and_is_remembered_briefly() {
 }
 
 #[test]
-fn remembered_failure_expires() {
-    let sts = FakeSts::start();
-    let mut env = chain_env(&sts);
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
-    sts.set_expiration("2030-01-01T01:00:00Z");
-    sts.fail_next(403, "AccessDenied");
-    env.run(&["export", "-p", "a"]).fails(5, "AccessDenied");
-    env.run(&["export", "-p", "a"]).fails(5, "remembered");
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:16Z");
-    env.run(&["export", "-p", "a"]).ok();
-    assert_eq!(sts.calls().len(), 2);
-}
-
-#[test]
 fn throttling_is_retried_then_exit_6() {
     let sts = FakeSts::start();
     let env = chain_env(&sts);
@@ -535,9 +491,7 @@ fn usage_errors_exit_2() {
 fn concurrent_callers_make_one_call_per_hop() {
     let sts = FakeSts::start();
     sts.set_delay(Duration::from_millis(150));
-    let mut env = chain_env(&sts);
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:00:00Z");
-    sts.set_expiration("2030-01-01T01:00:00Z");
+    let env = chain_env(&sts);
     let run_all = |env: &TestEnv| {
         let children: Vec<_> = (0..50)
             .map(|_| {
@@ -568,8 +522,11 @@ fn concurrent_callers_make_one_call_per_hop() {
         (1, 1),
         "cold cache"
     );
-    env.set("_CREDS_TEST_NOW", "2030-01-01T00:50:00Z");
-    sts.set_expiration("2030-01-01T01:50:00Z");
+    // The top hop has 10 minutes left, under --min-ttl (15m); RoleA stays fresh.
+    let (path, mut entry) = env.cache_entry("RoleB");
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(10);
+    entry["Credentials"]["Expiration"] = soon.format("%Y-%m-%dT%H:%M:%SZ").to_string().into();
+    std::fs::write(&path, entry.to_string()).unwrap();
     let stale = run_all(&env);
     assert_eq!(
         (sts.assumed(ROLE_A), sts.assumed(ROLE_B)),

@@ -4,9 +4,9 @@
 #![allow(clippy::disallowed_methods)]
 
 use creds::chain::{self, Base, Chain};
-use creds::config::location::{self, Platform};
 use creds::config::{ProfileSet, Property, Section};
 use creds::context::Env;
+use creds::settings::{self, Platform};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -106,20 +106,20 @@ fn file_location_cases() {
         } else {
             Platform::Unix
         };
-        let loc = location::locate(&env, platform).unwrap();
+        let loc = settings::locate(&env, platform).unwrap();
         assert_eq!(
-            loc.config,
+            loc.config.value,
             case["configLocation"].as_str().unwrap(),
             "{name}"
         );
         assert_eq!(
-            loc.credentials,
+            loc.credentials.value,
             case["credentialsLocation"].as_str().unwrap(),
             "{name}"
         );
         if let Some(profile) = case.get("profile") {
             assert_eq!(
-                location::selected_profile(None, &env),
+                settings::select_profile(None, &env).value,
                 profile.as_str().unwrap(),
                 "{name}"
             );

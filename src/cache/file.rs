@@ -6,13 +6,25 @@
 //! (`flock`), released by the OS if their holder dies.
 
 use super::{Entry, Failure, Key};
+use crate::context::Clock;
 use crate::error::{Error, Kind, Result};
+use chrono::{DateTime, Utc};
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct FileStore {
     dir: PathBuf,
+}
+
+/// What `cache list` shows of an entry: no secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub path: PathBuf,
+    pub profile: String,
+    pub hop: String,
+    /// `None` when the file is not an entry creds can read.
+    pub expiration: Option<DateTime<Utc>>,
 }
 
 /// Holds a key's lock until dropped.
@@ -116,8 +128,98 @@ impl FileStore {
             .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
     }
 
-    /// Takes the lock of `key`, waiting at most `timeout` for another process that holds it.
-    pub fn lock(&self, key: &Key, timeout: Duration, what: &str) -> Result<Lock> {
+    /// Every entry of the directory, sorted by profile and hop (an empty list when the
+    /// directory does not exist).
+    pub fn list(&self) -> Result<Vec<Listed>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Shown {
+            profile: Option<String>,
+            hop: Option<String>,
+            credentials: Option<ShownCredentials>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct ShownCredentials {
+            expiration: Option<String>,
+        }
+        let read = match fs::read_dir(&self.dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::other(format!(
+                    "cannot read {}: {e}",
+                    self.dir.display()
+                )))
+            }
+        };
+        let mut out = Vec::new();
+        for entry in read.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Some(shown) = fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Shown>(&b).ok())
+            else {
+                continue;
+            };
+            out.push(Listed {
+                profile: shown.profile.unwrap_or_else(|| "?".into()),
+                hop: shown.hop.unwrap_or_else(|| "?".into()),
+                expiration: shown
+                    .credentials
+                    .and_then(|c| c.expiration)
+                    .and_then(|t| crate::wire::parse_time(&t)),
+                path,
+            });
+        }
+        out.sort_by(|a, b| (&a.profile, &a.hop).cmp(&(&b.profile, &b.hop)));
+        Ok(out)
+    }
+
+    /// Removes the listed entry; whether it was removed.
+    pub fn remove(&self, listed: &Listed) -> bool {
+        fs::remove_file(&listed.path).is_ok()
+    }
+
+    /// Removes every file `creds` keeps here (entries, failure records, locks, leftovers of
+    /// interrupted writes); returns how many entries there were.
+    pub fn clear_all(&self) -> Result<usize> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => {
+                return Err(Error::other(format!(
+                    "cannot read {}: {e}",
+                    self.dir.display()
+                )))
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if matches!(ext, "json" | "err" | "lock" | "tmp")
+                && fs::remove_file(&path).is_ok()
+                && ext == "json"
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Takes the lock of `key`, waiting at most `timeout` (on `clock`) for another process
+    /// that holds it.
+    pub fn lock(
+        &self,
+        key: &Key,
+        timeout: Duration,
+        what: &str,
+        clock: &dyn Clock,
+    ) -> Result<Lock> {
         self.ensure_dir()?;
         let path = self.path(key, "lock");
         let file = Self::open_options()
@@ -129,7 +231,7 @@ impl FileStore {
             .map_err(|e| {
                 Error::other(format!("cannot open the lock file {}: {e}", path.display()))
             })?;
-        let start = Instant::now();
+        let start = clock.monotonic();
         let mut pause = Duration::from_millis(1);
         loop {
             match file.try_lock() {
@@ -139,13 +241,13 @@ impl FileStore {
                     return Err(Error::other(format!("cannot lock {}: {e}", path.display())))
                 }
             }
-            if start.elapsed() >= timeout {
+            if clock.monotonic().saturating_sub(start) >= timeout {
                 return Err(Error::new(
                     Kind::Network,
                     format!("gave up after {}s waiting for another creds process that is refreshing {what}; try again, or check for a stuck creds or credential_process", timeout.as_secs()),
                 ));
             }
-            std::thread::sleep(pause);
+            clock.sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(25));
         }
     }
@@ -168,7 +270,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = FileStore::new(tmp.path().join("a").join("cache"));
         let key = Key::derive("k", None, &[]);
-        let now = super::super::parse_time("2026-01-01T00:00:00Z").unwrap();
+        let now = crate::wire::parse_time("2026-01-01T00:00:00Z").unwrap();
         let creds = Credentials {
             access_key_id: "A".into(),
             secret_access_key: "S".into(),
@@ -212,13 +314,22 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = FileStore::new(tmp.path().to_path_buf());
         let key = Key::derive("k", None, &[]);
-        let held = store.lock(&key, Duration::from_secs(1), "x").unwrap();
+        let clock = crate::context::ManualClock::new(
+            crate::wire::parse_time("2026-01-01T00:00:00Z").unwrap(),
+        );
+        let held = store
+            .lock(&key, Duration::from_secs(1), "x", &clock)
+            .unwrap();
         let err = store
-            .lock(&key, Duration::from_millis(30), "profile `p`")
+            .lock(&key, Duration::from_secs(45), "profile `p`", &clock)
             .err()
             .unwrap();
         assert_eq!(err.kind, Kind::Network);
+        assert!(err.message.contains("gave up after 45s"), "{}", err.message);
+        assert!(clock.monotonic() >= Duration::from_secs(45));
         drop(held);
-        assert!(store.lock(&key, Duration::from_millis(30), "x").is_ok());
+        assert!(store
+            .lock(&key, Duration::from_millis(30), "x", &clock)
+            .is_ok());
     }
 }

@@ -2,16 +2,23 @@
 //!
 //! A hop's key is the SHA-256 of its parameters *and its parent's key*, so editing any setting
 //! of any profile below a hop (or the region, or the endpoint) gives the hop a new key: the
-//! profile name alone is never the key. Entries live in files (see [`file`]); `CREDS_CACHE=none`
-//! turns caching off.
+//! profile name alone is never the key. Each source decides its own parameters
+//! (`crate::source`); this module hashes them, stores entries in files ([`file`]), says when
+//! an entry is fresh, and remembers failures. Whether caching is on is decided in
+//! `crate::settings` (`CREDS_CACHE`, `CREDS_CACHE_DIR`).
 
 pub mod file;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::secret::{Credentials, Secret};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::wire::{format_time, hex, parse_time};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// How long a caller waits for another process that holds a lock of the cache directory
+/// (refreshing the same hop, renewing the same SSO token).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// Version of the entry format and of the key derivation; a change invalidates old entries.
 const FORMAT: u32 = 1;
@@ -48,16 +55,6 @@ impl Key {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 /// SHA-256 of a secret, to put *into* a key without storing the secret itself.
 pub fn fingerprint(parts: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -92,18 +89,6 @@ pub struct StoredCredentials {
     pub expiration: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-}
-
-/// A time as `creds` writes it everywhere (cache files and every output format): UTC, whole
-/// seconds, `Z`, e.g. `2026-01-01T12:00:00Z`.
-pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Entry {
@@ -189,22 +174,11 @@ impl Failure {
     }
 }
 
-/// How the cache is configured by `CREDS_CACHE`.
+/// Where cached credentials are kept (`CREDS_CACHE`; see `crate::settings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     File,
     None,
-}
-
-impl Mode {
-    pub fn from_env(value: Option<&str>) -> Result<Mode> {
-        match value.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("file") => Ok(Mode::File),
-            Some("none") | Some("off") => Ok(Mode::None),
-            Some("keyring") => Err(Error::config("CREDS_CACHE=keyring is not supported yet by this version of creds; unset it to use the file cache")),
-            Some(other) => Err(Error::config(format!("CREDS_CACHE=`{other}` is not valid; use `file` (the default) or `none`"))),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,35 +1,407 @@
 //! `creds doctor`: what `creds export` would do for a profile, and what is wrong, without
 //! secrets and without calling AWS.
+//!
+//! Data first: [`diagnose`] builds a [`Diagnosis`] from small checks, each adding what it
+//! found; [`render`] turns it into text, and `--json` serialises it as it is. The exit code
+//! comes from the worst problem's [`Kind`].
 
-use crate::cache::{file::FileStore, format_time, fresh};
+use crate::cache::{file::FileStore, fresh};
 use crate::chain::{self, Base, Chain};
+use crate::claude;
 use crate::cli::DoctorArgs;
-use crate::commands::setup;
-use crate::config::{location, ProfileSet};
+use crate::config::ProfileSet;
 use crate::context::Context;
-use crate::error::{Kind, Result};
-use crate::resolve::{Options, Resolver};
-use crate::settings;
-use crate::sso::{self, Session, REFRESH_WINDOW};
-use serde_json::{json, Value};
+use crate::error::{Error, Kind, Result};
+use crate::exec::INTERMEDIATE_TTL;
+use crate::settings::{Flags, Settings};
+use crate::source::{self, process, Hop, PlanInputs};
+use crate::sso::renew::{freshness, Freshness};
+use crate::sso::{Session, TokenStore};
+use crate::wire::format_time;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 
-#[derive(Default)]
-struct Report {
-    lines: Vec<String>,
-    problems: Vec<(String, String)>,
-    json: serde_json::Map<String, Value>,
+/// The `--min-ttl` export uses by default.
+const MIN_TTL: Duration = Duration::minutes(15);
+
+#[derive(Debug, Default, Serialize)]
+pub struct Diagnosis {
+    pub profile: String,
+    /// Where the profile name came from (`--profile`, `AWS_PROFILE`, ...).
+    pub profile_from: String,
+    pub files: Vec<FileState>,
+    pub warnings: Vec<String>,
+    pub region: Option<String>,
+    pub region_from: Option<String>,
+    /// Values that are set but lose to another.
+    pub shadowed: Vec<ShadowState>,
+    pub sts_endpoint: Option<String>,
+    pub source: Option<String>,
+    pub chain: Vec<HopState>,
+    pub calls_needed: Option<usize>,
+    pub sso: Option<SsoState>,
+    pub claude_code: Vec<ClaudeFile>,
+    pub problems: Vec<Problem>,
+    pub ok: bool,
+    pub exit_code: i32,
 }
 
-impl Report {
-    fn line(&mut self, text: impl Into<String>) {
-        self.lines.push(text.into());
+#[derive(Debug, Serialize)]
+pub struct FileState {
+    pub path: String,
+    pub exists: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShadowState {
+    pub setting: String,
+    pub value: String,
+    pub from: String,
+    pub overridden_by: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HopState {
+    pub profile: String,
+    pub hop: String,
+    pub cache: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SsoState {
+    pub session: String,
+    pub state: String,
+    pub login_needed: bool,
+    /// Whether the next export needs the session (no cached credentials cover it).
+    #[serde(skip)]
+    pub needed_now: bool,
+    #[serde(skip)]
+    pub login_command: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClaudeFile {
+    pub file: String,
+    #[serde(rename = "awsCredentialExport")]
+    pub export: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    pub problem: String,
+    pub fix: String,
+    /// What this problem makes export do: `None` when export still works.
+    #[serde(skip)]
+    pub blocks: Option<Kind>,
+}
+
+impl Diagnosis {
+    fn problem(&mut self, problem: impl Into<String>, fix: impl Into<String>) {
+        self.problems.push(Problem {
+            problem: problem.into(),
+            fix: fix.into(),
+            blocks: None,
+        });
     }
-    fn problem(&mut self, what: impl Into<String>, fix: impl Into<String>) {
-        self.problems.push((what.into(), fix.into()));
+
+    fn blocking(&mut self, err: &Error, fix: impl Into<String>) {
+        self.problems.push(Problem {
+            problem: err.message.clone(),
+            fix: fix.into(),
+            blocks: Some(err.kind),
+        });
+    }
+
+    /// The exit code of the worst problem: 3 configuration, 4 login needed, 1 anything else.
+    fn finish(&mut self) {
+        let kinds: Vec<Kind> = self.problems.iter().filter_map(|p| p.blocks).collect();
+        let code = if kinds.contains(&Kind::Config) {
+            Kind::Config.exit_code()
+        } else if kinds.contains(&Kind::LoginNeeded) {
+            Kind::LoginNeeded.exit_code()
+        } else if let Some(kind) = kinds.first() {
+            kind.exit_code()
+        } else {
+            0
+        };
+        self.exit_code = code;
+        self.ok = code == 0;
     }
 }
 
-fn left(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
+    let d = diagnose(ctx, args.profile.as_deref());
+    let code = d.exit_code;
+    if args.json {
+        let text = serde_json::to_string_pretty(&d).expect("a diagnosis is JSON");
+        return Ok((format!("{text}\n"), code));
+    }
+    Ok((render(&d), code))
+}
+
+/// Everything doctor finds out about `profile` (the selected one when `None`).
+pub fn diagnose(ctx: &Context, profile: Option<&str>) -> Diagnosis {
+    let mut d = Diagnosis::default();
+    let selected = crate::settings::select_profile(profile, &ctx.env);
+    d.profile = selected.value.clone();
+    d.profile_from = selected.origin.to_string();
+    let flags = Flags {
+        profile,
+        region: None,
+    };
+    match Settings::load(flags, &ctx.env) {
+        Ok((settings, set)) => check_profile(ctx, &settings, &set, &mut d),
+        Err(e) => d.blocking(&e, "fix the file at the line named"),
+    }
+    d.finish();
+    d
+}
+
+fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut Diagnosis) {
+    d.files = set
+        .files
+        .iter()
+        .map(|(path, exists)| FileState {
+            path: path.clone(),
+            exists: *exists,
+        })
+        .collect();
+    d.warnings = set.warnings.clone();
+    let chain = match chain::resolve(set, &d.profile).and_then(|c| c.check_supported().map(|()| c))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return d.blocking(&e, "see the message: it names the setting to change");
+        }
+    };
+    check_region(settings, d);
+    let endpoints = settings.sso_endpoints();
+    let inputs = PlanInputs {
+        env: &ctx.env,
+        sts: &settings.sts,
+        sso: &endpoints,
+        session_token: false,
+    };
+    let hops = match source::plan(&chain, &inputs) {
+        Ok(hops) => hops,
+        Err(e) => return d.blocking(&e, "see the message"),
+    };
+    d.source = Some(format!(
+        "{} (profile `{}`)",
+        describe_base(&chain),
+        chain.base.profile()
+    ));
+    let fresh_from = check_chain(ctx, settings, &hops, d);
+    if let Base::Sso(sso) = &chain.base {
+        let needed_now = hops[0].source.cacheable() && fresh_from.is_none();
+        check_sso(ctx, settings, sso, needed_now, d);
+    }
+    check_claude(ctx, settings, &chain, d);
+}
+
+fn check_region(settings: &Settings, d: &mut Diagnosis) {
+    d.region = settings.region.as_ref().map(|r| r.value.clone());
+    d.region_from = settings.region.as_ref().map(|r| r.origin.to_string());
+    d.shadowed = settings
+        .shadowed
+        .iter()
+        .map(|s| ShadowState {
+            setting: s.setting.to_string(),
+            value: s.value.clone(),
+            from: s.origin.to_string(),
+            overridden_by: s.by.to_string(),
+        })
+        .collect();
+    if d.region.is_none() {
+        let p = d.profile.clone();
+        d.problem(
+            format!("profile `{p}` has no region; Claude Code on Bedrock needs one"),
+            format!("add `region = us-east-1` (or yours) to [profile {p}], or set AWS_REGION"),
+        );
+    }
+    d.sts_endpoint = Some(match &settings.sts_endpoint {
+        Some(e) => format!("{} (from {})", e.value, e.origin),
+        None => format!("regional ({})", settings.sts.region),
+    });
+}
+
+/// Fills the chain; returns the index of the last hop export would take from the cache.
+fn check_chain(
+    ctx: &Context,
+    settings: &Settings,
+    hops: &[Hop],
+    d: &mut Diagnosis,
+) -> Option<usize> {
+    let now = ctx.clock.now();
+    let store = settings.cache_store_dir().cloned().map(FileStore::new);
+    let mut fresh_from = None;
+    for (i, hop) in hops.iter().enumerate() {
+        let ttl = if i + 1 == hops.len() {
+            MIN_TTL
+        } else {
+            INTERMEDIATE_TTL
+        };
+        let cached = match (&store, hop.source.cacheable()) {
+            (Some(store), true) => store.read(&hop.key).and_then(|e| e.credentials()),
+            _ => None,
+        };
+        let status = match (&cached, hop.source.cacheable()) {
+            (_, false) => "no call needed".to_string(),
+            (None, true) => "not cached".to_string(),
+            (Some(c), true) => {
+                let e = c.expiration.unwrap_or(now);
+                if fresh(c, now, ttl) {
+                    fresh_from = Some(i);
+                    format!("cached {}", left(e, now))
+                } else {
+                    format!("cached but stale, {}", left(e, now))
+                }
+            }
+        };
+        d.chain.push(HopState {
+            profile: hop.profile.clone(),
+            hop: hop.label.clone(),
+            cache: status,
+        });
+    }
+    // Every cacheable hop above the last fresh one needs a call.
+    let first_unserved = fresh_from.map_or(0, |i| i + 1);
+    d.calls_needed = Some(
+        hops[first_unserved..]
+            .iter()
+            .filter(|h| h.source.cacheable())
+            .count(),
+    );
+    fresh_from
+}
+
+/// Can the SSO role credentials be fetched without a login?
+fn check_sso(
+    ctx: &Context,
+    settings: &Settings,
+    sso: &chain::Sso,
+    needed_now: bool,
+    d: &mut Diagnosis,
+) {
+    let session = match Session::from_chain(sso, &settings.login_profile) {
+        Ok(s) => s,
+        Err(e) => return d.blocking(&e, "complete the sso-session"),
+    };
+    let now = ctx.clock.now();
+    let token = settings
+        .sso_cache_dir()
+        .map(|dir| TokenStore::new(&dir, None))
+        .and_then(|store| store.read_token(&session));
+    let (state, login_needed) = match token {
+        Ok(None) => ("not signed in".to_string(), true),
+        Err(e) => (e.message.clone(), true),
+        Ok(Some(t)) => {
+            let reg = t
+                .registration_expires_at
+                .map(|x| format!("; client registration {}", left(x, now)))
+                .unwrap_or_default();
+            let renewable = if t.refreshable(now) {
+                ", renewable"
+            } else {
+                ", not renewable"
+            };
+            match freshness(&t, now) {
+                Freshness::Fresh => (
+                    format!("token valid {}{renewable}{reg}", left(t.expires_at, now)),
+                    false,
+                ),
+                Freshness::Renewable => (
+                    format!(
+                        "token {}, renewed silently on the next export{reg}",
+                        left(t.expires_at, now)
+                    ),
+                    false,
+                ),
+                Freshness::Usable => (
+                    format!("token {} and not renewable", left(t.expires_at, now)),
+                    false,
+                ),
+                Freshness::Expired => (
+                    format!("token {} and not renewable", left(t.expires_at, now)),
+                    true,
+                ),
+            }
+        }
+    };
+    if login_needed && needed_now {
+        let err = Error::new(
+            Kind::LoginNeeded,
+            format!("{}: {state}", session.describe()),
+        );
+        d.blocking(&err, format!("run `{}`", session.login_command));
+    }
+    d.sso = Some(SsoState {
+        session: session.describe(),
+        state,
+        login_needed,
+        needed_now,
+        login_command: session.login_command.clone(),
+    });
+}
+
+/// Whether Claude Code's settings files run creds for this profile and region.
+fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagnosis) {
+    let profile = d.profile.clone();
+    let home = settings.home.as_ref().map(|h| h.value.as_path());
+    let setup = format!("creds setup claude --profile {profile}");
+    for path in claude::all_settings_paths(home, ctx.paths.cwd()) {
+        if !path.exists() {
+            continue;
+        }
+        let map = match claude::read_settings(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                d.problem(
+                    e.message,
+                    "fix the JSON; Claude Code ignores a broken settings file",
+                );
+                continue;
+            }
+        };
+        let Some(p) = claude::pointer(&map) else {
+            continue;
+        };
+        let shown = path.display().to_string();
+        d.claude_code.push(ClaudeFile {
+            file: shown.clone(),
+            export: p.export.clone(),
+        });
+        if p.profile != profile {
+            d.problem(
+                format!(
+                    "{shown}: awsCredentialExport exports profile `{}`, not `{profile}`",
+                    p.profile
+                ),
+                &setup,
+            );
+        }
+        if !p.format_claude {
+            d.problem(format!("{shown}: awsCredentialExport does not ask for --format claude (older Claude Code versions reject other shapes)"), &setup);
+        }
+        if matches!(chain.base, Base::Sso(_)) && !p.refresh_logs_in {
+            d.problem(format!("{shown}: no awsAuthRefresh for an IAM Identity Center profile: when the session ends, Claude Code cannot sign in again"), &setup);
+        }
+        if let (Some(want), Some(have)) = (&d.region, &p.env_region) {
+            if want != have {
+                let fix = format!("{setup} --region {want} (or change the profile)");
+                d.problem(
+                    format!("{shown}: env AWS_REGION is {have}, the profile's region is {want}"),
+                    fix,
+                );
+            }
+        }
+        if !p.uses_bedrock {
+            d.problem(format!("{shown}: env CLAUDE_CODE_USE_BEDROCK is not \"1\": Claude Code will not use Bedrock"), &setup);
+        }
+    }
+}
+
+fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let m = (t - now).num_minutes();
     if t <= now {
         format!("expired at {}", format_time(t))
@@ -49,14 +421,12 @@ fn describe_base(chain: &Chain) -> String {
             } else {
                 "…".into()
             };
-            format!(
-                "static keys {shown}{}",
-                if k.session_token.is_some() {
-                    " with a session token"
-                } else {
-                    ""
-                }
-            )
+            let token = if k.session_token.is_some() {
+                " with a session token"
+            } else {
+                ""
+            };
+            format!("static keys {shown}{token}")
         }
         Base::NamedSource { source, .. } => format!("credential_source = {}", source.name()),
         Base::WebIdentity { role_arn, .. } => format!("web identity for {role_arn}"),
@@ -69,354 +439,90 @@ fn describe_base(chain: &Chain) -> String {
             s.account_id.as_deref().unwrap_or("?"),
             s.role_name.as_deref().unwrap_or("?")
         ),
-        Base::Process { command, .. } => format!("credential_process `{command}`"),
+        Base::Process { command, .. } => {
+            format!("credential_process `{}`", process::shown(command))
+        }
     }
 }
 
-pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
-    let mut r = Report::default();
-    let profile = location::selected_profile(args.profile.as_deref(), &ctx.env);
-    r.json.insert("profile".into(), profile.clone().into());
-    r.line(format!("profile: {profile}"));
-    let code = diagnose(ctx, &profile, &mut r);
-    let verdict = match code {
-        0 => "creds export would succeed without a login".to_string(),
-        4 => "a login is needed before creds export can succeed".to_string(),
-        _ => "creds export would fail: the configuration is broken".to_string(),
-    };
-    r.json.insert("ok".into(), (code == 0).into());
-    r.json.insert("exit_code".into(), code.into());
-    r.json.insert(
-        "problems".into(),
-        r.problems
+/// The diagnosis as text.
+pub fn render(d: &Diagnosis) -> String {
+    let mut lines = vec![format!("profile: {} (from {})", d.profile, d.profile_from)];
+    if !d.files.is_empty() {
+        let files: Vec<String> = d
+            .files
             .iter()
-            .map(|(p, f)| json!({"problem": p, "fix": f}))
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    if args.json {
-        return Ok((
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&Value::Object(r.json)).expect("JSON")
-            ),
-            code,
-        ));
+            .map(|f| match f.exists {
+                true => f.path.clone(),
+                false => format!("{} (missing)", f.path),
+            })
+            .collect();
+        lines.push(format!("files: {}", files.join(", ")));
     }
-    let mut out = r.lines.join("\n");
+    lines.extend(d.warnings.iter().map(|w| format!("warning: {w}")));
+    if let Some(endpoint) = &d.sts_endpoint {
+        lines.push(match (&d.region, &d.region_from) {
+            (Some(r), Some(from)) => format!("region: {r} (from {from})"),
+            _ => "region: none (STS uses us-east-1)".to_string(),
+        });
+        for s in &d.shadowed {
+            lines.push(format!(
+                "  overridden: {} {} from {} (by {})",
+                s.setting, s.value, s.from, s.overridden_by
+            ));
+        }
+        lines.push(format!("STS endpoint: {endpoint}"));
+    }
+    if let Some(source) = &d.source {
+        lines.push(format!("source: {source}"));
+        lines.push("chain:".to_string());
+        for (i, hop) in d.chain.iter().enumerate() {
+            lines.push(format!(
+                "  {}. {} (profile `{}`): {}",
+                i + 1,
+                hop.hop,
+                hop.profile,
+                hop.cache
+            ));
+        }
+    }
+    if let Some(sso) = &d.sso {
+        lines.push(format!("{}: {}", sso.session, sso.state));
+        if sso.login_needed && !sso.needed_now {
+            lines.push(format!(
+                "  (cached credentials cover now; after they expire, run `{}`)",
+                sso.login_command
+            ));
+        }
+    }
+    if let Some(calls) = d.calls_needed {
+        lines.push(match calls {
+            0 => "export: served from the cache".to_string(),
+            n => format!("export: {n} call(s) to AWS needed"),
+        });
+    }
+    if d.source.is_some() && d.claude_code.is_empty() {
+        lines.push(format!("claude code: no settings file runs creds (run `creds setup claude --profile {}` to set it up)", d.profile));
+    }
+    for f in &d.claude_code {
+        lines.push(format!("claude code: {} runs {}", f.file, f.export));
+    }
+    let mut out = lines.join("\n");
     out.push('\n');
-    if r.problems.is_empty() {
+    if d.problems.is_empty() {
         out.push_str("no problems found\n");
     } else {
         out.push_str("problems:\n");
-        for (p, f) in &r.problems {
-            out.push_str(&format!("  - {p}\n    fix: {f}\n"));
+        for p in &d.problems {
+            out.push_str(&format!("  - {}\n    fix: {}\n", p.problem, p.fix));
         }
     }
+    let verdict = match d.exit_code {
+        0 => "creds export would succeed without a login",
+        4 => "a login is needed before creds export can succeed",
+        3 => "creds export would fail: the configuration is broken",
+        _ => "creds export would fail",
+    };
     out.push_str(&format!("result: {verdict}\n"));
-    Ok((out, code))
-}
-
-/// Fills the report; returns the exit code.
-fn diagnose(ctx: &Context, profile: &str, r: &mut Report) -> i32 {
-    let set = match ProfileSet::load(&ctx.env) {
-        Ok(set) => set,
-        Err(e) => {
-            r.problem(e.message.clone(), "fix the file at the line named");
-            return 3;
-        }
-    };
-    r.line(format!("files: {}", set.files_description()));
-    r.json.insert(
-        "files".into(),
-        set.files
-            .iter()
-            .map(|(p, e)| json!({"path": p, "exists": e}))
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    for w in &set.warnings {
-        r.line(format!("warning: {w}"));
-    }
-    let chain = match chain::resolve(&set, profile).and_then(|c| c.check_supported().map(|()| c)) {
-        Ok(c) => c,
-        Err(e) => {
-            r.problem(
-                e.message.clone(),
-                "see the message: it names the setting to change",
-            );
-            return 3;
-        }
-    };
-    let settings = match settings::resolve(&ctx.env, &set, profile) {
-        Ok(s) => s,
-        Err(e) => {
-            r.problem(e.message.clone(), "fix the endpoint setting");
-            return 3;
-        }
-    };
-    let region_source = if ctx.env.get("AWS_REGION").is_some() {
-        "AWS_REGION"
-    } else if ctx.env.get("AWS_DEFAULT_REGION").is_some() {
-        "AWS_DEFAULT_REGION"
-    } else {
-        "the profile"
-    };
-    match &settings.region {
-        Some(region) => r.line(format!("region: {region} (from {region_source})")),
-        None => {
-            r.line("region: none (STS uses us-east-1)");
-            r.problem(
-                format!("profile `{profile}` has no region; Claude Code on Bedrock needs one"),
-                format!(
-                    "add `region = us-east-1` (or yours) to [profile {profile}], or set AWS_REGION"
-                ),
-            );
-        }
-    }
-    r.json
-        .insert("region".into(), settings.region.clone().into());
-    r.line(format!(
-        "STS endpoint: {}",
-        settings
-            .sts
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| format!("regional ({})", settings.sts.region))
-    ));
-
-    // The hops, as export would take them, and their cache entries.
-    let now = ctx.clock.now();
-    let store = ctx.cache_dir().map(FileStore::new);
-    let options = Options {
-        min_ttl: chrono::Duration::minutes(15),
-        refresh: false,
-        no_cache: false,
-        want_session_token: false,
-        verbose: false,
-    };
-    let resolver = Resolver::new(
-        ctx,
-        None,
-        settings.sts.clone(),
-        crate::commands::export::sso_endpoints(&settings),
-        options,
-        vec![profile.to_string()],
-    );
-    let plan = match resolver.plan(&chain) {
-        Ok(p) => p,
-        Err(e) => {
-            r.problem(e.message.clone(), "see the message");
-            return if e.kind == Kind::Config { 3 } else { 1 };
-        }
-    };
-    r.line(format!(
-        "source: {} (profile `{}`)",
-        describe_base(&chain),
-        chain.base.profile()
-    ));
-    r.line("chain:".to_string());
-    let mut hops_json = Vec::new();
-    let mut fresh_from: Option<usize> = None;
-    for (i, hop) in plan.iter().enumerate() {
-        let last = i + 1 == plan.len();
-        let ttl = if last {
-            chrono::Duration::minutes(15)
-        } else {
-            crate::resolve::INTERMEDIATE_TTL
-        };
-        let entry = if hop.cacheable {
-            store
-                .as_ref()
-                .and_then(|s| s.read(&hop.key))
-                .and_then(|e| e.credentials())
-        } else {
-            None
-        };
-        let status = match (&entry, hop.cacheable) {
-            (_, false) => "no call needed".to_string(),
-            (None, true) => "not cached".to_string(),
-            (Some(c), true) => {
-                let e = c.expiration.expect("cached credentials expire");
-                if fresh(c, now, ttl) {
-                    fresh_from = Some(i);
-                    format!("cached {}", left(e, now))
-                } else {
-                    format!("cached but stale, {}", left(e, now))
-                }
-            }
-        };
-        r.line(format!(
-            "  {}. {} (profile `{}`): {status}",
-            i + 1,
-            hop.label,
-            hop.profile
-        ));
-        hops_json.push(json!({"profile": hop.profile, "hop": hop.label, "cache": status}));
-    }
-    r.json.insert("chain".into(), hops_json.into());
-    let last = plan.len() - 1;
-    // Every cacheable hop above the last fresh one needs a call.
-    let first_unserved = fresh_from.map_or(0, |i| i + 1);
-    let calls_needed = (first_unserved..=last)
-        .filter(|&i| plan[i].cacheable)
-        .count();
-
-    // IAM Identity Center: can the role credentials be fetched without a login?
-    let mut code = 0;
-    if let Base::Sso(sso) = &chain.base {
-        match Session::from_chain(sso, profile) {
-            Err(e) => {
-                r.problem(e.message.clone(), "complete the sso-session");
-                return 3;
-            }
-            Ok(session) => {
-                let sso_needed = plan[0].cacheable && fresh_from.is_none();
-                let state = match sso::read_token(ctx, &session) {
-                    Ok(None) => ("not signed in".to_string(), true),
-                    Err(e) => (e.message.clone(), true),
-                    Ok(Some(t)) => {
-                        let renewable = t.refreshable(now);
-                        let reg = t
-                            .registration_expires_at
-                            .map(|x| format!("; client registration {}", left(x, now)))
-                            .unwrap_or_default();
-                        if t.expires_at - now > REFRESH_WINDOW {
-                            (
-                                format!(
-                                    "token valid {}{}{reg}",
-                                    left(t.expires_at, now),
-                                    if renewable {
-                                        ", renewable"
-                                    } else {
-                                        ", not renewable"
-                                    }
-                                ),
-                                false,
-                            )
-                        } else if renewable {
-                            (
-                                format!(
-                                    "token {}, renewed silently on the next export{reg}",
-                                    left(t.expires_at, now)
-                                ),
-                                false,
-                            )
-                        } else if t.expires_at > now {
-                            (
-                                format!("token {} and not renewable", left(t.expires_at, now)),
-                                false,
-                            )
-                        } else {
-                            (
-                                format!("token {} and not renewable", left(t.expires_at, now)),
-                                true,
-                            )
-                        }
-                    }
-                };
-                r.line(format!("{}: {}", session.describe(), state.0));
-                r.json.insert("sso".into(), json!({"session": session.describe(), "state": state.0, "login_needed": state.1}));
-                if state.1 && sso_needed {
-                    r.problem(
-                        format!("{}: {}", session.describe(), state.0),
-                        format!("run `{}`", session.login_command),
-                    );
-                    code = 4;
-                } else if state.1 {
-                    r.line(format!(
-                        "  (cached credentials cover now; after they expire, run `{}`)",
-                        session.login_command
-                    ));
-                }
-            }
-        }
-    }
-    r.line(if calls_needed == 0 {
-        "export: served from the cache".to_string()
-    } else {
-        format!("export: {calls_needed} call(s) to AWS needed")
-    });
-
-    check_claude(ctx, profile, &chain, settings.region.as_deref(), r);
-    code
-}
-
-/// Whether Claude Code's settings files run creds for this profile and region.
-fn check_claude(ctx: &Context, profile: &str, chain: &Chain, region: Option<&str>, r: &mut Report) {
-    let mut files = Vec::new();
-    if let Ok(p) = setup::settings_path(ctx, crate::cli::Scope::User) {
-        files.push(p);
-    }
-    files.push(std::path::PathBuf::from(".claude/settings.json"));
-    files.push(std::path::PathBuf::from(".claude/settings.local.json"));
-    let mut pointed = false;
-    let mut found = Vec::new();
-    for path in files {
-        if !path.exists() {
-            continue;
-        }
-        let settings = match setup::read_settings(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                r.problem(
-                    e.message.clone(),
-                    "fix the JSON; Claude Code ignores a broken settings file",
-                );
-                continue;
-            }
-        };
-        let export = settings
-            .get("awsCredentialExport")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let env = settings.get("env").and_then(Value::as_object);
-        let shown = path.display().to_string();
-        if export.contains(" export") && export.contains("creds") {
-            pointed = true;
-            let exported = export
-                .split_whitespace()
-                .skip_while(|w| *w != "--profile" && *w != "-p")
-                .nth(1)
-                .unwrap_or("");
-            found.push(json!({"file": shown, "awsCredentialExport": export}));
-            if exported != profile {
-                r.problem(format!("{shown}: awsCredentialExport exports profile `{exported}`, not `{profile}`"), format!("creds setup claude --profile {profile}"));
-            } else {
-                r.line(format!(
-                    "claude code: {shown} runs creds for profile `{profile}`"
-                ));
-            }
-            if !export.contains("--format claude") {
-                r.problem(format!("{shown}: awsCredentialExport does not ask for --format claude (older Claude Code versions reject other shapes)"), format!("creds setup claude --profile {profile}"));
-            }
-            if matches!(chain.base, Base::Sso(_))
-                && settings
-                    .get("awsAuthRefresh")
-                    .and_then(Value::as_str)
-                    .is_none_or(|c| !c.contains("login"))
-            {
-                r.problem(format!("{shown}: no awsAuthRefresh for an IAM Identity Center profile: when the session ends, Claude Code cannot sign in again"), format!("creds setup claude --profile {profile}"));
-            }
-            let env_region = env
-                .and_then(|e| e.get("AWS_REGION"))
-                .and_then(Value::as_str);
-            if let (Some(want), Some(have)) = (region, env_region) {
-                if want != have {
-                    r.problem(format!("{shown}: env AWS_REGION is {have}, the profile's region is {want}"), format!("creds setup claude --profile {profile} --region {want} (or change the profile)"));
-                }
-            }
-            if env
-                .and_then(|e| e.get("CLAUDE_CODE_USE_BEDROCK"))
-                .and_then(Value::as_str)
-                != Some("1")
-            {
-                r.problem(format!("{shown}: env CLAUDE_CODE_USE_BEDROCK is not \"1\": Claude Code will not use Bedrock"), format!("creds setup claude --profile {profile}"));
-            }
-        }
-    }
-    r.json.insert("claude_code".into(), found.into());
-    if !pointed {
-        r.line(format!("claude code: no settings file runs creds (run `creds setup claude --profile {profile}` to set it up)"));
-    }
+    out
 }

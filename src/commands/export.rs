@@ -1,76 +1,88 @@
-//! `creds export`.
+//! `creds export`: settings, chain, plan, walk, print.
 
-use crate::cache::{self, file::FileStore};
+use crate::cache::{file::FileStore, Mode};
 use crate::chain;
 use crate::cli::ExportArgs;
-use crate::config::{location, ProfileSet};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::exec::{Options, Walk};
 use crate::output::{self, Format};
-use crate::resolve::{Options, Resolver};
-use crate::settings;
-use crate::source::process;
+use crate::settings::{Flags, Settings};
+use crate::source::{self, process, sso_role, FetchInputs, PlanInputs};
 
 /// Resolves the profile and returns the document to print.
 pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
-    let profile = location::selected_profile(args.profile.as_deref(), &ctx.env);
-    let mut guard = process::guard_chain(&ctx.env);
-    process::check_guard(&guard, &profile)?;
-    guard.push(profile.clone());
+    let flags = Flags {
+        profile: args.profile.as_deref(),
+        region: None,
+    };
+    // The recursion guard is checked before any file is read.
+    let profile = crate::settings::select_profile(flags.profile, &ctx.env);
+    process::check_guard(&crate::settings::guard(&ctx.env), &profile.value)?;
 
-    let set = ProfileSet::load(&ctx.env)?;
-    if verbose {
-        eprintln!("creds: read {}", set.files_description());
-        for warning in &set.warnings {
-            eprintln!("creds: warning: {warning}");
-        }
+    let (settings, set) = Settings::load(flags, &ctx.env)?;
+    ctx.ui
+        .verbose(verbose, || format!("read {}", set.files_description()));
+    for warning in &set.warnings {
+        ctx.ui.verbose(verbose, || format!("warning: {warning}"));
     }
-    let chain = chain::resolve(&set, &profile)?;
+    for s in &settings.shadowed {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "{} {} from {} is overridden by {}",
+                s.setting, s.value, s.origin, s.by
+            )
+        });
+    }
+    let chain = chain::resolve(&set, &settings.profile.value)?;
     chain.check_supported()?;
-    let settings = settings::resolve(&ctx.env, &set, &profile)?;
-
-    let store = match cache::Mode::from_env(ctx.env.get("CREDS_CACHE"))? {
-        cache::Mode::None => None,
-        cache::Mode::File => match ctx.cache_dir() {
-            Some(dir) => Some(FileStore::new(dir)),
-            None => {
-                eprintln!("creds: warning: no cache directory (set HOME or CREDS_CACHE_DIR); credentials are not cached");
-                None
-            }
+    let endpoints = settings.sso_endpoints();
+    let hops = source::plan(
+        &chain,
+        &PlanInputs {
+            env: &ctx.env,
+            sts: &settings.sts,
+            sso: &endpoints,
+            session_token: args.format == Format::Claude,
         },
+    )?;
+
+    let store = match args.no_cache {
+        true => None,
+        false => settings.cache_store_dir().cloned().map(FileStore::new),
+    };
+    if !args.no_cache && settings.cache_mode.value == Mode::File && settings.cache_dir.is_none() {
+        ctx.ui
+            .warn("no cache directory (set HOME or CREDS_CACHE_DIR); credentials are not cached");
+    }
+    let token_dir = settings.sso_cache_dir().ok();
+    let mut guard = settings.guard.clone();
+    guard.push(settings.profile.value.clone());
+    let at = FetchInputs {
+        sts: &settings.sts,
+        sso: sso_role::Where {
+            endpoints: &endpoints,
+            token_dir: token_dir.as_deref(),
+            lock_dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+            login_profile: &settings.login_profile,
+        },
+        guard: &guard,
     };
     let options = Options {
         min_ttl: args.min_ttl,
         refresh: args.refresh,
-        no_cache: args.no_cache,
-        want_session_token: args.format == Format::Claude,
         verbose,
     };
-    let creds = Resolver::new(
-        ctx,
-        store,
-        settings.sts.clone(),
-        sso_endpoints(&settings),
-        options,
-        guard,
-    )
-    .resolve(&chain)?;
+    let creds = Walk::new(ctx, store, at, options).resolve(&hops)?;
     if args.format == Format::Claude && creds.session_token.is_none() {
         return Err(Error::other(format!(
-            "profile `{profile}`: no SessionToken, which Claude Code requires"
+            "profile `{}`: no SessionToken, which Claude Code requires",
+            settings.profile.value
         )));
     }
     Ok(output::render(
         args.format,
         &creds,
-        settings.region.as_deref(),
+        settings.region.as_ref().map(|r| r.value.as_str()),
     ))
-}
-
-/// The SSO endpoint overrides of the settings.
-pub fn sso_endpoints(settings: &settings::Settings) -> crate::sso::api::Endpoints {
-    crate::sso::api::Endpoints {
-        oidc: settings.sso_oidc_endpoint.clone(),
-        portal: settings.sso_endpoint.clone(),
-    }
 }

@@ -1,67 +1,67 @@
 //! `creds login` and `creds logout`.
 
+use crate::aws::sso::Endpoints;
+use crate::cache::file::FileStore;
 use crate::chain::{self, Base};
 use crate::cli::{LoginArgs, LogoutArgs};
-use crate::config::{location, ProfileSet};
+use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::settings;
-use crate::sso::{self, api::Endpoints, Session};
+use crate::settings::{Flags, Settings};
+use crate::sso::{self, Session, TokenStore};
 
-/// The SSO session and endpoints named by `--sso-session` or by a profile (whose chain must
+/// The SSO session named by `--sso-session`, or by the selected profile (whose chain must
 /// start at IAM Identity Center).
-fn session(
-    ctx: &Context,
-    set: &ProfileSet,
-    profile: Option<&str>,
-    sso_session: Option<&str>,
-) -> Result<(Session, Endpoints)> {
-    let profile_name = location::selected_profile(profile, &ctx.env);
-    // Endpoints come from the environment and, if it exists, the selected profile.
-    let settings = settings::resolve(&ctx.env, set, &profile_name)?;
-    let endpoints = crate::commands::export::sso_endpoints(&settings);
+fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> Result<Session> {
     if let Some(name) = sso_session {
-        return Ok((Session::from_section(set, name)?, endpoints));
+        return Session::from_section(set, name);
     }
-    let chain = chain::resolve(set, &profile_name)?;
+    let profile = &settings.profile.value;
+    let chain = chain::resolve(set, profile)?;
     match &chain.base {
-        Base::Sso(sso) => Ok((Session::from_chain(sso, &profile_name)?, endpoints)),
+        Base::Sso(sso) => Session::from_chain(sso, &settings.login_profile),
         other => Err(Error::config(format!(
-            "profile `{profile_name}` does not use IAM Identity Center (its credentials come from profile `{}`), so there is nothing to log in to; use --sso-session NAME for a session",
+            "profile `{profile}` does not use IAM Identity Center (its credentials come from profile `{}`), so there is nothing to log in to; use --sso-session NAME for a session",
             other.profile()
         ))),
     }
 }
 
+fn token_store(settings: &Settings) -> Result<TokenStore> {
+    Ok(TokenStore::new(
+        &settings.sso_cache_dir()?,
+        settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+    ))
+}
+
 pub fn login(ctx: &Context, args: &LoginArgs) -> Result<()> {
-    let set = ProfileSet::load(&ctx.env)?;
-    let (session, endpoints) = session(
-        ctx,
-        &set,
-        args.profile.as_deref(),
-        args.sso_session.as_deref(),
-    )?;
-    let timeout = args.timeout.to_std().unwrap_or_default();
+    let flags = Flags {
+        profile: args.profile.as_deref(),
+        region: None,
+    };
+    let (settings, set) = Settings::load(flags, &ctx.env)?;
+    let session = session(&settings, &set, args.sso_session.as_deref())?;
     let opts = sso::login::Options {
         no_browser: args.no_browser,
         device_code: args.device_code,
-        timeout,
+        timeout: args.timeout.to_std().unwrap_or_default(),
         force: args.force,
     };
-    sso::login::login(ctx, &session, &endpoints, &opts).map(|_| ())
+    let store = token_store(&settings)?;
+    sso::login::login(ctx, &store, &session, &settings.sso_endpoints(), &opts).map(|_| ())
 }
 
 pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
-    let set = ProfileSet::load(&ctx.env)?;
+    let flags = Flags {
+        profile: args.profile.as_deref(),
+        region: None,
+    };
+    let (settings, set) = Settings::load(flags, &ctx.env)?;
+    let store = token_store(&settings)?;
     if !args.all {
-        let (session, endpoints) = session(
-            ctx,
-            &set,
-            args.profile.as_deref(),
-            args.sso_session.as_deref(),
-        )?;
-        let had = sso::login::logout(ctx, &session, &endpoints)?;
-        eprintln!(
+        let session = session(&settings, &set, args.sso_session.as_deref())?;
+        let had = sso::login::logout(ctx, &store, &session, &settings.sso_endpoints())?;
+        ctx.ui.say(&format!(
             "creds: {} {}",
             session.describe(),
             if had {
@@ -69,38 +69,50 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
             } else {
                 "was not signed in"
             }
-        );
+        ));
         return Ok(());
     }
-    // Every session of the config file, and every legacy SSO start URL of its profiles.
+    // Every session of the config file, and every legacy SSO start URL of its profiles, each
+    // with the endpoints its own profile would use.
     let mut sessions: Vec<(Session, Endpoints)> = Vec::new();
     for name in set.sso_sessions.keys() {
-        sessions.push(session(ctx, &set, None, Some(name))?);
+        sessions.push((Session::from_section(&set, name)?, settings.sso_endpoints()));
     }
     for name in set.profiles.keys() {
-        if let Ok(chain) = chain::resolve(&set, name) {
-            if let Base::Sso(sso) = &chain.base {
-                if sso.session.is_none() {
-                    if let Ok(s) = session(ctx, &set, Some(name), None) {
-                        if !sessions.iter().any(|(x, _)| x.cache_id() == s.0.cache_id()) {
-                            sessions.push(s);
-                        }
-                    }
-                }
+        let Ok(chain) = chain::resolve(&set, name) else {
+            continue;
+        };
+        let Base::Sso(sso) = &chain.base else {
+            continue;
+        };
+        if sso.session.is_some() {
+            continue;
+        }
+        let flags = Flags {
+            profile: Some(name),
+            region: None,
+        };
+        let Ok(theirs) = Settings::resolve(flags, &ctx.env, settings.files.clone(), &set) else {
+            continue;
+        };
+        if let Ok(s) = Session::from_chain(sso, name) {
+            if !sessions.iter().any(|(x, _)| x.cache_id() == s.cache_id()) {
+                sessions.push((s, theirs.sso_endpoints()));
             }
         }
     }
     for (session, endpoints) in &sessions {
-        if sso::login::logout(ctx, session, endpoints)? {
-            eprintln!("creds: {} signed out", session.describe());
+        if sso::login::logout(ctx, &store, session, endpoints)? {
+            ctx.ui
+                .say(&format!("creds: {} signed out", session.describe()));
         }
     }
-    if let Some(dir) = ctx.cache_dir() {
-        let removed = crate::commands::cache::clear_cache_dir(&dir)?;
-        eprintln!(
+    if let Some(dir) = &settings.cache_dir {
+        let removed = FileStore::new(dir.value.clone()).clear_all()?;
+        ctx.ui.say(&format!(
             "creds: removed {removed} cached entries from {}",
-            dir.display()
-        );
+            dir.value.display()
+        ));
     }
     Ok(())
 }

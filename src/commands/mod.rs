@@ -1,4 +1,7 @@
-//! The subcommands; each is thin and leaves the work to the library modules.
+//! The subcommands. Each is thin: it resolves the settings, calls the library modules and
+//! returns the document to print. No command imports another; what two commands share lives
+//! in a library module (`crate::claude` for Claude Code's settings files, `crate::cache::file`
+//! for listing and clearing the cache).
 
 pub mod cache;
 pub mod doctor;

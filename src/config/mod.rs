@@ -1,14 +1,13 @@
 //! The AWS shared config and credentials files.
 //!
-//! [`parse`] reads the literal structure of one file, [`normalize`] gives the sections their
-//! meaning and merges the two files into a [`ProfileSet`], and [`location`] finds the files.
-//! Every property remembers its file and line so that errors can point at them.
+//! [`parse`] reads the literal structure of one file, and [`normalize`] gives the sections
+//! their meaning and merges the two files into a [`ProfileSet`]. Where the files are is
+//! decided in `crate::settings`. Every property remembers its file and line so that errors
+//! can point at them.
 
-pub mod location;
 pub mod normalize;
 pub mod parse;
 
-use crate::context::Env;
 use crate::error::{Error, Result};
 use normalize::FileKind;
 use std::collections::BTreeMap;
@@ -107,21 +106,20 @@ impl ProfileSet {
         Ok(())
     }
 
-    /// Reads the files named by the environment (missing files count as empty).
-    pub fn load(env: &Env) -> Result<Self> {
-        let loc = location::locate(env, location::Platform::current())?;
+    /// Reads the config and credentials files (missing files count as empty).
+    pub fn load(config: &str, credentials: &str) -> Result<Self> {
         let mut set = ProfileSet::default();
         for (kind, path) in [
-            (FileKind::Config, &loc.config),
-            (FileKind::Credentials, &loc.credentials),
+            (FileKind::Config, config),
+            (FileKind::Credentials, credentials),
         ] {
             let text = match std::fs::read(path) {
                 Ok(bytes) => {
-                    set.files.push((path.clone(), true));
+                    set.files.push((path.to_string(), true));
                     String::from_utf8(bytes).map_err(|_| Error::config(format!("{path}: the file is not valid UTF-8; save it as UTF-8")))?
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    set.files.push((path.clone(), false));
+                    set.files.push((path.to_string(), false));
                     continue;
                 }
                 Err(e) => return Err(Error::config(format!("{path}: cannot read the file: {e}; check its permissions or point {} elsewhere", env_name(kind)))),

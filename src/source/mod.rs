@@ -1,5 +1,185 @@
-//! One module per credential source.
+//! Credential sources, one module each, and the plan that lines them up.
+//!
+//! Each source module owns its cache-key parameters (`key`), how its hop is described
+//! (`label`, never a secret) and its fetch:
+//!
+//! | module | source | cached |
+//! |---|---|---|
+//! | [`static_keys`] | `aws_access_key_id` + `aws_secret_access_key` | no |
+//! | [`environment`] | `credential_source = Environment` | no |
+//! | [`process`] | `credential_process` (with the recursion guard) | yes |
+//! | [`sso_role`] | IAM Identity Center role credentials | yes |
+//! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
+//! | [`session_token`] | STS `GetSessionToken` over long-term keys | yes |
+//!
+//! [`plan`] turns a [`Chain`] into [`Hop`]s in call order, each with its key (pure: the
+//! environment is a value handed in). [`fetch`] makes one hop's call. The walk, the cache
+//! policy and the locks are `crate::exec`'s.
 
-pub mod env;
+pub mod assume_role;
+pub mod environment;
 pub mod process;
-pub mod sts;
+pub mod session_token;
+pub mod sso_role;
+pub mod static_keys;
+
+use crate::aws::sso::Endpoints;
+use crate::aws::sts::StsTarget;
+use crate::cache::Key;
+use crate::chain::{Base, Chain, NamedSource, RoleHop, Sso};
+use crate::context::{Context, Env};
+use crate::error::{Error, Result};
+use crate::secret::Credentials;
+
+/// Where a hop's credentials come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Static keys of a profile (carried, not fetched).
+    Static(Credentials),
+    /// `credential_source = Environment` (carried, not fetched).
+    Environment(Credentials),
+    Process {
+        command: String,
+    },
+    SsoRole(Sso),
+    AssumeRole(RoleHop),
+    SessionToken,
+}
+
+impl Source {
+    /// Whether the hop's result is cached (static and environment keys are not).
+    pub fn cacheable(&self) -> bool {
+        !matches!(self, Source::Static(_) | Source::Environment(_))
+    }
+
+    /// Whether the hop is signed with the previous hop's credentials.
+    pub fn needs_parent(&self) -> bool {
+        matches!(self, Source::AssumeRole(_) | Source::SessionToken)
+    }
+}
+
+/// One hop of a chain as `export` takes it: the one planned-hop type of `creds`.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The profile that defines the hop.
+    pub profile: String,
+    /// What the hop is, for messages, `-v`, `doctor` and cache entries (no secrets).
+    pub label: String,
+    pub key: Key,
+    pub source: Source,
+}
+
+/// What planning depends on besides the chain.
+pub struct PlanInputs<'a> {
+    pub env: &'a Env,
+    pub sts: &'a StsTarget,
+    pub sso: &'a Endpoints,
+    /// Turn long-term keys into session credentials (GetSessionToken) when no hop does.
+    pub session_token: bool,
+}
+
+/// The hops of `chain` in call order, with their cache keys.
+pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
+    let profile = chain.base.profile().to_string();
+    let base = match &chain.base {
+        Base::AccessKey(keys) => {
+            let c = static_keys::credentials(keys);
+            Hop {
+                key: static_keys::key("static", &c),
+                label: static_keys::label(&c),
+                source: Source::Static(c),
+                profile,
+            }
+        }
+        Base::NamedSource {
+            source: NamedSource::Environment,
+            ..
+        } => {
+            let c = environment::credentials(inputs.env, &profile)?;
+            Hop {
+                key: environment::key(&c),
+                label: environment::label(&c),
+                source: Source::Environment(c),
+                profile,
+            }
+        }
+        Base::Sso(sso) => Hop {
+            key: sso_role::key(sso, inputs.sso),
+            label: sso_role::label(sso),
+            source: Source::SsoRole(sso.clone()),
+            profile,
+        },
+        Base::Process { command, .. } => Hop {
+            key: process::key(command),
+            label: process::label(command),
+            source: Source::Process {
+                command: command.clone(),
+            },
+            profile,
+        },
+        other => {
+            return Err(Error::config(format!(
+                "profile `{}`: this credential source is not supported yet",
+                other.profile()
+            )))
+        }
+    };
+    let base_has_token = match &base.source {
+        Source::Static(c) | Source::Environment(c) => c.session_token.is_some(),
+        Source::SsoRole(_) => true,
+        _ => false,
+    };
+    let mut hops = Vec::with_capacity(chain.hops.len() + 2);
+    hops.push(base);
+    for role in &chain.hops {
+        let parent = &hops.last().expect("the base hop").key;
+        hops.push(Hop {
+            key: assume_role::key(parent, role, inputs.sts),
+            label: assume_role::label(role),
+            profile: role.profile.clone(),
+            source: Source::AssumeRole(role.clone()),
+        });
+    }
+    if inputs.session_token && chain.hops.is_empty() && !base_has_token {
+        hops.push(Hop {
+            key: session_token::key(&hops[0].key, inputs.sts),
+            label: session_token::LABEL.into(),
+            profile: chain.base.profile().to_string(),
+            source: Source::SessionToken,
+        });
+    }
+    Ok(hops)
+}
+
+/// Where fetches go, besides the context.
+pub struct FetchInputs<'a> {
+    pub sts: &'a StsTarget,
+    pub sso: sso_role::Where<'a>,
+    /// `_CREDS_PROFILE_CHAIN` for the processes this export runs (its own profile last).
+    pub guard: &'a [String],
+}
+
+/// Makes `hop`'s call; `parent` is the previous hop's credentials when the hop needs them.
+pub fn fetch(
+    ctx: &Context,
+    at: &FetchInputs<'_>,
+    hop: &Hop,
+    parent: Option<&Credentials>,
+) -> Result<Credentials> {
+    let parent = || {
+        parent.ok_or_else(|| Error::other(format!("{}: no credentials to sign with", hop.label)))
+    };
+    match &hop.source {
+        Source::Static(c) | Source::Environment(c) => Ok(c.clone()),
+        Source::Process { command } => process::run(
+            ctx.processes.as_ref(),
+            &hop.profile,
+            command,
+            at.guard,
+            ctx.clock.now(),
+        ),
+        Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
+        Source::AssumeRole(role) => assume_role::fetch(ctx, at.sts, role, parent()?),
+        Source::SessionToken => session_token::fetch(ctx, at.sts, &hop.profile, parent()?),
+    }
+}

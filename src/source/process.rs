@@ -8,28 +8,38 @@
 //! `creds export` adds the profile it exports to `_CREDS_PROFILE_CHAIN` in the environment of
 //! the processes it runs, and refuses to export a profile already there, or to go deeper than
 //! [`MAX_DEPTH`] nested exports.
+//!
+//! The command itself is never shown whole: its arguments may carry secrets ([`shown`]).
 
-use crate::context::{Env, ProcessRunner};
+use crate::cache::Key;
+use crate::context::ProcessRunner;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{Credentials, Secret};
+use crate::settings::GUARD_VAR;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-/// The variable that carries the profiles being exported by the `creds` processes above.
-pub const GUARD_VAR: &str = "_CREDS_PROFILE_CHAIN";
 /// How many `creds export` may nest through `credential_process`.
 pub const MAX_DEPTH: usize = 4;
 
-/// The profiles being exported by the `creds` processes that (indirectly) started this one.
-pub fn guard_chain(env: &Env) -> Vec<String> {
-    env.get(GUARD_VAR)
-        .map(|v| {
-            v.split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The command as it may be shown (errors, `-v`, cache labels, `doctor`): the program alone,
+/// its arguments elided, since they may carry secrets (as smithy-rs's `sensitive_command`).
+pub fn shown(command: &str) -> String {
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or("");
+    if words.next().is_some() {
+        format!("{program} ...")
+    } else {
+        program.to_string()
+    }
+}
+
+pub fn key(command: &str) -> Key {
+    Key::derive("process", None, &[("command", Some(command))])
+}
+
+pub fn label(command: &str) -> String {
+    format!("credential_process {}", shown(command))
 }
 
 /// Fails if exporting `profile` here would loop or nest too deep.
@@ -60,9 +70,10 @@ pub fn run(
     now: DateTime<Utc>,
 ) -> Result<Credentials> {
     let env = [(GUARD_VAR.to_string(), chain.join(","))];
+    let shown = shown(command);
     let out = runner.run(command, &env).map_err(|e| {
         Error::other(format!(
-            "profile `{profile}`: cannot run credential_process `{command}`: {e}"
+            "profile `{profile}`: cannot run credential_process `{shown}`: {e}"
         ))
     })?;
     if out.code != Some(0) {
@@ -94,12 +105,12 @@ pub fn run(
         };
         return Err(Error::new(
             kind,
-            format!("profile `{profile}`: credential_process `{command}` {status}{detail}"),
+            format!("profile `{profile}`: credential_process `{shown}` {status}{detail}"),
         ));
     }
     parse_output(&out.stdout, now).map_err(|m| {
         Error::other(format!(
-            "profile `{profile}`: credential_process `{command}` {m}"
+            "profile `{profile}`: credential_process `{shown}` {m}"
         ))
     })
 }
@@ -209,6 +220,16 @@ mod tests {
             assert!(err.contains(want), "{err}");
             assert!(!err.contains("SECRETX"), "{err}");
         }
+    }
+
+    #[test]
+    fn commands_are_shown_without_their_arguments() {
+        assert_eq!(
+            shown("/usr/bin/helper --token SECRETX"),
+            "/usr/bin/helper ..."
+        );
+        assert_eq!(shown("helper"), "helper");
+        assert_eq!(label("  sh -c 'echo SECRETX'"), "credential_process sh ...");
     }
 
     #[test]

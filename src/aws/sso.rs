@@ -3,10 +3,24 @@
 //! [`AwsSso`] is the real implementation on `aws-sdk-ssooidc` and `aws-sdk-sso`; both services
 //! are called without SigV4, in the session's `sso_region`.
 
-use super::registration::Registration;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{Credentials, Secret};
 use chrono::{DateTime, Utc};
+
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+
+/// An OIDC client registration: what `RegisterClient` answered, with what was asked for. Its
+/// AWS-CLI cache file format is in `crate::sso::cache::registration`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+}
 
 /// Endpoint overrides (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL_SSO`, ...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -246,17 +260,17 @@ impl SsoApi for AwsSso {
             .client_secret(registration.client_secret.expose());
         let call = match grant {
             Grant::DeviceCode(code) => call
-                .grant_type(super::registration::GRANT_DEVICE_CODE)
+                .grant_type(GRANT_DEVICE_CODE)
                 .device_code(code.expose()),
             Grant::RefreshToken(token) => call
-                .grant_type(super::registration::GRANT_REFRESH_TOKEN)
+                .grant_type(GRANT_REFRESH_TOKEN)
                 .refresh_token(token.expose()),
             Grant::AuthorizationCode {
                 code,
                 verifier,
                 redirect_uri,
             } => call
-                .grant_type(super::registration::GRANT_AUTHORIZATION_CODE)
+                .grant_type(GRANT_AUTHORIZATION_CODE)
                 .code(code)
                 .code_verifier(verifier)
                 .redirect_uri(redirect_uri),

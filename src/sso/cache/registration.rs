@@ -6,38 +6,17 @@
 //! ["grantTypes"]}`. A registration is reused until 15 minutes before it expires, and only for
 //! the flow it was made for.
 
-use crate::cache::{format_time, parse_time};
-use crate::output::json_str;
+pub use crate::aws::sso::{
+    Registration, GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
+};
 use crate::secret::Secret;
+use crate::wire::{format_time, json_list, json_object, json_str, parse_time};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
-pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 /// A registration is not reused within this much of its expiry.
 pub const EXPIRY_WINDOW: Duration = Duration::minutes(15);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registration {
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub expires_at: DateTime<Utc>,
-    pub scopes: Option<Vec<String>>,
-    pub grant_types: Option<Vec<String>>,
-}
-
-fn json_list(items: &[String]) -> String {
-    format!(
-        "[{}]",
-        items
-            .iter()
-            .map(|s| json_str(s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
 
 /// botocore's cache key for a registration (`_registration_cache_key`).
 pub fn cache_key(
@@ -53,7 +32,7 @@ pub fn cache_key(
         session_name.map_or("null".to_string(), json_str),
         json_str(start_url)
     );
-    crate::cache::hex(&Sha1::digest(text.as_bytes()))
+    crate::wire::hex(&Sha1::digest(text.as_bytes()))
 }
 
 impl Registration {
@@ -69,11 +48,7 @@ impl Registration {
         if let Some(grants) = &self.grant_types {
             fields.push(("grantTypes", json_list(grants)));
         }
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("\"{k}\": {v}"))
-            .collect();
-        format!("{{{}}}", body.join(", "))
+        json_object(&fields)
     }
 
     pub fn from_json(bytes: &[u8]) -> Option<Registration> {

@@ -3,9 +3,8 @@
 //! keys in the CLI's order, times as `YYYY-MM-DDTHH:MM:SSZ`. Reading is lenient: keys in any
 //! case, times with `Z`, an offset or fractions (as the JavaScript and Go SDKs write them).
 
-use crate::cache::{format_time, parse_time};
-use crate::output::json_str;
 use crate::secret::Secret;
+use crate::wire::{format_time, json_object, json_str, parse_time};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -45,11 +44,7 @@ impl Token {
         if let Some(v) = &self.refresh_token {
             fields.push(("refreshToken", json_str(v.expose())));
         }
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("\"{k}\": {v}"))
-            .collect();
-        format!("{{{}}}", body.join(", "))
+        json_object(&fields)
     }
 
     /// Reads a token file; the error never quotes the file's content.

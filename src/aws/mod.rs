@@ -1,5 +1,14 @@
-//! What every AWS client of `creds` shares: the async runtime, the HTTP client, timeouts,
-//! retries and how transport failures read. Used only on cold paths.
+//! Every AWS SDK client of `creds`, and what they share: the async runtime, the HTTP client
+//! (rustls on ring, proxies from the environment), timeouts, retries and how failures read.
+//!
+//! - [`sts`]: `AssumeRole` and `GetSessionToken` behind the [`sts::Sts`] seam;
+//! - [`sso`]: IAM Identity Center's OIDC and portal services behind the [`sso::SsoApi`] seam.
+//!
+//! Each real client builds its runtime and SDK client only when a call is made, so the
+//! cache-hit path never pays for either. Nothing here knows about profiles or caches.
+
+pub mod sso;
+pub mod sts;
 
 use crate::error::{Error, Kind, Result};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;

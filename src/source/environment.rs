@@ -1,4 +1,5 @@
-//! `credential_source = Environment`: the `AWS_*` variables of the environment.
+//! `credential_source = Environment`: the `AWS_*` variables of the environment snapshot.
+//! Like static keys, nothing is fetched or cached.
 
 use crate::context::Env;
 use crate::error::{Error, Result};
@@ -23,4 +24,12 @@ pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
         expiration,
         account_id: env.get("AWS_ACCOUNT_ID").map(str::to_string),
     })
+}
+
+pub fn key(c: &Credentials) -> crate::cache::Key {
+    super::static_keys::key("environment", c)
+}
+
+pub fn label(c: &Credentials) -> String {
+    format!("environment keys {}", c.access_key_id)
 }

@@ -1,0 +1,174 @@
+//! The walk: the credentials at the end of a planned chain, each hop from the cache when it
+//! is fresh, otherwise fetched once under the hop's lock. This module holds the cache policy
+//! and nothing else; what each hop is and how it is fetched is `crate::source`'s.
+//!
+//! - Fresh: the last hop must have `min_ttl` left; the hops below it only [`INTERMEDIATE_TTL`],
+//!   enough to sign the next call.
+//! - Single flight: a caller that finds a hop stale takes the hop's lock, reads the entry
+//!   again (another caller may have refreshed it meanwhile), and only then calls upstream; N
+//!   concurrent callers make one call per stale hop.
+//! - Lock order: a hop's lock is taken before its parent's (the parent is resolved while the
+//!   child's lock is held, never the other way round), so two walks cannot deadlock.
+//! - `--refresh` fetches every cacheable hop again (a hop refreshed by another process since
+//!   this walk started counts as refreshed).
+//! - A failed call is remembered for 10 to 15 seconds so a crowd of callers does not hammer
+//!   STS; `--refresh` ignores the record.
+
+use crate::cache::{self, file::FileStore, Entry, Failure, LOCK_WAIT};
+use crate::context::Context;
+use crate::error::{Error, Kind, Result};
+use crate::secret::Credentials;
+use crate::source::{self, FetchInputs, Hop};
+use crate::wire::format_time;
+use chrono::{DateTime, Duration, Utc};
+
+/// How long a hop below the last must still be valid to be used for the next call.
+pub const INTERMEDIATE_TTL: Duration = Duration::minutes(5);
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub min_ttl: Duration,
+    /// Fetch every hop again, ignoring cached entries (but still writing them).
+    pub refresh: bool,
+    pub verbose: bool,
+}
+
+pub struct Walk<'a> {
+    ctx: &'a Context,
+    /// `None` when caching is off.
+    store: Option<FileStore>,
+    at: FetchInputs<'a>,
+    opts: Options,
+    started: DateTime<Utc>,
+}
+
+impl<'a> Walk<'a> {
+    pub fn new(
+        ctx: &'a Context,
+        store: Option<FileStore>,
+        at: FetchInputs<'a>,
+        opts: Options,
+    ) -> Self {
+        Walk {
+            started: ctx.clock.now(),
+            ctx,
+            store,
+            at,
+            opts,
+        }
+    }
+
+    fn log(&self, message: impl FnOnce() -> String) {
+        self.ctx.ui.verbose(self.opts.verbose, message);
+    }
+
+    /// The credentials at the end of `hops`, with at least `min_ttl` left.
+    pub fn resolve(&self, hops: &[Hop]) -> Result<Credentials> {
+        let last = hops.len() - 1;
+        let creds = self.get(hops, last, self.opts.min_ttl)?;
+        let now = self.ctx.clock.now();
+        if !cache::fresh(&creds, now, self.opts.min_ttl) {
+            let left = creds
+                .expiration
+                .map(|e| (e - now).num_seconds())
+                .unwrap_or(0);
+            return Err(Error::config(format!(
+                "profile `{}`: {} returned credentials valid for {left}s, less than --min-ttl {}s; lower --min-ttl or raise the session duration",
+                hops[last].profile,
+                hops[last].label,
+                self.opts.min_ttl.num_seconds()
+            )));
+        }
+        Ok(creds)
+    }
+
+    /// Hop `i` with at least `ttl` left.
+    fn get(&self, hops: &[Hop], i: usize, ttl: Duration) -> Result<Credentials> {
+        let hop = &hops[i];
+        let Some(store) = self.store.as_ref().filter(|_| hop.source.cacheable()) else {
+            return self.fetch(hops, i);
+        };
+        if !self.opts.refresh {
+            if let Some(c) = store.read(&hop.key).and_then(|e| e.credentials()) {
+                if cache::fresh(&c, self.ctx.clock.now(), ttl) {
+                    self.log(|| {
+                        format!(
+                            "profile `{}`: {}: cached, expires {}",
+                            hop.profile,
+                            hop.label,
+                            c.expiration.map(format_time).unwrap_or_default()
+                        )
+                    });
+                    return Ok(c);
+                }
+            }
+        }
+        let _lock = store.lock(
+            &hop.key,
+            LOCK_WAIT,
+            &format!("profile `{}` ({})", hop.profile, hop.label),
+            self.ctx.clock.as_ref(),
+        )?;
+        let now = self.ctx.clock.now();
+        if let Some(entry) = store.read(&hop.key) {
+            let refreshed_since_start = entry.fetched_at().is_some_and(|t| t > self.started);
+            if let Some(c) = entry.credentials().filter(|c| cache::fresh(c, now, ttl)) {
+                if !self.opts.refresh || refreshed_since_start {
+                    self.log(|| {
+                        format!(
+                            "profile `{}`: {}: refreshed by another process",
+                            hop.profile, hop.label
+                        )
+                    });
+                    return Ok(c);
+                }
+            }
+        }
+        if !self.opts.refresh {
+            if let Some(err) = store.read_failure(&hop.key).and_then(|f| f.error(now)) {
+                return Err(err);
+            }
+        }
+        self.log(|| format!("profile `{}`: {}: fetching", hop.profile, hop.label));
+        match self.fetch(hops, i) {
+            Ok(c) => {
+                let now = self.ctx.clock.now();
+                if let Some(entry) = Entry::new(&hop.key, &hop.profile, &hop.label, &c, now) {
+                    if let Err(e) = store.write(&entry) {
+                        self.ctx.ui.warn(&e.message);
+                    }
+                }
+                store.clear_failure(&hop.key);
+                Ok(c)
+            }
+            Err(e) => {
+                if matches!(e.kind, Kind::AwsRefused | Kind::Network | Kind::Other) {
+                    let _ = store.write_failure(&hop.key, &self.failure(&e));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches hop `i`, resolving its parent first when it needs one.
+    fn fetch(&self, hops: &[Hop], i: usize) -> Result<Credentials> {
+        let hop = &hops[i];
+        let parent = match hop.source.needs_parent() && i > 0 {
+            true => Some(self.get(hops, i - 1, INTERMEDIATE_TTL)?),
+            false => None,
+        };
+        source::fetch(self.ctx, &self.at, hop, parent.as_ref())
+    }
+
+    /// The record of a failure: remembered for 10 s plus up to 5 s of jitter.
+    fn failure(&self, e: &Error) -> Failure {
+        let now = self.ctx.clock.now();
+        let jitter = (crate::context::entropy() % 5000) as i64;
+        Failure {
+            until: format_time(now + Duration::seconds(10) + Duration::milliseconds(jitter)),
+            at: format_time(now),
+            exit_code: e.exit_code(),
+            message: e.message.clone(),
+        }
+    }
+}

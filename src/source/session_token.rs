@@ -1,0 +1,41 @@
+//! STS `GetSessionToken`: long-term keys turned into session credentials, for callers that
+//! need a session token (Claude Code's `awsCredentialExport`).
+
+use crate::aws::sts::StsTarget;
+use crate::cache::Key;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::secret::Credentials;
+
+pub fn key(parent: &Key, target: &StsTarget) -> Key {
+    Key::derive(
+        "session-token",
+        Some(parent),
+        &[
+            ("region", Some(&target.region)),
+            ("endpoint", target.endpoint.as_deref()),
+        ],
+    )
+}
+
+pub const LABEL: &str = "session-token";
+
+pub fn fetch(
+    ctx: &Context,
+    target: &StsTarget,
+    profile: &str,
+    parent: &Credentials,
+) -> Result<Credentials> {
+    if parent.session_token.is_some() {
+        return Ok(parent.clone());
+    }
+    ctx.sts.get_session_token(target, parent).map_err(|e| {
+        Error::new(
+            e.kind,
+            format!(
+                "profile `{profile}`: turning long-term keys into session credentials: {}",
+                e.message
+            ),
+        )
+    })
+}

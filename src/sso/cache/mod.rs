@@ -1,0 +1,111 @@
+//! `~/.aws/sso/cache`: the token and registration files the AWS CLI keeps, read and written in
+//! its exact formats ([`token`], [`registration`]), and the locks that guard them (in creds'
+//! own cache directory, so that nothing foreign appears in the AWS CLI's).
+
+pub mod registration;
+pub mod token;
+
+use super::Session;
+use crate::cache::file::{FileStore, Lock};
+use crate::cache::{Key, LOCK_WAIT};
+use crate::context::Clock;
+use crate::error::{Error, Kind, Result};
+use registration::Registration;
+use std::path::{Path, PathBuf};
+use token::Token;
+
+/// The SSO cache directory and where its locks are taken.
+pub struct TokenStore {
+    files: FileStore,
+    /// creds' cache directory; without one there is nothing to lock in, and nothing is locked.
+    locks: Option<FileStore>,
+}
+
+impl TokenStore {
+    pub fn new(dir: &Path, lock_dir: Option<&Path>) -> Self {
+        TokenStore {
+            files: FileStore::new(dir.to_path_buf()),
+            locks: lock_dir.map(|d| FileStore::new(d.to_path_buf())),
+        }
+    }
+
+    pub fn token_path(&self, session: &Session) -> PathBuf {
+        self.files.dir().join(session.token_file())
+    }
+
+    /// Takes `key`'s lock, waiting at most `wait` for another process.
+    pub fn lock(
+        &self,
+        key: &Key,
+        wait: std::time::Duration,
+        what: &str,
+        clock: &dyn Clock,
+    ) -> Result<Lock> {
+        match &self.locks {
+            Some(store) => store.lock(key, wait, what, clock),
+            None => Ok(Lock::none()),
+        }
+    }
+
+    /// The session's token as cached, `None` when there is none; a broken file is an error
+    /// that names it.
+    pub fn read_token(&self, session: &Session) -> Result<Option<Token>> {
+        let name = session.token_file();
+        match self.files.read_named(&name) {
+            Ok(bytes) => Token::from_json(&bytes).map(Some).map_err(|why| {
+                Error::new(
+                    Kind::LoginNeeded,
+                    format!(
+                        "{}: the token file {} {why}; run `{}` to replace it",
+                        session.describe(),
+                        self.token_path(session).display(),
+                        session.login_command
+                    ),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::other(format!(
+                "cannot read {}: {e}",
+                self.token_path(session).display()
+            ))),
+        }
+    }
+
+    /// Writes the token (the caller holds the session's token lock).
+    pub fn write_token(&self, session: &Session, token: &Token) -> Result<()> {
+        self.files
+            .write_named(&session.token_file(), token.to_cli_json().as_bytes())
+    }
+
+    /// Writes a new token under the session's token lock, so that a renewal in progress in
+    /// another process re-reads it instead of overwriting it.
+    pub fn write_token_locked(
+        &self,
+        session: &Session,
+        token: &Token,
+        clock: &dyn Clock,
+    ) -> Result<()> {
+        let _lock = self.lock(&session.token_lock(), LOCK_WAIT, &session.describe(), clock)?;
+        self.write_token(session, token)
+    }
+
+    /// Removes the token file; whether it was there.
+    pub fn remove_token(&self, session: &Session) -> Result<bool> {
+        self.files
+            .remove_named(&session.token_file())
+            .map_err(|e| Error::other(format!("cannot remove the SSO token: {e}")))
+    }
+
+    /// The cached registration, if it is readable.
+    pub fn read_registration(&self, session: &Session) -> Option<Registration> {
+        let bytes = self.files.read_named(&session.registration_file()).ok()?;
+        Registration::from_json(&bytes)
+    }
+
+    pub fn write_registration(&self, session: &Session, registration: &Registration) -> Result<()> {
+        self.files.write_named(
+            &session.registration_file(),
+            registration.to_cli_json().as_bytes(),
+        )
+    }
+}

@@ -1,0 +1,165 @@
+//! The one freshness rule of an SSO token, and silent renewal with its refresh token.
+//!
+//! | [`Freshness`] | left | export | login |
+//! |---|---|---|---|
+//! | `Fresh` | more than [`REFRESH_WINDOW`] | used | nothing to do |
+//! | `Renewable` | less, and it can be renewed | renewed, under the session's lock | renewed |
+//! | `Usable` | less, cannot be renewed, more than [`MIN_USABLE`] | used | signs in again |
+//! | `Expired` | less than [`MIN_USABLE`], cannot be renewed | exit 4 | signs in again |
+//!
+//! A renewal that fails leaves a still-usable token in use (with a warning), and otherwise
+//! fails with exit 4 and the `creds login` command to run.
+
+use super::cache::registration::Registration;
+use super::cache::token::Token;
+use super::{Session, TokenStore};
+use crate::aws::sso::{Endpoints, Grant, TokenError};
+use crate::cache::LOCK_WAIT;
+use crate::context::Context;
+use crate::error::Result;
+use crate::wire::format_time;
+use chrono::{DateTime, Duration, Utc};
+
+/// A token with less than this left is renewed (botocore's window).
+pub const REFRESH_WINDOW: Duration = Duration::minutes(15);
+/// A token with less than this left is not used at all.
+pub const MIN_USABLE: Duration = Duration::minutes(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Fresh,
+    Renewable,
+    Usable,
+    Expired,
+}
+
+/// Where `token` stands at `now`.
+pub fn freshness(token: &Token, now: DateTime<Utc>) -> Freshness {
+    let left = token.expires_at - now;
+    if left > REFRESH_WINDOW {
+        Freshness::Fresh
+    } else if token.refreshable(now) {
+        Freshness::Renewable
+    } else if left > MIN_USABLE {
+        Freshness::Usable
+    } else {
+        Freshness::Expired
+    }
+}
+
+/// The outcome of [`renew`].
+pub enum Renewal {
+    /// The token is usable as it is (nothing was done); it may be inside the refresh window
+    /// when it could not be renewed.
+    Valid(Token),
+    /// The token was renewed with its refresh token.
+    Renewed(Token),
+}
+
+fn registration_of(token: &Token) -> Option<Registration> {
+    Some(Registration {
+        client_id: token.client_id.clone()?,
+        client_secret: token.client_secret.clone()?,
+        expires_at: token.registration_expires_at?,
+        scopes: None,
+        grant_types: None,
+    })
+}
+
+/// Renews the session's token if it is inside the refresh window and can be renewed, under
+/// the session's lock; fails with exit 4 when there is no usable token.
+pub fn renew(
+    ctx: &Context,
+    store: &TokenStore,
+    session: &Session,
+    endpoints: &Endpoints,
+) -> Result<Renewal> {
+    let Some(token) = store.read_token(session)? else {
+        return Err(session.login_needed("not signed in (no cached SSO token)"));
+    };
+    match freshness(&token, ctx.clock.now()) {
+        Freshness::Fresh | Freshness::Usable => return Ok(Renewal::Valid(token)),
+        Freshness::Expired => {
+            return Err(session.login_needed(&format!(
+                "the SSO token expired at {} and cannot be renewed",
+                format_time(token.expires_at)
+            )))
+        }
+        Freshness::Renewable => {}
+    }
+    let _lock = store.lock(
+        &session.token_lock(),
+        LOCK_WAIT,
+        &session.describe(),
+        ctx.clock.as_ref(),
+    )?;
+    // Another process may have renewed it while we waited.
+    let token = store.read_token(session)?.unwrap_or(token);
+    let now = ctx.clock.now();
+    let usable = |t: &Token| t.expires_at - now > MIN_USABLE;
+    if freshness(&token, now) == Freshness::Fresh {
+        return Ok(Renewal::Valid(token));
+    }
+    let (Some(registration), Some(refresh_token)) =
+        (registration_of(&token), token.refresh_token.clone())
+    else {
+        return Err(session.login_needed("the SSO token cannot be renewed"));
+    };
+    let err = match ctx.sso.create_token(
+        &session.region,
+        endpoints,
+        &registration,
+        Grant::RefreshToken(&refresh_token),
+    ) {
+        Ok(grant) => {
+            let renewed = Token {
+                access_token: grant.access_token,
+                expires_at: now + Duration::seconds(grant.expires_in),
+                // A rotated refresh token replaces the old one; without one, keep the old one.
+                refresh_token: grant.refresh_token.or(Some(refresh_token)),
+                ..token
+            };
+            store.write_token(session, &renewed)?;
+            return Ok(Renewal::Renewed(renewed));
+        }
+        Err(err) => err,
+    };
+    let why = match err {
+        TokenError::Other(e) if usable(&token) => {
+            ctx.ui.warn(&format!(
+                "{}: renewing the SSO token failed ({e}); using it until it expires",
+                session.describe()
+            ));
+            return Ok(Renewal::Valid(token));
+        }
+        TokenError::Other(e) => return Err(e),
+        TokenError::InvalidGrant(m) => format!("the refresh token was refused ({m})"),
+        TokenError::Expired => "the refresh token has expired".to_string(),
+        TokenError::AccessDenied => "renewing the SSO token was denied".to_string(),
+        TokenError::AuthorizationPending | TokenError::SlowDown => {
+            "renewing the SSO token gave an unexpected answer".to_string()
+        }
+    };
+    if usable(&token) {
+        ctx.ui.warn(&format!(
+            "{}: {why}; the token works until {}, then run `{}`",
+            session.describe(),
+            format_time(token.expires_at),
+            session.login_command
+        ));
+        return Ok(Renewal::Valid(token));
+    }
+    Err(session.login_needed(&why))
+}
+
+/// A usable token, renewed first when it is inside the refresh window and can be.
+pub fn valid_token(
+    ctx: &Context,
+    store: &TokenStore,
+    session: &Session,
+    endpoints: &Endpoints,
+) -> Result<Token> {
+    match renew(ctx, store, session, endpoints)? {
+        Renewal::Valid(t) | Renewal::Renewed(t) => Ok(t),
+    }
+}
