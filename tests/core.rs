@@ -1,0 +1,501 @@
+//! In-process tests of the core, through the seams: fake STS and IAM Identity Center, a manual
+//! clock, a temporary HOME. Minutes of expiry and seconds of polling pass in microseconds, and
+//! every assertion about time is exact.
+
+#![allow(clippy::disallowed_methods)] // tests stand for the outside world
+
+mod fakes;
+
+use chrono::Duration;
+use creds::cli::ExportArgs;
+use creds::commands::export;
+use creds::context::Clock;
+use creds::error::{Error, Kind};
+use creds::output::Format;
+use creds::sso::login::{self, Options, Outcome};
+use creds::sso::{Session, TokenStore};
+use fakes::{t, DeviceAnswer, World};
+use serde_json::Value;
+
+const CHAIN: &str = "\
+[profile base]
+aws_access_key_id = AKIDBASE
+aws_secret_access_key = SECRETBASEKEY0123456789
+
+[profile a]
+role_arn = arn:aws:iam::111111111111:role/RoleA
+source_profile = base
+role_session_name = sess-a
+
+[profile b]
+role_arn = arn:aws:iam::222222222222:role/RoleB
+source_profile = a
+region = eu-west-1
+";
+
+const ROLE_A: &str = "arn:aws:iam::111111111111:role/RoleA";
+const ROLE_B: &str = "arn:aws:iam::222222222222:role/RoleB";
+
+fn args(profile: &str) -> ExportArgs {
+    ExportArgs {
+        profile: Some(profile.into()),
+        format: Format::Process,
+        min_ttl: Duration::minutes(15),
+        refresh: false,
+        no_cache: false,
+    }
+}
+
+fn export_with(w: &World, args: &ExportArgs) -> Result<Value, Error> {
+    let ctx = w.context(false);
+    export::run(&ctx, args, false).map(|doc| serde_json::from_str(&doc).unwrap())
+}
+
+fn export(w: &World, profile: &str) -> Result<Value, Error> {
+    export_with(w, &args(profile))
+}
+
+#[test]
+fn fresh_hops_are_served_from_the_cache() {
+    let w = World::new();
+    w.config(CHAIN);
+    let first = export(&w, "b").unwrap();
+    assert_eq!((w.sts.assumed(ROLE_A), w.sts.assumed(ROLE_B)), (1, 1));
+    assert_eq!(first["Expiration"], "2030-01-01T01:00:00Z");
+    // The chain is walked base first: RoleB is signed with RoleA's credentials.
+    let calls = w.sts.calls();
+    assert_eq!(calls[0].signed_with, "AKIDBASE");
+    assert_eq!(calls[1].signed_with, "ASIAFAKE00000001");
+    // 44 minutes later both hops have 16 minutes left: still fresh, no call.
+    w.clock.advance(std::time::Duration::from_secs(44 * 60));
+    assert_eq!(export(&w, "b").unwrap(), first);
+    assert_eq!(w.sts.calls().len(), 2);
+}
+
+#[test]
+fn a_stale_top_hop_is_refreshed_alone_and_min_ttl_decides() {
+    let w = World::new();
+    w.config(CHAIN);
+    export(&w, "b").unwrap();
+    // 50 minutes later the top hop is under --min-ttl (15m) but RoleA still has more than the
+    // 5 minutes (the intermediate TTL) it needs to sign the next call: only RoleB again.
+    w.clock.set(t("2030-01-01T00:50:00Z"));
+    let out = export(&w, "b").unwrap();
+    assert_eq!((w.sts.assumed(ROLE_A), w.sts.assumed(ROLE_B)), (1, 2));
+    assert_eq!(out["Expiration"], "2030-01-01T01:50:00Z");
+    assert_eq!(w.sts.calls()[2].signed_with, "ASIAFAKE00000001");
+
+    // At 00:56 RoleA has 4 minutes left, under the intermediate TTL: a new RoleB needs it again.
+    w.clock.set(t("2030-01-01T00:56:00Z"));
+    let mut fresh_b = args("b");
+    fresh_b.refresh = false;
+    fresh_b.min_ttl = Duration::minutes(55);
+    export_with(&w, &fresh_b).unwrap();
+    assert_eq!((w.sts.assumed(ROLE_A), w.sts.assumed(ROLE_B)), (2, 3));
+
+    // --min-ttl decides freshness of the last hop, and what cannot meet it is an error.
+    w.clock.set(t("2030-01-01T01:00:00Z"));
+    let mut min = args("b");
+    min.min_ttl = Duration::minutes(45);
+    export_with(&w, &min).unwrap();
+    assert_eq!(w.sts.calls().len(), 5);
+    min.min_ttl = Duration::minutes(61);
+    let err = export_with(&w, &min).unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains("less than --min-ttl"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn refresh_fetches_every_hop_and_no_cache_writes_nothing() {
+    let w = World::new();
+    w.config(CHAIN);
+    let first = export(&w, "b").unwrap();
+    let mut refresh = args("b");
+    refresh.refresh = true;
+    let again = export_with(&w, &refresh).unwrap();
+    assert_eq!(w.sts.calls().len(), 4, "--refresh fetches every hop again");
+    assert_ne!(first, again);
+    assert_eq!(export(&w, "b").unwrap(), again, "and caches the result");
+    let cache = w.home().join("home/cache");
+    let before = std::fs::read_dir(&cache).unwrap().count();
+    let mut no_cache = args("b");
+    no_cache.no_cache = true;
+    export_with(&w, &no_cache).unwrap();
+    assert_eq!(w.sts.calls().len(), 6);
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), before);
+}
+
+#[test]
+fn a_failure_is_remembered_until_it_expires() {
+    let w = World::new();
+    w.config(CHAIN);
+    w.sts.fail_next(Error::new(
+        Kind::AwsRefused,
+        "AssumeRole refused by AWS (AccessDenied): no",
+    ));
+    let err = export(&w, "a").unwrap_err();
+    assert_eq!(err.kind, Kind::AwsRefused);
+    // A second caller fails fast with the remembered error, without calling STS.
+    let err = export(&w, "a").unwrap_err();
+    assert_eq!(err.kind, Kind::AwsRefused);
+    assert!(
+        err.message.contains("remembered from a failure 0s ago"),
+        "{}",
+        err.message
+    );
+    assert_eq!(w.sts.calls().len(), 1);
+    // Still remembered after 9 seconds; forgotten after at most 15.
+    w.clock.advance(std::time::Duration::from_secs(9));
+    assert!(export(&w, "a").is_err());
+    w.clock.advance(std::time::Duration::from_secs(7));
+    export(&w, "a").unwrap();
+    assert_eq!(w.sts.calls().len(), 2);
+    // --refresh ignores a remembered failure.
+    w.sts
+        .fail_next(Error::new(Kind::Network, "AssumeRole: no answer"));
+    let mut refresh = args("a");
+    refresh.refresh = true;
+    assert_eq!(export_with(&w, &refresh).unwrap_err().kind, Kind::Network);
+    export_with(&w, &refresh).unwrap();
+    assert_eq!(w.sts.calls().len(), 4);
+}
+
+#[test]
+fn claude_format_exchanges_long_term_keys_once() {
+    let w = World::new();
+    w.config(CHAIN);
+    let mut claude = args("base");
+    claude.format = Format::Claude;
+    let ctx = w.context(false);
+    let doc = export::run(&ctx, &claude, false).unwrap();
+    assert!(
+        doc.starts_with("{\"Credentials\":{\"AccessKeyId\":\"ASIAFAKE00000001\""),
+        "{doc}"
+    );
+    export::run(&ctx, &claude, false).unwrap();
+    assert_eq!(w.sts.calls().len(), 1);
+    assert_eq!(w.sts.calls()[0].operation, "GetSessionToken");
+}
+
+const SSO: &str = "\
+[sso-session corp]
+sso_start_url = https://d-test.awsapps.com/start
+sso_region = us-east-1
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Dev
+
+[profile cross]
+role_arn = arn:aws:iam::222222222222:role/RoleA
+source_profile = dev
+";
+
+/// sha1("corp").
+const CORP_TOKEN: &str = "ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+
+/// Writes the corp token, expiring `left` after the clock's now.
+fn write_token(w: &World, left: Duration, refreshable: bool) {
+    let expires = creds::wire::format_time(w.clock.now() + left);
+    let mut doc = format!(
+        r#"{{"startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": "aoa-old", "expiresAt": "{expires}""#
+    );
+    if refreshable {
+        doc.push_str(r#", "clientId": "client-0", "clientSecret": "csecret-0", "registrationExpiresAt": "2031-01-01T00:00:00Z", "refreshToken": "aor-old""#);
+    }
+    doc.push('}');
+    std::fs::create_dir_all(w.sso_cache("")).unwrap();
+    std::fs::write(w.sso_cache(CORP_TOKEN), doc).unwrap();
+}
+
+fn token(w: &World) -> Value {
+    serde_json::from_slice(&std::fs::read(w.sso_cache(CORP_TOKEN)).unwrap()).unwrap()
+}
+
+#[test]
+fn sso_token_in_the_refresh_window_is_renewed_once_and_saved() {
+    let w = World::new();
+    w.config(SSO);
+    write_token(&w, Duration::minutes(10), true);
+    let out = export(&w, "cross").unwrap();
+    assert_eq!(out["AccessKeyId"], "ASIAFAKE00000001");
+    assert_eq!(w.sts.calls()[0].signed_with, "ASIASSOROLE");
+    let log = w.sso.with(|s| s.log.clone());
+    assert_eq!(
+        log,
+        [
+            ("CreateToken", "refresh_token aor-old".to_string()),
+            (
+                "GetRoleCredentials",
+                "111111111111/Dev aoa-access-1".to_string()
+            ),
+        ]
+    );
+    let tok = token(&w);
+    assert_eq!(tok["accessToken"], "aoa-access-1");
+    assert_eq!(
+        tok["refreshToken"], "aor-refresh-1",
+        "a rotated refresh token is kept"
+    );
+    assert_eq!(tok["expiresAt"], "2030-01-01T08:00:00Z");
+    assert_eq!(tok["clientId"], "client-0");
+    // A fresh token is used as it is.
+    w.clock.advance(std::time::Duration::from_secs(3600));
+    let mut refresh = args("dev");
+    refresh.refresh = true;
+    export_with(&w, &refresh).unwrap();
+    assert_eq!(w.sso.count("CreateToken"), 1);
+    assert_eq!(w.sso.count("GetRoleCredentials"), 2);
+}
+
+#[test]
+fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
+    let w = World::new();
+    w.config(SSO);
+    // Refused, but the token still works for 10 minutes: used, with a warning.
+    w.sso.with(|s| {
+        s.refresh_error = Some(|| creds::aws::sso::TokenError::InvalidGrant("revoked".into()))
+    });
+    write_token(&w, Duration::minutes(10), true);
+    export(&w, "dev").unwrap();
+    assert_eq!(token(&w)["accessToken"], "aoa-old", "nothing was written");
+    assert_eq!(
+        w.shown.lines(),
+        ["creds: warning: sso-session `corp`: the refresh token was refused (revoked); the token works until 2030-01-01T00:10:00Z, then run `creds login --profile dev`"]
+    );
+    // Refused and expired: a login is needed, and the message names it.
+    write_token(&w, Duration::seconds(30), true);
+    let mut refresh = args("dev");
+    refresh.refresh = true;
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(
+        err.message
+            .contains("the refresh token was refused (revoked)"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("run `creds login --profile dev`"),
+        "{}",
+        err.message
+    );
+    // Not renewable and expired.
+    write_token(&w, Duration::minutes(-1), false);
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(err.message.contains("cannot be renewed"), "{}", err.message);
+    // No token at all.
+    std::fs::remove_file(w.sso_cache(CORP_TOKEN)).unwrap();
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert!(err.message.contains("not signed in"), "{}", err.message);
+}
+
+fn login_opts(timeout: u64) -> Options {
+    Options {
+        no_browser: true,
+        device_code: false,
+        timeout: std::time::Duration::from_secs(timeout),
+        force: false,
+    }
+}
+
+fn session(w: &World) -> (Session, TokenStore) {
+    let set = creds::config::ProfileSet::from_texts("cfg", SSO, "creds", "").unwrap();
+    let session = Session::from_section(&set, "corp").unwrap();
+    let store = TokenStore::new(&w.sso_cache(""), Some(&w.home().join("home/cache")));
+    (session, store)
+}
+
+fn login_with(w: &World, opts: &Options) -> Result<Outcome, Error> {
+    let ctx = w.context(!opts.no_browser);
+    let (session, store) = session(w);
+    login::login(&ctx, &store, &session, &Default::default(), opts)
+}
+
+#[test]
+fn device_flow_polls_at_the_interval_until_approved() {
+    let w = World::new();
+    w.config(SSO);
+    w.sso
+        .with(|s| s.device = [DeviceAnswer::Pending, DeviceAnswer::Pending].into());
+    assert_eq!(login_with(&w, &login_opts(165)).unwrap(), Outcome::SignedIn);
+    let polled: Vec<u64> = w
+        .sso
+        .with(|s| s.polled_at.iter().map(|d| d.as_secs()).collect());
+    assert_eq!(
+        polled,
+        [5, 10, 15],
+        "one poll every interval (5 s), the first after one"
+    );
+    // The URL and the code were shown, each on its own line, before the first poll.
+    let shown = w.sso.with(|s| s.shown_at_first_poll.clone()).unwrap();
+    assert!(
+        shown.contains(&"https://device.sso.example/".to_string()),
+        "{shown:?}"
+    );
+    assert!(shown.contains(&"CODE-1234".to_string()), "{shown:?}");
+    assert_eq!(
+        w.shown.lines().last().unwrap(),
+        "creds: signed in to sso-session `corp` until 2030-01-01T08:00:15Z; it is renewed automatically"
+    );
+    let tok = token(&w);
+    assert_eq!(tok["accessToken"], "aoa-access-1");
+    assert_eq!(tok["expiresAt"], "2030-01-01T08:00:15Z");
+    assert_eq!(tok["clientId"], "client-1");
+    // A second login finds the token fresh and does nothing.
+    assert_eq!(
+        login_with(&w, &login_opts(165)).unwrap(),
+        Outcome::AlreadyValid
+    );
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn device_flow_slows_down_when_asked() {
+    let w = World::new();
+    w.config(SSO);
+    w.sso
+        .with(|s| s.device = [DeviceAnswer::SlowDown, DeviceAnswer::Pending].into());
+    login_with(&w, &login_opts(165)).unwrap();
+    let polled: Vec<u64> = w
+        .sso
+        .with(|s| s.polled_at.iter().map(|d| d.as_secs()).collect());
+    assert_eq!(
+        polled,
+        [5, 15, 25],
+        "5 s more after slow_down, for the rest of the flow"
+    );
+}
+
+#[test]
+fn device_flow_stops_on_denial_expiry_and_the_deadline() {
+    let w = World::new();
+    w.config(SSO);
+    w.sso.with(|s| s.device = [DeviceAnswer::Denied].into());
+    let err = login_with(&w, &login_opts(165)).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(err.message.contains("denied"), "{}", err.message);
+
+    w.sso.with(|s| s.device = [DeviceAnswer::Expired].into());
+    let err = login_with(&w, &login_opts(165)).unwrap_err();
+    assert!(err.message.contains("the code expired"), "{}", err.message);
+
+    // The code's own lifetime: pending past expires_in ends the flow.
+    w.sso.with(|s| {
+        s.code_expires_in = 12;
+        s.device = std::iter::repeat_n(DeviceAnswer::Pending, 100).collect();
+    });
+    let err = login_with(&w, &login_opts(165)).unwrap_err();
+    assert!(err.message.contains("the code expired"), "{}", err.message);
+
+    // The deadline: a 12 s timeout with a 5 s interval polls twice and stops at exactly 12 s.
+    let start = w.clock.monotonic();
+    w.sso.with(|s| {
+        s.code_expires_in = 600;
+        s.polled_at.clear();
+        s.device = std::iter::repeat_n(DeviceAnswer::Pending, 100).collect();
+    });
+    let err = login_with(&w, &login_opts(12)).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(
+        err.message.contains("not completed within 12s"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("run `creds login --sso-session corp` again"),
+        "{}",
+        err.message
+    );
+    assert_eq!(w.sso.with(|s| s.polled_at.len()), 2);
+    assert_eq!(
+        w.clock.monotonic() - start,
+        std::time::Duration::from_secs(12)
+    );
+}
+
+#[test]
+fn login_renews_instead_of_signing_in_when_it_can() {
+    let w = World::new();
+    w.config(SSO);
+    write_token(&w, Duration::minutes(5), true);
+    assert_eq!(login_with(&w, &login_opts(165)).unwrap(), Outcome::Renewed);
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 0);
+    // A token that is usable but cannot be renewed is replaced by a sign-in.
+    write_token(&w, Duration::minutes(5), false);
+    assert_eq!(login_with(&w, &login_opts(165)).unwrap(), Outcome::SignedIn);
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn pkce_flow_takes_the_code_from_the_redirect() {
+    let mut w = World::new();
+    w.browser.follows = Some(w.redirects.clone());
+    w.config(SSO);
+    let opts = Options {
+        no_browser: false,
+        ..login_opts(165)
+    };
+    assert_eq!(login_with(&w, &opts).unwrap(), Outcome::SignedIn);
+    assert_eq!(*w.redirects.replies.lock().unwrap(), [404, 200]);
+    let url = w.browser.opened.lock().unwrap()[0].clone();
+    assert!(url.starts_with("https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=client-1&redirect_uri=http%3A%2F%2F127.0.0.1%3A43210%2Foauth%2Fcallback&state="), "{url}");
+    assert!(url.contains("&code_challenge_method=S256&"), "{url}");
+    assert_eq!(
+        w.sso.with(|s| s.log.last().unwrap().1.clone()),
+        "authorization_code the-code"
+    );
+}
+
+#[test]
+fn pkce_flow_gives_up_at_the_deadline() {
+    let w = World::new();
+    w.config(SSO);
+    let opts = Options {
+        no_browser: false,
+        ..login_opts(30)
+    };
+    let err = login_with(&w, &opts).unwrap_err();
+    assert!(
+        err.message.contains("not completed within 30s"),
+        "{}",
+        err.message
+    );
+    assert_eq!(w.clock.monotonic(), std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn credential_process_commands_are_not_shown_whole() {
+    let w = World::new();
+    w.config("[profile p]\ncredential_process = /opt/helper --password SECRETARG\n[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = p\n");
+    export(&w, "r").unwrap();
+    assert_eq!(
+        *w.processes.ran.lock().unwrap(),
+        ["/opt/helper --password SECRETARG"]
+    );
+    let listed = creds::cache::file::FileStore::new(w.home().join("home/cache"))
+        .list()
+        .unwrap();
+    let hops: Vec<&str> = listed.iter().map(|e| e.hop.as_str()).collect();
+    assert!(
+        hops.contains(&"credential_process /opt/helper ..."),
+        "{hops:?}"
+    );
+    for e in &listed {
+        assert!(!e.hop.contains("SECRETARG"));
+    }
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("r"));
+    let text = creds::commands::doctor::render(&d);
+    assert!(
+        text.contains("credential_process `/opt/helper ...`"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRETARG"), "{text}");
+}

@@ -1,0 +1,463 @@
+//! In-process fakes for the seams of `creds::context::Context`: STS, IAM Identity Center, a
+//! browser that is never there, a redirect listener fed by the test, and a manual clock. Each
+//! fake is a cheap handle over shared state, so a test keeps one and gives a clone to the
+//! context.
+
+#![allow(dead_code)] // each test file uses part of it
+
+use chrono::{DateTime, Duration, Utc};
+use creds::aws::sso::{
+    DeviceAuthorization, Endpoints, Grant, RegisterRequest, Registration, SsoApi, TokenError,
+    TokenGrant,
+};
+use creds::aws::sts::{AssumeRoleRequest, Sts, StsTarget};
+use creds::context::{
+    Browser, Clock, Context, Env, ManualClock, Paths, ProcessOutput, ProcessRunner,
+    RedirectListener, RedirectRequest, Redirects,
+};
+use creds::error::{Error, Kind, Result};
+use creds::secret::{Credentials, Secret};
+use creds::ui::{Captured, Ui};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub fn t(text: &str) -> DateTime<Utc> {
+    creds::wire::parse_time(text).unwrap()
+}
+
+/// One STS call as the fake saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsCall {
+    pub operation: &'static str,
+    pub role_arn: Option<String>,
+    /// The access key id of the credentials that signed the call.
+    pub signed_with: String,
+}
+
+#[derive(Default)]
+struct StsState {
+    calls: Vec<StsCall>,
+    /// Errors to answer with, one per call, before answering normally again.
+    failures: VecDeque<Error>,
+    /// How long issued credentials last.
+    lifetime: Option<Duration>,
+}
+
+/// STS: answers every call with new credentials valid for an hour from the clock's now.
+#[derive(Clone)]
+pub struct FakeSts {
+    state: Arc<Mutex<StsState>>,
+    clock: Arc<ManualClock>,
+}
+
+impl FakeSts {
+    pub fn new(clock: Arc<ManualClock>) -> Self {
+        FakeSts {
+            state: Arc::default(),
+            clock,
+        }
+    }
+    pub fn calls(&self) -> Vec<StsCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+    pub fn assumed(&self, role: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.role_arn.as_deref() == Some(role))
+            .count()
+    }
+    pub fn fail_next(&self, err: Error) {
+        self.state.lock().unwrap().failures.push_back(err);
+    }
+    pub fn set_lifetime(&self, lifetime: Duration) {
+        self.state.lock().unwrap().lifetime = Some(lifetime);
+    }
+    fn answer(
+        &self,
+        operation: &'static str,
+        role: Option<&str>,
+        with: &Credentials,
+    ) -> Result<Credentials> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(StsCall {
+            operation,
+            role_arn: role.map(str::to_string),
+            signed_with: with.access_key_id.clone(),
+        });
+        if let Some(err) = s.failures.pop_front() {
+            return Err(err);
+        }
+        let n = s.calls.len();
+        Ok(Credentials {
+            access_key_id: format!("ASIAFAKE{n:08}"),
+            secret_access_key: Secret::new(format!("fake-secret-{n}")),
+            session_token: Some(Secret::new(format!("fake-token-{n}"))),
+            expiration: Some(self.clock.now() + s.lifetime.unwrap_or(Duration::hours(1))),
+            account_id: None,
+        })
+    }
+}
+
+impl Sts for FakeSts {
+    fn assume_role(
+        &self,
+        _: &StsTarget,
+        with: &Credentials,
+        request: &AssumeRoleRequest,
+    ) -> Result<Credentials> {
+        self.answer("AssumeRole", Some(&request.role_arn), with)
+    }
+    fn get_session_token(&self, _: &StsTarget, with: &Credentials) -> Result<Credentials> {
+        self.answer("GetSessionToken", None, with)
+    }
+}
+
+/// What the fake IAM Identity Center answers to `CreateToken` with a device code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceAnswer {
+    Pending,
+    SlowDown,
+    Denied,
+    Expired,
+    Approve,
+}
+
+#[derive(Default)]
+pub struct SsoState {
+    /// Every call: (operation, detail).
+    pub log: Vec<(&'static str, String)>,
+    /// The answers to device-code polls, in order; `Approve` when none is left.
+    pub device: VecDeque<DeviceAnswer>,
+    /// The answer to a refresh-token grant: `None` issues a new token (rotating the refresh
+    /// token); `Some` fails with it.
+    pub refresh_error: Option<fn() -> TokenError>,
+    /// The monotonic time of each device-code poll.
+    pub polled_at: Vec<std::time::Duration>,
+    /// What the user had been shown when the first device-code poll came.
+    pub shown_at_first_poll: Option<Vec<String>>,
+    pub interval: i64,
+    pub code_expires_in: i64,
+    pub issued: usize,
+}
+
+#[derive(Clone)]
+pub struct FakeSso {
+    pub state: Arc<Mutex<SsoState>>,
+    clock: Arc<ManualClock>,
+    shown: Captured,
+}
+
+impl FakeSso {
+    pub fn new(clock: Arc<ManualClock>, shown: Captured) -> Self {
+        let state = SsoState {
+            interval: 5,
+            code_expires_in: 600,
+            ..SsoState::default()
+        };
+        FakeSso {
+            state: Arc::new(Mutex::new(state)),
+            clock,
+            shown,
+        }
+    }
+    pub fn count(&self, op: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|(o, _)| *o == op)
+            .count()
+    }
+    pub fn with<R>(&self, f: impl FnOnce(&mut SsoState) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+    fn issue(&self) -> TokenGrant {
+        let n = self.with(|s| {
+            s.issued += 1;
+            s.issued
+        });
+        TokenGrant {
+            access_token: Secret::new(format!("aoa-access-{n}")),
+            expires_in: 8 * 3600,
+            refresh_token: Some(Secret::new(format!("aor-refresh-{n}"))),
+        }
+    }
+}
+
+impl SsoApi for FakeSso {
+    fn register_client(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        request: &RegisterRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Registration> {
+        self.with(|s| s.log.push(("RegisterClient", request.client_name.clone())));
+        Ok(Registration {
+            client_id: "client-1".into(),
+            client_secret: Secret::new("client-secret-1"),
+            expires_at: now + Duration::days(90),
+            scopes: Some(request.scopes.clone()),
+            grant_types: Some(request.grant_types.clone()),
+        })
+    }
+    fn start_device_authorization(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        _: &Registration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization> {
+        let (interval, expires_in) = self.with(|s| {
+            s.log
+                .push(("StartDeviceAuthorization", start_url.to_string()));
+            (s.interval, s.code_expires_in)
+        });
+        Ok(DeviceAuthorization {
+            device_code: Secret::new("device-code-1"),
+            user_code: "CODE-1234".into(),
+            verification_uri: "https://device.sso.example/".into(),
+            verification_uri_complete: Some(
+                "https://device.sso.example/?user_code=CODE-1234".into(),
+            ),
+            expires_in,
+            interval,
+        })
+    }
+    fn create_token(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        _: &Registration,
+        grant: Grant<'_>,
+    ) -> std::result::Result<TokenGrant, TokenError> {
+        match grant {
+            Grant::DeviceCode(_) => {
+                let now = self.clock.monotonic();
+                let shown = self.shown.lines();
+                let answer = self.with(|s| {
+                    s.shown_at_first_poll.get_or_insert(shown);
+                    s.log.push(("CreateToken", "device_code".into()));
+                    s.polled_at.push(now);
+                    s.device.pop_front().unwrap_or(DeviceAnswer::Approve)
+                });
+                match answer {
+                    DeviceAnswer::Pending => Err(TokenError::AuthorizationPending),
+                    DeviceAnswer::SlowDown => Err(TokenError::SlowDown),
+                    DeviceAnswer::Denied => Err(TokenError::AccessDenied),
+                    DeviceAnswer::Expired => Err(TokenError::Expired),
+                    DeviceAnswer::Approve => Ok(self.issue()),
+                }
+            }
+            Grant::RefreshToken(token) => {
+                let error = self.with(|s| {
+                    s.log
+                        .push(("CreateToken", format!("refresh_token {}", token.expose())));
+                    s.refresh_error
+                });
+                match error {
+                    Some(make) => Err(make()),
+                    None => Ok(self.issue()),
+                }
+            }
+            Grant::AuthorizationCode { code, .. } => {
+                self.with(|s| {
+                    s.log
+                        .push(("CreateToken", format!("authorization_code {code}")))
+                });
+                Ok(self.issue())
+            }
+        }
+    }
+    fn get_role_credentials(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        access_token: &Secret,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials> {
+        self.with(|s| {
+            s.log.push((
+                "GetRoleCredentials",
+                format!("{account_id}/{role_name} {}", access_token.expose()),
+            ))
+        });
+        if !access_token.expose().starts_with("aoa-") {
+            return Err(Error::new(
+                Kind::LoginNeeded,
+                "the SSO session's token was not accepted (UnauthorizedException)",
+            ));
+        }
+        Ok(Credentials {
+            access_key_id: "ASIASSOROLE".into(),
+            secret_access_key: Secret::new("sso-role-secret"),
+            session_token: Some(Secret::new("sso-role-token")),
+            expiration: Some(self.clock.now() + Duration::hours(8)),
+            account_id: Some(account_id.to_string()),
+        })
+    }
+    fn logout(&self, _: &str, _: &Endpoints, _: &Secret) -> Result<()> {
+        self.with(|s| s.log.push(("Logout", String::new())));
+        Ok(())
+    }
+}
+
+/// No browser can be opened here.
+pub struct NoBrowser;
+
+impl Browser for NoBrowser {
+    fn available(&self) -> bool {
+        false
+    }
+    fn open(&self, _: &str) -> std::io::Result<()> {
+        Err(std::io::Error::other("no browser"))
+    }
+}
+
+/// A browser that records the URLs it is sent to and, when it `follows` a redirect listener,
+/// comes back to it as IAM Identity Center would: first to a wrong path, then to the callback
+/// with a code and the state of the URL it opened.
+#[derive(Clone, Default)]
+pub struct RecordingBrowser {
+    pub opened: Arc<Mutex<Vec<String>>>,
+    pub follows: Option<QueuedRedirects>,
+}
+
+impl Browser for RecordingBrowser {
+    fn available(&self) -> bool {
+        true
+    }
+    fn open(&self, url: &str) -> std::io::Result<()> {
+        self.opened.lock().unwrap().push(url.to_string());
+        if let Some(redirects) = &self.follows {
+            let state = url
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("state="))
+                .unwrap_or("");
+            let mut queue = redirects.requests.lock().unwrap();
+            queue.push_back("/favicon.ico".into());
+            queue.push_back(format!("/oauth/callback?code=the-code&state={state}"));
+        }
+        Ok(())
+    }
+}
+
+/// A redirect listener whose requests the test queues (a browser coming back).
+#[derive(Clone, Default)]
+pub struct QueuedRedirects {
+    pub requests: Arc<Mutex<VecDeque<String>>>,
+    pub replies: Arc<Mutex<Vec<u16>>>,
+}
+
+struct QueuedListener(QueuedRedirects);
+
+impl Redirects for QueuedRedirects {
+    fn listen(&self) -> std::io::Result<Box<dyn RedirectListener>> {
+        Ok(Box::new(QueuedListener(self.clone())))
+    }
+}
+
+impl RedirectListener for QueuedListener {
+    fn port(&self) -> u16 {
+        43210
+    }
+    fn next(&mut self, _: std::time::Duration) -> std::io::Result<Option<RedirectRequest>> {
+        let Some(target) = self.0.requests.lock().unwrap().pop_front() else {
+            return Ok(None);
+        };
+        let replies = self.0.replies.clone();
+        Ok(Some(RedirectRequest::new(target, move |status, _| {
+            replies.lock().unwrap().push(status)
+        })))
+    }
+}
+
+/// `credential_process` commands answered from a table.
+#[derive(Clone, Default)]
+pub struct FakeProcesses {
+    pub ran: Arc<Mutex<Vec<String>>>,
+}
+
+impl ProcessRunner for FakeProcesses {
+    fn run(&self, command: &str, _: &[(String, String)]) -> std::io::Result<ProcessOutput> {
+        self.ran.lock().unwrap().push(command.to_string());
+        Ok(ProcessOutput {
+            code: Some(0),
+            stdout: br#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "procsecret", "SessionToken": "proctoken", "Expiration": "2099-01-01T00:00:00Z"}"#.to_vec(),
+            stderr: Vec::new(),
+        })
+    }
+}
+
+/// A temporary HOME with the fakes wired into a [`Context`].
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    pub sts: FakeSts,
+    pub sso: FakeSso,
+    pub processes: FakeProcesses,
+    pub redirects: QueuedRedirects,
+    pub browser: RecordingBrowser,
+    pub vars: Vec<(String, String)>,
+    /// What creds said on stderr.
+    pub shown: Captured,
+}
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
+        let clock = Arc::new(ManualClock::new(t("2030-01-01T00:00:00Z")));
+        let home = dir.path().join("home").display().to_string();
+        let shown = Captured::default();
+        World {
+            sts: FakeSts::new(clock.clone()),
+            sso: FakeSso::new(clock.clone(), shown.clone()),
+            shown,
+            processes: FakeProcesses::default(),
+            redirects: QueuedRedirects::default(),
+            browser: RecordingBrowser::default(),
+            vars: vec![
+                ("HOME".into(), home.clone()),
+                ("CREDS_CACHE_DIR".into(), format!("{home}/cache")),
+                ("AWS_REGION".into(), "us-east-1".into()),
+            ],
+            clock,
+            dir,
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self, text: &str) {
+        std::fs::write(self.dir.path().join("home/.aws/config"), text).unwrap();
+    }
+
+    pub fn sso_cache(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join("home/.aws/sso/cache").join(name)
+    }
+
+    /// A context on the fakes; `browser` says whether a browser is usable.
+    pub fn context(&self, browser: bool) -> Context {
+        let browser: Box<dyn Browser> = match browser {
+            true => Box::new(self.browser.clone()),
+            false => Box::new(NoBrowser),
+        };
+        Context {
+            env: Env::from_pairs(self.vars.clone()),
+            clock: Box::new(self.clock.clone()),
+            processes: Box::new(self.processes.clone()),
+            sts: Box::new(self.sts.clone()),
+            sso: Box::new(self.sso.clone()),
+            browser,
+            redirects: Box::new(self.redirects.clone()),
+            paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),
+            ui: Ui::new(self.shown.clone()),
+        }
+    }
+}
