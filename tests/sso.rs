@@ -520,3 +520,50 @@ fn portal_failures_are_retried_then_exit_6_and_remembered() {
     env.run(&["export", "-p", "dev"]).fails(6, "remembered");
     assert_eq!(sso.count("GetRoleCredentials"), 5);
 }
+
+/// Every SSO scenario with `-v`, `doctor` and `cache list`: no access token, refresh token,
+/// client secret or role secret ever reaches stderr or those reports.
+#[test]
+fn sso_secrets_never_reach_stderr_or_reports() {
+    let (sso, env) = setup();
+    let mut seen = String::new();
+    let mut record = |args: &[&str]| {
+        let r = env.run(args);
+        seen.push_str(&r.stderr);
+        if matches!(args[0], "doctor" | "cache") {
+            seen.push_str(&r.stdout);
+        }
+    };
+    record(&["-v", "export", "-p", "dev"]);
+    record(&["login", "-p", "dev", "--no-browser"]);
+    record(&["-v", "export", "-p", "dev"]);
+    record(&["-v", "export", "-p", "cross-b", "--refresh"]);
+    record(&["doctor", "-p", "dev"]);
+    record(&["doctor", "-p", "dev", "--json"]);
+    record(&["cache", "list"]);
+    record(&["cache", "list", "--json"]);
+    // Renewal, its failure, and a token the portal refuses.
+    write_token(&env, &sso, Duration::minutes(5), true);
+    record(&["-v", "export", "-p", "dev", "--refresh"]);
+    sso.with(|s| s.expire_all = true);
+    write_token(&env, &sso, Duration::minutes(5), true);
+    sso.with(|s| s.expire_all = true);
+    record(&["-v", "export", "-p", "dev", "--refresh"]);
+    record(&["doctor", "-p", "dev"]);
+    record(&["login", "-p", "dev", "--no-browser", "--timeout", "2s"]);
+    record(&["logout", "-p", "dev"]);
+    assert!(
+        seen.contains("creds: "),
+        "the scenarios said something: {seen}"
+    );
+    assert!(seen.contains("sso-session `corp`"), "{seen}");
+    for secret in [
+        "access-",
+        "refresh-",
+        "csecret-",
+        "sso-secret-",
+        "sso-session-token-",
+    ] {
+        assert!(!seen.contains(secret), "{secret} leaked: {seen}");
+    }
+}

@@ -137,3 +137,27 @@ def test_fifty_concurrent_callers_one_call_per_hop(creds_bin, home, moto):
     stale = run_many(home, creds_bin)
     assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 2), "stale cache: only the stale hop, once"
     assert stale != cold
+
+
+def test_release_binary_ignores_a_test_clock_in_the_environment(creds_bin, home, moto):
+    """A release binary has no test clock: `_CREDS_TEST_NOW` two days ahead must neither make a
+    fresh entry look expired (an upstream call) nor change what is printed."""
+    home.config(chain_config(creds_bin))
+    first = home.run([creds_bin, "export", "--profile", "hop2"])
+    assert first.returncode == 0, first.stderr
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1)
+    ahead = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+    env = dict(home.env, _CREDS_TEST_NOW=ahead.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    again = subprocess.run([creds_bin, "-v", "export", "--profile", "hop2"], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert "cached, expires" in again.stderr, again.stderr
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1), "no upstream call"
+    # And the other way: a clock set in the past does not resurrect what has expired.
+    path, entry = home.entry("InteropB")
+    entry["Credentials"]["Expiration"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.write_text(json.dumps(entry))
+    behind = dict(home.env, _CREDS_TEST_NOW="2020-01-01T00:00:00Z")
+    third = subprocess.run([creds_bin, "export", "--profile", "hop2"], env=behind, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert third.returncode == 0, third.stderr
+    assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 2), "the stale top hop was fetched again"
