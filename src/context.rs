@@ -3,8 +3,9 @@
 //! Everything that is not pure enters through a [`Context`]: the environment ([`Env`], a
 //! snapshot taken once), the clock (wall, monotonic and sleep: [`Clock`]), spawned processes
 //! ([`ProcessRunner`]), STS and IAM Identity Center (the [`Sts`] and [`SsoApi`] clients of
-//! [`crate::aws`]), the browser ([`Browser`]), the sign-in redirect listener ([`Redirects`])
-//! and the program's own path and working directory ([`Paths`]). `main` builds the one real
+//! [`crate::aws`]), the browser ([`Browser`]), the sign-in redirect listener ([`Redirects`]),
+//! the program's own path and working directory ([`Paths`]) and human output
+//! ([`crate::ui::Ui`]). `main` builds the one real
 //! context with [`Context::from_process`]; tests build their own with fakes, so no test needs
 //! real AWS or real time. Clippy bans the ambient versions of these (`env::var`,
 //! `SystemTime::now`, `Instant::now`, `thread::sleep`, `TcpListener::bind`, `current_dir`,
@@ -114,23 +115,16 @@ pub trait Clock: Send + Sync {
     fn sleep(&self, duration: Duration);
 }
 
-/// The real clock.
+/// The real clock. Its monotonic origin is taken at the first reading (the cache-hit path
+/// never takes one).
+#[derive(Default)]
 pub struct SystemClock {
-    origin: Instant,
+    origin: std::sync::OnceLock<Instant>,
 }
 
 impl SystemClock {
-    #[allow(clippy::disallowed_methods)] // the one place that reads the monotonic clock
     pub fn new() -> Self {
-        SystemClock {
-            origin: Instant::now(),
-        }
-    }
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 
@@ -140,7 +134,7 @@ impl Clock for SystemClock {
         Utc::now()
     }
     fn monotonic(&self) -> Duration {
-        self.origin.elapsed()
+        self.origin.get_or_init(Instant::now).elapsed()
     }
     fn sleep(&self, duration: Duration) {
         std::thread::sleep(duration)

@@ -103,6 +103,8 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+        // Lock order: this hop's lock is held while `fetch` resolves the parent (and may take
+        // the parent's lock); a lock is never taken on a hop above one already held.
         let _lock = store.lock(
             &hop.key,
             LOCK_WAIT,

@@ -1,6 +1,7 @@
 //! Atomic file replacement: write a temporary file in the same directory, fsync it, rename it
 //! over the target, fsync the directory. A reader sees the old file or the new one, never part
-//! of one, and a crash loses nothing.
+//! of one, and a crash loses nothing. [`write_with_backup`] is how `setup` changes a user's
+//! file: the old text kept in `FILE.bak`, the new one written atomically.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

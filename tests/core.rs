@@ -499,3 +499,40 @@ fn credential_process_commands_are_not_shown_whole() {
     );
     assert!(!text.contains("SECRETARG"), "{text}");
 }
+
+#[test]
+fn doctor_reports_where_settings_come_from_and_what_they_override() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push(("AWS_PROFILE".into(), "b".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), None);
+    assert_eq!(d.exit_code, 0, "{:?}", d.problems);
+    assert_eq!(
+        (d.profile.as_str(), d.profile_from.as_str()),
+        ("b", "AWS_PROFILE")
+    );
+    assert_eq!(d.region.as_deref(), Some("us-east-1"));
+    assert_eq!(d.region_from.as_deref(), Some("AWS_REGION"));
+    assert_eq!(d.shadowed.len(), 1);
+    let text = creds::commands::doctor::render(&d);
+    let config = w.home().join("home/.aws/config");
+    assert!(
+        text.contains(&format!(
+            "  overridden: region eu-west-1 from {}:13 (by AWS_REGION)",
+            config.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("cache: "), "{text}");
+    assert!(text.contains("export: 2 call(s) to AWS needed"), "{text}");
+    export(&w, "b").unwrap();
+    let d = creds::commands::doctor::diagnose(&w.context(false), None);
+    assert_eq!(d.calls_needed, Some(0));
+    assert!(
+        d.chain[2]
+            .cache
+            .starts_with("cached until 2030-01-01T01:00:00Z"),
+        "{:?}",
+        d.chain
+    );
+}

@@ -36,6 +36,8 @@ pub struct Diagnosis {
     /// Values that are set but lose to another.
     pub shadowed: Vec<ShadowState>,
     pub sts_endpoint: Option<String>,
+    /// Where credentials are cached, and why there.
+    pub cache: Option<String>,
     pub source: Option<String>,
     pub chain: Vec<HopState>,
     pub calls_needed: Option<usize>,
@@ -222,6 +224,11 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
     d.sts_endpoint = Some(match &settings.sts_endpoint {
         Some(e) => format!("{} (from {})", e.value, e.origin),
         None => format!("regional ({})", settings.sts.region),
+    });
+    d.cache = Some(match (&settings.cache_mode.value, &settings.cache_dir) {
+        (crate::cache::Mode::None, _) => format!("off (from {})", settings.cache_mode.origin),
+        (_, Some(dir)) => format!("{} (from {})", dir.value.display(), dir.origin),
+        (_, None) => "off: no cache directory (set HOME or CREDS_CACHE_DIR)".to_string(),
     });
 }
 
@@ -472,6 +479,9 @@ pub fn render(d: &Diagnosis) -> String {
             ));
         }
         lines.push(format!("STS endpoint: {endpoint}"));
+        if let Some(cache) = &d.cache {
+            lines.push(format!("cache: {cache}"));
+        }
     }
     if let Some(source) = &d.source {
         lines.push(format!("source: {source}"));

@@ -3,6 +3,7 @@
 use crate::cache::{file::FileStore, Mode};
 use crate::chain;
 use crate::cli::ExportArgs;
+use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::exec::{Options, Walk};
@@ -21,19 +22,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     process::check_guard(&crate::settings::guard(&ctx.env), &profile.value)?;
 
     let (settings, set) = Settings::load(flags, &ctx.env)?;
-    ctx.ui
-        .verbose(verbose, || format!("read {}", set.files_description()));
-    for warning in &set.warnings {
-        ctx.ui.verbose(verbose, || format!("warning: {warning}"));
-    }
-    for s in &settings.shadowed {
-        ctx.ui.verbose(verbose, || {
-            format!(
-                "{} {} from {} is overridden by {}",
-                s.setting, s.value, s.origin, s.by
-            )
-        });
-    }
+    explain(ctx, verbose, &settings, &set);
     let chain = chain::resolve(&set, &settings.profile.value)?;
     chain.check_supported()?;
     let endpoints = settings.sso_endpoints();
@@ -85,4 +74,21 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         &creds,
         settings.region.as_ref().map(|r| r.value.as_str()),
     ))
+}
+
+/// `-v`: the files read, what they say that is ignored, and which settings are overridden.
+fn explain(ctx: &Context, verbose: bool, settings: &Settings, set: &ProfileSet) {
+    ctx.ui
+        .verbose(verbose, || format!("read {}", set.files_description()));
+    for warning in &set.warnings {
+        ctx.ui.verbose(verbose, || format!("warning: {warning}"));
+    }
+    for s in &settings.shadowed {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "{} {} from {} is overridden by {}",
+                s.setting, s.value, s.origin, s.by
+            )
+        });
+    }
 }

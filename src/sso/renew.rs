@@ -96,7 +96,6 @@ pub fn renew(
     // Another process may have renewed it while we waited.
     let token = store.read_token(session)?.unwrap_or(token);
     let now = ctx.clock.now();
-    let usable = |t: &Token| t.expires_at - now > MIN_USABLE;
     if freshness(&token, now) == Freshness::Fresh {
         return Ok(Renewal::Valid(token));
     }
@@ -105,7 +104,7 @@ pub fn renew(
     else {
         return Err(session.login_needed("the SSO token cannot be renewed"));
     };
-    let err = match ctx.sso.create_token(
+    match ctx.sso.create_token(
         &session.region,
         endpoints,
         &registration,
@@ -120,12 +119,23 @@ pub fn renew(
                 ..token
             };
             store.write_token(session, &renewed)?;
-            return Ok(Renewal::Renewed(renewed));
+            Ok(Renewal::Renewed(renewed))
         }
-        Err(err) => err,
-    };
+        Err(err) => renewal_failed(ctx, session, token, err),
+    }
+}
+
+/// After a failed renewal: the old token while it is usable (with a warning), else exit 4
+/// saying why, or the failure itself when it was not the service's answer about the token.
+fn renewal_failed(
+    ctx: &Context,
+    session: &Session,
+    token: Token,
+    err: TokenError,
+) -> Result<Renewal> {
+    let usable = token.expires_at - ctx.clock.now() > MIN_USABLE;
     let why = match err {
-        TokenError::Other(e) if usable(&token) => {
+        TokenError::Other(e) if usable => {
             ctx.ui.warn(&format!(
                 "{}: renewing the SSO token failed ({e}); using it until it expires",
                 session.describe()
@@ -140,16 +150,16 @@ pub fn renew(
             "renewing the SSO token gave an unexpected answer".to_string()
         }
     };
-    if usable(&token) {
-        ctx.ui.warn(&format!(
-            "{}: {why}; the token works until {}, then run `{}`",
-            session.describe(),
-            format_time(token.expires_at),
-            session.login_command
-        ));
-        return Ok(Renewal::Valid(token));
+    if !usable {
+        return Err(session.login_needed(&why));
     }
-    Err(session.login_needed(&why))
+    ctx.ui.warn(&format!(
+        "{}: {why}; the token works until {}, then run `{}`",
+        session.describe(),
+        format_time(token.expires_at),
+        session.login_command
+    ));
+    Ok(Renewal::Valid(token))
 }
 
 /// A usable token, renewed first when it is inside the refresh window and can be.
