@@ -13,8 +13,11 @@
 //!   this walk started counts as refreshed).
 //! - A failed call is remembered for 10 to 15 seconds so a crowd of callers does not hammer
 //!   STS; `--refresh` ignores the record.
+//! - The cache is an optimisation: a directory that is not private to this user, or one that
+//!   cannot be written (read-only, full, not a directory), is warned about once, and the
+//!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, Entry, Failure, LOCK_WAIT};
+use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, LOCK_WAIT};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
@@ -40,6 +43,8 @@ pub struct Walk<'a> {
     at: FetchInputs<'a>,
     opts: Options,
     started: DateTime<Utc>,
+    /// Whether the cache has been warned about (once per run).
+    warned: std::cell::Cell<bool>,
 }
 
 impl<'a> Walk<'a> {
@@ -49,12 +54,30 @@ impl<'a> Walk<'a> {
         at: FetchInputs<'a>,
         opts: Options,
     ) -> Self {
-        Walk {
+        let walk = Walk {
             started: ctx.clock.now(),
             ctx,
-            store,
+            store: None,
             at,
             opts,
+            warned: std::cell::Cell::new(false),
+        };
+        let store = store.filter(|s| match s.check() {
+            Ok(()) => true,
+            Err(why) => {
+                walk.unusable(&why);
+                false
+            }
+        });
+        Walk { store, ..walk }
+    }
+
+    /// Warns, once, that the cache cannot be used.
+    fn unusable(&self, why: &str) {
+        if !self.warned.replace(true) {
+            self.ctx.ui.warn(&format!(
+                "the credential cache is not used: {why}; credentials are served uncached (set CREDS_CACHE_DIR to a private directory, or CREDS_CACHE=none)"
+            ));
         }
     }
 
@@ -105,12 +128,15 @@ impl<'a> Walk<'a> {
         }
         // Lock order: this hop's lock is held while `fetch` resolves the parent (and may take
         // the parent's lock); a lock is never taken on a hop above one already held.
-        let _lock = store.lock(
-            &hop.key,
-            LOCK_WAIT,
-            &format!("profile `{}` ({})", hop.profile, hop.label),
-            self.ctx.clock.as_ref(),
-        )?;
+        let what = format!("profile `{}` ({})", hop.profile, hop.label);
+        let _lock = match store.lock(&hop.key, LOCK_WAIT, &what, self.ctx.clock.as_ref()) {
+            Ok(lock) => lock,
+            Err(LockError::Busy(e)) => return Err(e),
+            Err(LockError::Unusable(why)) => {
+                self.unusable(&why);
+                return self.fetch(hops, i);
+            }
+        };
         let now = self.ctx.clock.now();
         if let Some(entry) = store.read(&hop.key) {
             let refreshed_since_start = entry.fetched_at().is_some_and(|t| t > self.started);
@@ -137,7 +163,7 @@ impl<'a> Walk<'a> {
                 let now = self.ctx.clock.now();
                 if let Some(entry) = Entry::new(&hop.key, &hop.profile, &hop.label, &c, now) {
                     if let Err(e) = store.write(&entry) {
-                        self.ctx.ui.warn(&e.message);
+                        self.unusable(&e.message);
                     }
                 }
                 store.clear_failure(&hop.key);

@@ -1,11 +1,21 @@
-//! Atomic file replacement: write a temporary file in the same directory, fsync it, rename it
-//! over the target, fsync the directory. A reader sees the old file or the new one, never part
-//! of one, and a crash loses nothing. [`write_with_backup`] is how `setup` changes a user's
-//! file: the old text kept in `FILE.bak`, the new one written atomically.
+//! Files written and read with care.
+//!
+//! - Atomic replacement ([`write_atomic`]): write a temporary file in the same directory, fsync
+//!   it, rename it over the target, fsync the directory. A reader sees the old file or the new
+//!   one, never part of one, and a crash loses nothing. The temporary file is named
+//!   `.NAME.PID.N.tmp`; [`clean_stale_temps`] removes those whose writer is gone, so a kill
+//!   between write and rename leaves no credentials behind for long.
+//! - [`write_with_backup`] is how `setup` changes a user's file: the old text kept in
+//!   `FILE.bak`, the new one written atomically, through a symlink to where it points.
+//! - [`read_regular`] reads a file only if it is a regular file (a FIFO would block forever),
+//!   optionally without following a symlink, and at most a given size.
+//! - [`check_private_dir`] and [`create_private_dir`]: a directory is used for secrets only if
+//!   it belongs to this user and nobody else can write to it (as ssh and gpg require); creds
+//!   creates at most the last two levels of one, 0700, and never changes one it did not make.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 /// The permissions of the new file (Unix).
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +26,73 @@ pub enum Mode {
     KeepOr(u32),
 }
 
+/// The name of a temporary file for `name` written by this process.
+fn temp_name(name: &str) -> String {
+    format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        crate::context::entropy()
+    )
+}
+
+/// For a file name made by [`temp_name`]: the name it was for and the writer's process id.
+pub fn parse_temp(file_name: &str) -> Option<(&str, u32)> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, n) = rest.rsplit_once('.')?;
+    let (name, pid) = rest.rsplit_once('.')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((name, pid.parse().ok()?))
+}
+
+/// Whether process `pid` may still be running (it exists, or we cannot tell).
+pub fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Removes the temporary files in `dir` that were made for a name `ours` accepts and whose
+/// writer has exited (or that are older than ten minutes). Returns how many it removed.
+pub fn clean_stale_temps(dir: &Path, ours: impl Fn(&str) -> bool) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0usize;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((target, pid)) = name.to_str().and_then(parse_temp) else {
+            continue;
+        };
+        if !ours(target) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        let mine = pid == std::process::id();
+        if ((!mine && !process_alive(pid)) || old) && fs::remove_file(entry.path()).is_ok() {
+            removed = removed.saturating_add(1);
+        }
+    }
+    removed
+}
+
 /// Replaces `path` with `bytes`, with the permissions `mode` says.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
     let dir = match path.parent() {
@@ -23,11 +100,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
         _ => Path::new("."),
     };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        crate::context::entropy()
-    ));
+    let tmp = dir.join(temp_name(name));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -58,20 +131,200 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
     result
 }
 
+/// Where a write to `path` should go: the file a symlink at `path` points to (so a config kept
+/// in a dotfiles repository stays a link), else `path` itself.
+pub fn write_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(path) {
+            Ok(real) => real,
+            // A dangling link: write where it points, relative to the link's directory.
+            Err(_) => match fs::read_link(path) {
+                Ok(to) if to.is_absolute() => to,
+                Ok(to) => path.parent().unwrap_or(Path::new(".")).join(to),
+                Err(_) => path.to_path_buf(),
+            },
+        },
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Writes a user's file (`setup`): creates its directory, keeps the old text in `PATH.bak`
-/// when there was one, and replaces the file atomically, keeping its permissions.
+/// when there was one, and replaces the file atomically, keeping its permissions. A symlink
+/// is written through, not replaced.
 pub fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> crate::error::Result<()> {
     use crate::error::Error;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    let target = write_target(path);
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)
             .map_err(|e| Error::other(format!("cannot create {}: {e}", parent.display())))?;
     }
     if let Some(old) = old {
-        let backup = std::path::PathBuf::from(format!("{}.bak", path.display()));
-        write_atomic(&backup, old.as_bytes(), Mode::KeepOr(0o600)).map_err(|e| {
+        let backup = PathBuf::from(format!("{}.bak", path.display()));
+        write_atomic(&write_target(&backup), old.as_bytes(), Mode::KeepOr(0o600)).map_err(|e| {
             Error::other(format!("cannot write the backup {}: {e}", backup.display()))
         })?;
     }
-    write_atomic(path, new.as_bytes(), Mode::KeepOr(0o600))
+    write_atomic(&target, new.as_bytes(), Mode::KeepOr(0o600))
         .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Opens `path` for reading if it is a regular file (never blocking on a FIFO or a device),
+/// without following a final symlink when `nofollow`.
+pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+        if nofollow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        options.custom_flags(flags);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a regular file of at most `limit` bytes (see [`open_regular`]); a larger one is an
+/// error.
+pub fn read_regular(path: &Path, nofollow: bool, limit: u64) -> io::Result<Vec<u8>> {
+    let file = open_regular(path, nofollow)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Whether `dir` exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirState {
+    Missing,
+    Private,
+}
+
+/// Whether `dir` may hold secrets: missing (it will be created), or a directory owned by this
+/// user that nobody else can write to. The error says why not.
+pub fn check_private_dir(dir: &Path) -> Result<DirState, String> {
+    let meta = match fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(e) => return Err(format!("{} cannot be read: {e}", dir.display())),
+    };
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(format!(
+                "{} belongs to user id {}, not to you ({me})",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} can be written by other users (mode {:o})",
+                dir.display(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(DirState::Private)
+}
+
+/// Creates `dir` with mode 0700, and its parent if that is missing too; never more (a missing
+/// HOME is not created).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    let create = |d: &Path| match builder.create(d) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => Ok(()),
+        other => other,
+    };
+    match create(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = dir.parent().ok_or(e)?;
+            create(parent)?;
+            create(dir)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_round_trip() {
+        let name = temp_name("abc.json");
+        assert_eq!(parse_temp(&name), Some(("abc.json", std::process::id())));
+        assert_eq!(parse_temp(".x.json.12.34.tmp"), Some(("x.json", 12)));
+        assert_eq!(parse_temp("x.json"), None);
+        assert_eq!(parse_temp(".x.json.a.34.tmp"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_and_regular_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a").join("b");
+        assert_eq!(check_private_dir(&dir), Ok(DirState::Missing));
+        create_private_dir(&dir).unwrap();
+        assert_eq!(check_private_dir(&dir), Ok(DirState::Private));
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        // Never more than two levels.
+        assert!(create_private_dir(&tmp.path().join("x/y/z")).is_err());
+        assert!(!tmp.path().join("x").exists());
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(check_private_dir(&dir)
+            .unwrap_err()
+            .contains("written by other users"));
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+            0o1777,
+            "left as it was"
+        );
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string and mode.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(
+            read_regular(&fifo, true, 10).is_err(),
+            "no blocking on a FIFO"
+        );
+        let file = tmp.path().join("f");
+        fs::write(&file, "12345").unwrap();
+        assert_eq!(read_regular(&file, true, 5).unwrap(), b"12345");
+        assert!(read_regular(&file, true, 4).is_err());
+        let link = tmp.path().join("l");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(read_regular(&link, true, 10).is_err());
+        assert!(read_regular(&link, false, 10).is_ok());
+        assert_eq!(write_target(&link), fs::canonicalize(&file).unwrap());
+    }
 }

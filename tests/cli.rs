@@ -4,6 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
+mod hostile;
 mod setup;
 mod sso;
 mod support;
@@ -207,8 +208,6 @@ fn cache_files_are_private_and_atomic() {
     use std::os::unix::fs::PermissionsExt;
     let sts = FakeSts::start();
     let env = chain_env(&sts);
-    std::fs::create_dir_all(env.cache_dir()).unwrap();
-    std::fs::set_permissions(env.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     env.run(&["export", "-p", "b"]).ok();
     assert_eq!(
         std::fs::metadata(env.cache_dir())
@@ -216,7 +215,8 @@ fn cache_files_are_private_and_atomic() {
             .permissions()
             .mode()
             & 0o777,
-        0o700
+        0o700,
+        "a directory creds creates is 0700"
     );
     let entries = env.cache_entries();
     assert_eq!(entries.len(), 2);

@@ -1,17 +1,27 @@
 //! The file store: `<dir>/<key>.json` entries, `<key>.lock` locks, `<key>.err` failures.
 //!
-//! The directory is created 0700 (and tightened if it is wider); every file is written 0600 to
-//! a temporary file in the same directory, fsynced and renamed over the old one, so a reader
-//! sees the old entry or the new one, never half of one. Locks are OS advisory locks
-//! (`flock`), released by the OS if their holder dies.
+//! The directory is used only if it belongs to this user and nobody else can write to it
+//! ([`FileStore::check`]); creds creates it 0700 (at most its last two levels) and never
+//! changes the mode of a directory it did not create (entries are 0600 in any case). Entries and locks are opened without following symlinks and only if
+//! they are regular files. Every file is written 0600 to a temporary file in the same
+//! directory, fsynced and renamed over the old one, so a reader sees the old entry or the new
+//! one, never half of one; temporary files left by a killed writer are removed by the next
+//! write and by `clear`. Locks are OS advisory locks (`flock`), released by the OS if their
+//! holder dies. Only names creds makes are ever listed or removed.
 
 use super::{Entry, Failure, Key};
 use crate::context::Clock;
 use crate::error::{Error, Kind, Result};
+use crate::fsutil::{self, DirState};
 use chrono::{DateTime, Utc};
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The largest cache entry or failure record read (they are a few hundred bytes).
+const MAX_ENTRY: u64 = 64 * 1024;
+/// The largest file of another tool's read from a store (SSO tokens are about 2 KiB).
+const MAX_NAMED: u64 = 1024 * 1024;
 
 pub struct FileStore {
     dir: PathBuf,
@@ -32,6 +42,29 @@ pub struct Lock {
     _file: Option<File>,
 }
 
+/// Why a lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process held it for the whole wait.
+    Busy(Error),
+    /// The directory or the lock file cannot be used; the message says why.
+    Unusable(String),
+}
+
+/// Whether `name` is a file creds keeps in its cache directory: `<64 hex>.json|err|lock`.
+pub fn is_cache_file(name: &str) -> bool {
+    match name.split_once('.') {
+        Some((key, ext)) => {
+            key.len() == 64
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && matches!(ext, "json" | "err" | "lock")
+        }
+        None => false,
+    }
+}
+
 impl FileStore {
     pub fn new(dir: PathBuf) -> Self {
         FileStore { dir }
@@ -41,23 +74,34 @@ impl FileStore {
         &self.dir
     }
 
+    /// Whether the directory may hold credentials: missing (it will be created) or private to
+    /// this user. The error says why not.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        fsutil::check_private_dir(&self.dir).map(|_| ())
+    }
+
     fn path(&self, key: &Key, ext: &str) -> PathBuf {
         self.dir.join(format!("{}.{ext}", key.0))
     }
 
-    /// The entry for `key`; missing, unreadable, corrupt or foreign files are a miss.
+    /// The entry for `key`; missing, unreadable, corrupt, foreign or irregular files are a
+    /// miss.
     pub fn read(&self, key: &Key) -> Option<Entry> {
-        Entry::from_slice(&fs::read(self.path(key, "json")).ok()?, key)
+        let bytes = fsutil::read_regular(&self.path(key, "json"), true, MAX_ENTRY).ok()?;
+        Entry::from_slice(&bytes, key)
     }
 
     pub fn write(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec(entry)
             .map_err(|e| Error::other(format!("cannot encode a cache entry: {e}")))?;
-        self.write_file(&self.path(&Key(entry.key.clone()), "json"), &bytes)
+        self.write_file(&self.path(&Key(entry.key.clone()), "json"), &bytes)?;
+        fsutil::clean_stale_temps(&self.dir, is_cache_file);
+        Ok(())
     }
 
     pub fn read_failure(&self, key: &Key) -> Option<Failure> {
-        serde_json::from_slice(&fs::read(self.path(key, "err")).ok()?).ok()
+        let bytes = fsutil::read_regular(&self.path(key, "err"), true, MAX_ENTRY).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     pub fn write_failure(&self, key: &Key, failure: &Failure) -> Result<()> {
@@ -66,14 +110,18 @@ impl FileStore {
         self.write_file(&self.path(key, "err"), &bytes)
     }
 
-    /// Reads `<dir>/<name>` (for files in other tools' formats, such as SSO tokens).
+    /// Reads `<dir>/<name>` (for files in other tools' formats, such as SSO tokens), if it is
+    /// a regular file.
     pub fn read_named(&self, name: &str) -> std::io::Result<Vec<u8>> {
-        fs::read(self.dir.join(name))
+        fsutil::read_regular(&self.dir.join(name), false, MAX_NAMED)
     }
 
-    /// Atomically writes `<dir>/<name>`, 0600.
-    pub fn write_named(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        self.write_file(&self.dir.join(name), bytes)
+    /// Atomically writes `<dir>/<name>`, 0600, then removes temporary files that killed
+    /// writers left for names `ours` accepts.
+    pub fn write_named(&self, name: &str, bytes: &[u8], ours: impl Fn(&str) -> bool) -> Result<()> {
+        self.write_file(&self.dir.join(name), bytes)?;
+        fsutil::clean_stale_temps(&self.dir, ours);
+        Ok(())
     }
 
     /// Removes `<dir>/<name>`; `Ok(false)` if it was not there.
@@ -87,45 +135,6 @@ impl FileStore {
 
     pub fn clear_failure(&self, key: &Key) {
         let _ = fs::remove_file(self.path(key, "err"));
-    }
-
-    /// Creates the directory 0700, or narrows an existing one to 0700.
-    fn ensure_dir(&self) -> Result<()> {
-        let fail = |e: std::io::Error| {
-            Error::other(format!("cannot create the cache directory {}: {e}; set CREDS_CACHE_DIR to a writable directory or CREDS_CACHE=none", self.dir.display()))
-        };
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-            builder.mode(0o700);
-            builder.create(&self.dir).map_err(fail)?;
-            let meta = fs::metadata(&self.dir).map_err(fail)?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
-            }
-        }
-        #[cfg(not(unix))]
-        builder.create(&self.dir).map_err(fail)?;
-        Ok(())
-    }
-
-    fn open_options() -> OpenOptions {
-        let mut o = OpenOptions::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        o
-    }
-
-    /// Atomically replaces `path` with `bytes` (0600).
-    fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        self.ensure_dir()?;
-        crate::fsutil::write_atomic(path, bytes, crate::fsutil::Mode::Exactly(0o600))
-            .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
     }
 
     /// Every entry of the directory, sorted by profile and hop (an empty list when the
@@ -155,23 +164,25 @@ impl FileStore {
         };
         let mut out = Vec::new();
         for entry in read.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let Some(shown) = fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Shown>(&b).ok())
+            let name = entry.file_name();
+            let Some(name) = name
+                .to_str()
+                .filter(|n| is_cache_file(n) && n.ends_with(".json"))
             else {
                 continue;
             };
+            let path = self.dir.join(name);
+            let shown = fsutil::read_regular(&path, true, MAX_ENTRY)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Shown>(&b).ok());
+            let (profile, hop, expiration) = match shown {
+                Some(s) => (s.profile, s.hop, s.credentials.and_then(|c| c.expiration)),
+                None => (None, None, None),
+            };
             out.push(Listed {
-                profile: shown.profile.unwrap_or_else(|| "?".into()),
-                hop: shown.hop.unwrap_or_else(|| "?".into()),
-                expiration: shown
-                    .credentials
-                    .and_then(|c| c.expiration)
-                    .and_then(|t| crate::wire::parse_time(&t)),
+                profile: profile.unwrap_or_else(|| "?".into()),
+                hop: hop.unwrap_or_else(|| "?".into()),
+                expiration: expiration.and_then(|t| crate::wire::parse_time(&t)),
                 path,
             });
         }
@@ -184,8 +195,8 @@ impl FileStore {
         fs::remove_file(&listed.path).is_ok()
     }
 
-    /// Removes every file `creds` keeps here (entries, failure records, locks, leftovers of
-    /// interrupted writes); returns how many entries there were.
+    /// Removes every file creds keeps here (entries, failure records, locks, temporary files
+    /// of writers that are gone), and nothing else; returns how many entries there were.
     pub fn clear_all(&self) -> Result<usize> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
@@ -197,18 +208,41 @@ impl FileStore {
                 )))
             }
         };
-        let mut removed = 0;
+        let mut removed = 0usize;
         for entry in entries.flatten() {
-            let path = entry.path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "json" | "err" | "lock" | "tmp")
-                && fs::remove_file(&path).is_ok()
-                && ext == "json"
-            {
-                removed += 1;
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| is_cache_file(n)) else {
+                continue;
+            };
+            if fs::remove_file(entry.path()).is_ok() && name.ends_with(".json") {
+                removed = removed.saturating_add(1);
             }
         }
+        fsutil::clean_stale_temps(&self.dir, is_cache_file);
         Ok(removed)
+    }
+
+    /// Makes sure the directory exists and is private to this user.
+    fn ensure_dir(&self) -> std::result::Result<(), String> {
+        match fsutil::check_private_dir(&self.dir)? {
+            DirState::Private => Ok(()),
+            DirState::Missing => {
+                fsutil::create_private_dir(&self.dir)
+                    .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+                fsutil::check_private_dir(&self.dir).map(|_| ())
+            }
+        }
+    }
+
+    /// Atomically replaces `path` with `bytes` (0600).
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir().map_err(|why| {
+            Error::other(format!(
+                "{why}; set CREDS_CACHE_DIR to a private writable directory, or CREDS_CACHE=none"
+            ))
+        })?;
+        fsutil::write_atomic(path, bytes, fsutil::Mode::Exactly(0o600))
+            .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
     }
 
     /// Takes the lock of `key`, waiting at most `timeout` (on `clock`) for another process
@@ -219,36 +253,44 @@ impl FileStore {
         timeout: Duration,
         what: &str,
         clock: &dyn Clock,
-    ) -> Result<Lock> {
-        self.ensure_dir()?;
+    ) -> std::result::Result<Lock, LockError> {
+        self.ensure_dir().map_err(LockError::Unusable)?;
         let path = self.path(key, "lock");
-        let file = Self::open_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| {
-                Error::other(format!("cannot open the lock file {}: {e}", path.display()))
-            })?;
+        let unusable = |e: std::io::Error| {
+            LockError::Unusable(format!("cannot use the lock file {}: {e}", path.display()))
+        };
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+        }
+        let file = options.open(&path).map_err(unusable)?;
+        if !file.metadata().map_err(unusable)?.is_file() {
+            return Err(LockError::Unusable(format!(
+                "the lock file {} is not a regular file",
+                path.display()
+            )));
+        }
         let start = clock.monotonic();
         let mut pause = Duration::from_millis(1);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Lock { _file: Some(file) }),
                 Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::other(format!("cannot lock {}: {e}", path.display())))
-                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(unusable(e)),
             }
             if clock.monotonic().saturating_sub(start) >= timeout {
-                return Err(Error::new(
+                return Err(LockError::Busy(Error::new(
                     Kind::Network,
                     format!("gave up after {}s waiting for another creds process that is refreshing {what}; try again, or check for a stuck creds or credential_process", timeout.as_secs()),
-                ));
+                )));
             }
             clock.sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(25));
+            pause = pause.saturating_mul(2).min(Duration::from_millis(25));
         }
     }
 }
@@ -320,10 +362,11 @@ mod tests {
         let held = store
             .lock(&key, Duration::from_secs(1), "x", &clock)
             .unwrap();
-        let err = store
-            .lock(&key, Duration::from_secs(45), "profile `p`", &clock)
-            .err()
-            .unwrap();
+        let Err(LockError::Busy(err)) =
+            store.lock(&key, Duration::from_secs(45), "profile `p`", &clock)
+        else {
+            panic!("the second lock must wait and give up");
+        };
         assert_eq!(err.kind, Kind::Network);
         assert!(err.message.contains("gave up after 45s"), "{}", err.message);
         assert!(clock.monotonic() >= Duration::from_secs(45));

@@ -63,6 +63,11 @@ pub fn list(ctx: &Context, as_json: bool) -> Result<String> {
 pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> {
     let store = store(ctx)?;
     let removed = if all {
+        // Temporary files a killed token write left in ~/.aws/sso/cache go too.
+        if let Some(home) = crate::settings::home(&ctx.env) {
+            let sso = std::path::Path::new(&home.value).join(".aws/sso/cache");
+            crate::sso::TokenStore::new(&sso, None).clean_temps();
+        }
         store.clear_all()?
     } else {
         // Every hop `export --profile P` uses: the profiles of its chain.

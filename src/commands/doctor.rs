@@ -227,7 +227,10 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
     });
     d.cache = Some(match (&settings.cache_mode.value, &settings.cache_dir) {
         (crate::cache::Mode::None, _) => format!("off (from {})", settings.cache_mode.origin),
-        (_, Some(dir)) => format!("{} (from {})", dir.value.display(), dir.origin),
+        (_, Some(dir)) => match FileStore::new(dir.value.clone()).check() {
+            Ok(()) => format!("{} (from {})", dir.value.display(), dir.origin),
+            Err(why) => format!("not used: {why} (from {})", dir.origin),
+        },
         (_, None) => "off: no cache directory (set HOME or CREDS_CACHE_DIR)".to_string(),
     });
 }

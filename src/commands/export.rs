@@ -69,11 +69,12 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
             settings.profile.value
         )));
     }
-    Ok(output::render(
+    output::render(
         args.format,
         &creds,
         settings.region.as_ref().map(|r| r.value.as_str()),
-    ))
+    )
+    .map_err(|e| e.in_profile(&settings.profile.value))
 }
 
 /// `-v`: the files read, what they say that is ignored, and which settings are overridden.

@@ -87,12 +87,7 @@ pub fn renew(
         }
         Freshness::Renewable => {}
     }
-    let _lock = store.lock(
-        &session.token_lock(),
-        LOCK_WAIT,
-        &session.describe(),
-        ctx.clock.as_ref(),
-    )?;
+    let _lock = store.lock(&session.token_lock(), LOCK_WAIT, &session.describe(), ctx)?;
     // Another process may have renewed it while we waited.
     let token = store.read_token(session)?.unwrap_or(token);
     let now = ctx.clock.now();
@@ -118,7 +113,14 @@ pub fn renew(
                 refresh_token: grant.refresh_token.or(Some(refresh_token)),
                 ..token
             };
-            store.write_token(session, &renewed)?;
+            // A renewed token that cannot be saved still serves this run.
+            if let Err(e) = store.write_token(session, &renewed) {
+                ctx.ui.warn(&format!(
+                    "{}: the renewed SSO token could not be saved ({}); it is used for this run only",
+                    session.describe(),
+                    e.message
+                ));
+            }
             Ok(Renewal::Renewed(renewed))
         }
         Err(err) => renewal_failed(ctx, session, token, err),

@@ -75,8 +75,13 @@ impl Run {
     }
 }
 
+/// The binary under test: this build's, or `CREDS_TEST_BIN` (to run the binary tests against
+/// another build, e.g. to see a regression test fail on the build before a fix).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_creds")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("CREDS_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_creds").to_string())
+    })
 }
 
 impl TestEnv {

@@ -1,18 +1,28 @@
 //! `~/.aws/sso/cache`: the token and registration files the AWS CLI keeps, read and written in
 //! its exact formats ([`token`], [`registration`]), and the locks that guard them (in creds'
-//! own cache directory, so that nothing foreign appears in the AWS CLI's).
+//! own cache directory, so that nothing foreign appears in the AWS CLI's). A lock directory
+//! that cannot be used is warned about and the work goes on unlocked.
 
 pub mod registration;
 pub mod token;
 
 use super::Session;
-use crate::cache::file::{FileStore, Lock};
+use crate::cache::file::{FileStore, Lock, LockError};
 use crate::cache::{Key, LOCK_WAIT};
-use crate::context::Clock;
+use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use registration::Registration;
 use std::path::{Path, PathBuf};
 use token::Token;
+
+/// Whether `name` is a file of the AWS CLI's SSO cache: `<40 hex>.json`.
+pub fn is_sso_file(name: &str) -> bool {
+    name.strip_suffix(".json").is_some_and(|h| {
+        h.len() == 40
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
 
 /// The SSO cache directory and where its locks are taken.
 pub struct TokenStore {
@@ -33,18 +43,37 @@ impl TokenStore {
         self.files.dir().join(session.token_file())
     }
 
-    /// Takes `key`'s lock, waiting at most `wait` for another process.
+    /// Takes `key`'s lock, waiting at most `wait` for another process; without a usable lock
+    /// directory, warns and locks nothing.
     pub fn lock(
         &self,
         key: &Key,
         wait: std::time::Duration,
         what: &str,
-        clock: &dyn Clock,
+        ctx: &Context,
     ) -> Result<Lock> {
-        match &self.locks {
-            Some(store) => store.lock(key, wait, what, clock),
-            None => Ok(Lock::none()),
+        let Some(store) = &self.locks else {
+            return Ok(Lock::none());
+        };
+        let result = store
+            .check()
+            .map_err(LockError::Unusable)
+            .and_then(|()| store.lock(key, wait, what, ctx.clock.as_ref()));
+        match result {
+            Ok(lock) => Ok(lock),
+            Err(LockError::Busy(e)) => Err(e),
+            Err(LockError::Unusable(why)) => {
+                ctx.ui
+                    .warn(&format!("{why}; going on without a lock for {what}"));
+                Ok(Lock::none())
+            }
         }
+    }
+
+    /// Removes the temporary files that killed writers left in the SSO cache (`cache clear
+    /// --all`); how many.
+    pub fn clean_temps(&self) -> usize {
+        crate::fsutil::clean_stale_temps(self.files.dir(), is_sso_file)
     }
 
     /// The session's token as cached, `None` when there is none; a broken file is an error
@@ -73,8 +102,11 @@ impl TokenStore {
 
     /// Writes the token (the caller holds the session's token lock).
     pub fn write_token(&self, session: &Session, token: &Token) -> Result<()> {
-        self.files
-            .write_named(&session.token_file(), token.to_cli_json().as_bytes())
+        self.files.write_named(
+            &session.token_file(),
+            token.to_cli_json().as_bytes(),
+            is_sso_file,
+        )
     }
 
     /// Writes a new token under the session's token lock, so that a renewal in progress in
@@ -83,9 +115,9 @@ impl TokenStore {
         &self,
         session: &Session,
         token: &Token,
-        clock: &dyn Clock,
+        ctx: &Context,
     ) -> Result<()> {
-        let _lock = self.lock(&session.token_lock(), LOCK_WAIT, &session.describe(), clock)?;
+        let _lock = self.lock(&session.token_lock(), LOCK_WAIT, &session.describe(), ctx)?;
         self.write_token(session, token)
     }
 
@@ -106,6 +138,7 @@ impl TokenStore {
         self.files.write_named(
             &session.registration_file(),
             registration.to_cli_json().as_bytes(),
+            is_sso_file,
         )
     }
 }

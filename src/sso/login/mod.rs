@@ -174,7 +174,7 @@ pub fn login(
             &session.login_lock(),
             flow.remaining(),
             &format!("a login to {}", session.describe()),
-            ctx.clock.as_ref(),
+            ctx,
         )
         .map_err(|_| flow.timed_out())?;
     if let Some(token) = store.read_token(session)? {
@@ -198,7 +198,7 @@ pub fn login(
         device::run(&flow)?
     };
     let token = token_of(ctx, session, &registration, grant);
-    store.write_token_locked(session, &token, ctx.clock.as_ref())?;
+    store.write_token_locked(session, &token, ctx)?;
     let renewal = if token.refresh_token.is_some() {
         "; it is renewed automatically"
     } else {

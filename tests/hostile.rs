@@ -1,0 +1,354 @@
+//! Hostile input and hostile file systems, against the built binary: nothing printed for a
+//! shell runs, an unusable or untrusted cache is skipped (with one warning), only creds' own
+//! files are ever removed, no FIFO or symlink in the cache can hang or redirect creds, and
+//! user files stay symlinks.
+
+use crate::support::{json, FakeSts, TestEnv};
+use std::path::Path;
+use std::time::Duration;
+
+const KEYS: &str = "[profile keys]\naws_access_key_id = AKIDHOSTILE0000001\naws_secret_access_key = hostile/secret\n[profile a]\nrole_arn = arn:aws:iam::111111111111:role/RoleA\nsource_profile = keys\n";
+
+fn sh(script: &str, arg: &str, cwd: &Path) -> String {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(arg)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn shell_formats_print_values_that_no_shell_runs() {
+    let env = TestEnv::new();
+    let helper = env.write(
+        "helper.sh",
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIA$(touch x)\", \"SecretAccessKey\": \"it'\"'\"'s `touch y`\", \"SessionToken\": \"tok\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
+    );
+    env.config(&format!(
+        "[profile p]\ncredential_process = sh {}\nregion = us-east-1;touch${{IFS}}pwned\n",
+        helper.display()
+    ));
+    let mut env = env;
+    env.unset("AWS_REGION");
+    let doc = env
+        .run(&["export", "-p", "p", "-f", "env"])
+        .ok()
+        .to_string();
+    let work = env.dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let seen = sh(
+        "eval \"$1\"; printf '%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_REGION\"",
+        &doc,
+        &work,
+    );
+    assert_eq!(
+        seen,
+        "ASIA$(touch x)|it's `touch y`|us-east-1;touch${IFS}pwned"
+    );
+    let no_export = env
+        .run(&["export", "-p", "p", "-f", "env-no-export"])
+        .ok()
+        .to_string();
+    sh("eval \"$1\"", &no_export, &work);
+    let made: Vec<_> = std::fs::read_dir(&work).unwrap().collect();
+    assert!(made.is_empty(), "nothing ran: {made:?}");
+    // cmd.exe cannot quote `%`: such a value is refused, not printed.
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"ASIA%PATH%\", \"SecretAccessKey\": \"s\"}'\n",
+    )
+    .unwrap();
+    env.run(&["export", "-p", "p", "-f", "windows-cmd", "--no-cache"])
+        .fails(1, "AWS_ACCESS_KEY_ID holds characters that cmd.exe");
+}
+
+#[test]
+fn an_unusable_cache_is_warned_about_once_and_skipped() {
+    let sts = FakeSts::start();
+    let mut env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    // A file where the directory should be.
+    let file = env.write("not-a-dir", "x");
+    env.set("CREDS_CACHE_DIR", file.to_str().unwrap());
+    for round in 1..=2 {
+        let r = env.run(&["export", "-p", "a"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            json(&r.stdout)["AccessKeyId"],
+            format!("ASIAFAKE{round:08}")
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "one warning: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("is not a directory; credentials are served uncached"),
+            "{}",
+            r.stderr
+        );
+    }
+    // A directory others can write to (even if it is ours): not used, and not chmod-ed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = env.dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        env.set("CREDS_CACHE_DIR", shared.to_str().unwrap());
+        let r = env.run(&["export", "-p", "a"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("can be written by other users"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777,
+            0o1777
+        );
+        assert_eq!(
+            std::fs::read_dir(&shared).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+    // A HOME that does not exist is not created.
+    let mut nohome = TestEnv::with_sts(&sts);
+    let config = nohome.write("config", KEYS);
+    let missing = nohome.dir.path().join("no/such/home");
+    nohome.set("HOME", missing.to_str().unwrap());
+    nohome.unset("CREDS_CACHE_DIR");
+    nohome.set("AWS_CONFIG_FILE", config.to_str().unwrap());
+    let r = nohome.run(&["export", "-p", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !nohome.dir.path().join("no").exists(),
+        "HOME was not created"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_of_another_user_is_never_trusted() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        // Only root can hand a directory to another user; the mode test above covers the rest.
+        return;
+    }
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(sts.calls().len(), 1);
+    // Another user now owns the directory and its (fresh) entries: nothing is read from it,
+    // nothing is written to it, and its mode is left alone.
+    let dir = env.cache_dir();
+    for path in std::iter::once(dir.clone())
+        .chain(std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()))
+    {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    let before: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let r = env.run(&["export", "-p", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("belongs to user id 65534"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sts.calls().len(), 2, "the planted entry was not handed out");
+    let after: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+}
+
+#[test]
+fn a_full_disk_still_serves_credentials() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    // No byte can be written (RLIMIT_FSIZE 0, with SIGXFSZ ignored so writes fail with EFBIG).
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$CREDS\" export -p a")
+        .env_clear()
+        .envs(env.vars.iter().cloned())
+        .env("CREDS", crate::support::bin());
+    let r = crate::support::to_run(cmd.output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json(&r.stdout)["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .starts_with("ASIAFAKE"));
+    assert!(
+        r.stderr.contains("credentials are served uncached"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn clearing_removes_only_what_creds_made() {
+    let sts = FakeSts::start();
+    let mut env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    let project = env.dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&project, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    for name in ["package.json", "yarn.lock", ".env", "notes.err", "a.json"] {
+        std::fs::write(project.join(name), "keep me").unwrap();
+    }
+    env.set("CREDS_CACHE_DIR", project.to_str().unwrap());
+    env.run(&["export", "-p", "a"]).ok();
+    assert_eq!(
+        env.run(&["cache", "list", "--json"])
+            .ok()
+            .matches("\"hop\"")
+            .count(),
+        1
+    );
+    env.run(&["cache", "clear", "--all"]).ok();
+    env.run(&["export", "-p", "a"]).ok();
+    env.run(&["logout", "--all"]).ok();
+    let mut left: Vec<String> = std::fs::read_dir(&project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [".env", "a.json", "notes.err", "package.json", "yarn.lock"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_symlinks_in_the_cache_neither_hang_nor_redirect() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    env.run(&["export", "-p", "a"]).ok();
+    let (entry, _) = env.cache_entry("RoleA");
+    let key = entry.file_stem().unwrap().to_str().unwrap().to_string();
+    // The entry becomes a FIFO: a miss, refetched, never a hang.
+    std::fs::remove_file(&entry).unwrap();
+    let c = std::ffi::CString::new(entry.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut child = env
+        .command(&["export", "-p", "a"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while child.try_wait().unwrap().is_none() {
+        assert!(waited < Duration::from_secs(30), "export hung on a FIFO");
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    let r = crate::support::to_run(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(sts.calls().len(), 2);
+    assert!(
+        std::fs::metadata(&entry).unwrap().is_file(),
+        "replaced by an entry"
+    );
+    // A dangling lock symlink pointing outside the directory: nothing is created there.
+    let outside = env.dir.path().join("outside-lock");
+    let lock = env.cache_dir().join(format!("{key}.lock"));
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(&outside, &lock).unwrap();
+    let r = env.run(&["export", "-p", "a", "--refresh"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!outside.exists(), "followed the lock symlink");
+}
+
+#[test]
+fn temporary_files_of_killed_writers_are_removed() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    std::fs::create_dir_all(env.cache_dir()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(env.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // What a writer killed between write and rename leaves (pid 4194303 is beyond any live one
+    // on this machine), beside a temporary file of another program.
+    let key = "ab".repeat(32);
+    let ours = env.cache_dir().join(format!(".{key}.json.4194303.7.tmp"));
+    let theirs = env.cache_dir().join(".package.json.4194303.7.tmp");
+    std::fs::write(&ours, "{\"SecretAccessKey\":\"left-behind\"}").unwrap();
+    std::fs::write(&theirs, "x").unwrap();
+    env.run(&["export", "-p", "a"]).ok();
+    assert!(!ours.exists(), "the next write removes it");
+    assert!(theirs.exists(), "not creds' name");
+    // In the SSO cache, `cache clear --all` removes them.
+    let sso = env.sso_cache("");
+    std::fs::create_dir_all(&sso).unwrap();
+    let token_tmp = sso.join(format!(".{}.json.4194303.9.tmp", "cd".repeat(20)));
+    std::fs::write(&token_tmp, "{\"accessToken\":\"left-behind\"}").unwrap();
+    std::fs::write(&ours, "x").unwrap();
+    env.run(&["cache", "clear", "--all"]).ok();
+    assert!(!token_tmp.exists() && !ours.exists());
+    assert!(theirs.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_writes_through_symlinked_files() {
+    let env = TestEnv::new();
+    let dotfiles = env.dir.path().join("dotfiles");
+    std::fs::create_dir_all(dotfiles.join("claude")).unwrap();
+    std::fs::write(
+        dotfiles.join("aws-config"),
+        format!("{KEYS}region = eu-west-1\n"),
+    )
+    .unwrap();
+    let config = env.home().join(".aws/config");
+    std::os::unix::fs::symlink(dotfiles.join("aws-config"), &config).unwrap();
+    env.run(&["setup", "profile", "via", "--from", "keys"]).ok();
+    assert!(std::fs::symlink_metadata(&config)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(dotfiles.join("aws-config"))
+        .unwrap()
+        .contains("[profile via]"));
+
+    std::fs::create_dir_all(env.home().join(".claude")).unwrap();
+    std::fs::write(
+        dotfiles.join("claude/settings.json"),
+        "{\"theme\": \"dark\"}\n",
+    )
+    .unwrap();
+    let settings = env.home().join(".claude/settings.json");
+    std::os::unix::fs::symlink(dotfiles.join("claude/settings.json"), &settings).unwrap();
+    env.run(&["setup", "claude", "-p", "keys", "--region", "eu-west-1"])
+        .ok();
+    assert!(std::fs::symlink_metadata(&settings)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let doc = json(&std::fs::read_to_string(dotfiles.join("claude/settings.json")).unwrap());
+    assert_eq!(doc["theme"], "dark");
+    assert_eq!(doc["env"]["AWS_REGION"], "eu-west-1");
+}
