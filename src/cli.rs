@@ -273,38 +273,7 @@ impl Cli {
     }
 }
 
-/// Parses `90`, `90s`, `15m`, `1h` or `1h30m`.
-pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("`{text}` is not a duration such as 900, 900s, 15m or 1h");
-    if let Ok(secs) = text.parse::<i64>() {
-        return (secs >= 0)
-            .then(|| chrono::Duration::seconds(secs))
-            .ok_or_else(bad);
-    }
-    let (mut total, mut number) = (0i64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: i64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() || text.is_empty() || total > 7 * 24 * 3600 {
-        return Err(bad());
-    }
-    Ok(chrono::Duration::seconds(total))
-}
+pub use crate::settings::parse_duration;
 
 #[cfg(test)]
 mod tests {
@@ -316,7 +285,17 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap().num_seconds(), 900);
         assert_eq!(parse_duration("1h30m").unwrap().num_seconds(), 5400);
         assert_eq!(parse_duration("0s").unwrap().num_seconds(), 0);
-        for bad in ["", "m", "15x", "1.5h", "-1", "10"] {
+        for bad in [
+            "",
+            "m",
+            "15x",
+            "1.5h",
+            "-1",
+            "10",
+            "9223372036854776",
+            "604801",
+            "99999999999h",
+        ] {
             if bad == "10" {
                 continue;
             }

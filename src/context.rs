@@ -55,6 +55,7 @@ pub const VARIABLES: &[&str] = &[
     "CREDS_CACHE",
     "CREDS_CACHE_DIR",
     "_CREDS_PROFILE_CHAIN",
+    "CREDS_PROCESS_TIMEOUT",
     "HOME",
     "USERPROFILE",
     "HOMEDRIVE",
@@ -220,15 +221,137 @@ pub struct ProcessOutput {
 /// Runs `credential_process` commands.
 pub trait ProcessRunner: Send + Sync {
     /// Runs `command` through the platform shell with `extra_env` added to the environment,
-    /// stdin closed, and stdout and stderr captured.
-    fn run(&self, command: &str, extra_env: &[(String, String)]) -> io::Result<ProcessOutput>;
+    /// stdin closed, and stdout and stderr captured. Fails with `TimedOut` when the command
+    /// is still running after `timeout` (it is killed), and with `InvalidData` when it prints
+    /// more than [`MAX_PROCESS_STDOUT`].
+    fn run(
+        &self,
+        command: &str,
+        extra_env: &[(String, String)],
+        timeout: Duration,
+    ) -> io::Result<ProcessOutput>;
 }
 
-/// Runs commands with `sh -c` (or `cmd.exe /C` on Windows), as the Rust, Go and JavaScript SDKs do.
+/// The most a `credential_process` may print on stdout (its document is a few hundred bytes).
+pub const MAX_PROCESS_STDOUT: usize = 1024 * 1024;
+/// How much of a `credential_process`'s stderr is kept (the end of it).
+const MAX_PROCESS_STDERR: usize = 64 * 1024;
+
+/// Runs commands with `sh -c` (or `cmd.exe /C` on Windows), as the Rust, Go and JavaScript
+/// SDKs do. On Unix the command gets a process group of its own, which is killed whole on
+/// timeout, on too much output, and (through a watchdog that holds a pipe from `creds`) when
+/// `creds` itself is killed while the command runs. A command that exits while a background
+/// child still holds its output is not waited for.
 pub struct ShellRunner;
 
+/// A pipe read on a thread into a shared buffer, keeping at most `limit` bytes (the first
+/// ones, calling `on_overflow` when there are more; or with `keep_end` the last ones).
+struct Drain {
+    bytes: std::sync::Arc<std::sync::Mutex<(Vec<u8>, bool)>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Drain {
+    fn start(
+        mut pipe: impl io::Read + Send + 'static,
+        limit: usize,
+        keep_end: bool,
+        on_overflow: impl FnOnce() + Send + 'static,
+    ) -> Drain {
+        let bytes = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+        let (tx, done) = std::sync::mpsc::channel();
+        let shared = bytes.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                let n = match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                guard
+                    .0
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                if guard.0.len() > limit {
+                    if !keep_end {
+                        guard.1 = true;
+                        drop(guard);
+                        on_overflow();
+                        break;
+                    }
+                    let excess = guard.0.len().saturating_sub(limit);
+                    guard.0.drain(..excess);
+                }
+            }
+            let _ = tx.send(());
+        });
+        Drain { bytes, done }
+    }
+
+    /// Waits at most `grace` for the pipe's end; returns what was read and whether the limit
+    /// was passed.
+    fn finish(self, grace: Duration) -> (Vec<u8>, bool) {
+        let _ = self.done.recv_timeout(grace);
+        let guard = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        (guard.0.clone(), guard.1)
+    }
+}
+
+/// A small `sh` that kills a command's process group when `creds` dies: it blocks reading a
+/// pipe whose only writer is this process, and the kernel closes that pipe however `creds`
+/// ends. Dismissed (killed) when the command has finished normally.
+struct Watchdog(Option<std::process::Child>);
+
+impl Watchdog {
+    fn start(pgid: u32) -> Watchdog {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            let dog = Command::new("sh")
+                .arg("-c")
+                .arg("read x; kill -KILL -\"$1\" 2>/dev/null")
+                .arg("sh")
+                .arg(pgid.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn();
+            Watchdog(dog.ok())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = pgid;
+            Watchdog(None)
+        }
+    }
+
+    fn dismiss(&mut self) {
+        if let Some(mut dog) = self.0.take() {
+            let _ = dog.kill();
+            let _ = dog.wait();
+        }
+    }
+}
+
+/// Kills the process group `pid` leads (Unix; elsewhere the process is left to finish).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pgid) = libc::pid_t::try_from(pid) {
+        // SAFETY: signals the process group the command was put in, which it leads.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
 impl ProcessRunner for ShellRunner {
-    fn run(&self, command: &str, extra_env: &[(String, String)]) -> io::Result<ProcessOutput> {
+    fn run(
+        &self,
+        command: &str,
+        extra_env: &[(String, String)],
+        timeout: Duration,
+    ) -> io::Result<ProcessOutput> {
         let mut cmd = if cfg!(windows) {
             let mut c = Command::new("cmd.exe");
             c.arg("/C").arg(command);
@@ -242,11 +365,73 @@ impl ProcessRunner for ShellRunner {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let out = cmd.output()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+            #[cfg(target_os = "linux")]
+            // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child
+            // when its parent (this process) dies.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn()?;
+        let pid = child.id();
+        let mut watchdog = Watchdog::start(pid);
+        let stdout = Drain::start(
+            child
+                .stdout
+                .take()
+                .ok_or_else(|| io::Error::other("no stdout"))?,
+            MAX_PROCESS_STDOUT,
+            false,
+            move || kill_group(pid),
+        );
+        let stderr = Drain::start(
+            child
+                .stderr
+                .take()
+                .ok_or_else(|| io::Error::other("no stderr"))?,
+            MAX_PROCESS_STDERR,
+            true,
+            || {},
+        );
+        let (tx, exited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = match exited.recv_timeout(timeout) {
+            Ok(status) => {
+                watchdog.dismiss();
+                status?
+            }
+            Err(_) => {
+                watchdog.dismiss();
+                kill_group(pid);
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("did not finish within {}s", timeout.as_secs()),
+                ));
+            }
+        };
+        // What a finished command wrote is in the pipes already; a background child that
+        // keeps them open is not waited for.
+        let (out, overflow) = stdout.finish(Duration::from_millis(200));
+        let (err, _) = stderr.finish(Duration::from_millis(50));
+        if overflow {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("printed more than {MAX_PROCESS_STDOUT} bytes"),
+            ));
+        }
         Ok(ProcessOutput {
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            code: status.code(),
+            stdout: out,
+            stderr: err,
         })
     }
 }

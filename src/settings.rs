@@ -13,6 +13,7 @@
 //! | cache | `CREDS_CACHE` (`file`, the default, or `none`) |
 //! | cache directory | `CREDS_CACHE_DIR`, `XDG_CACHE_HOME/creds`, `~/Library/Caches/creds` (macOS), `%LOCALAPPDATA%\creds` (Windows), `~/.cache/creds` |
 //! | recursion guard | `_CREDS_PROFILE_CHAIN` (the profiles being exported by the creds processes above) |
+//! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
 //! handed to it) and resolves everything else from them and the environment snapshot.
@@ -110,8 +111,13 @@ pub struct Settings {
     pub guard: Vec<String>,
     /// The profile to name in `creds login --profile ...` hints: the selected one.
     pub login_profile: String,
+    /// How long a `credential_process` may run.
+    pub process_timeout: Sourced<std::time::Duration>,
     pub shadowed: Vec<Shadowed>,
 }
+
+/// How long a `credential_process` may run when `CREDS_PROCESS_TIMEOUT` does not say.
+pub const DEFAULT_PROCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(40);
 
 /// STS's region when nothing names one (what the JavaScript SDK and the CLI fall back to).
 pub const DEFAULT_STS_REGION: &str = "us-east-1";
@@ -248,6 +254,57 @@ pub fn cache_mode(env: &Env) -> Result<Sourced<Mode>> {
     }
 }
 
+/// `CREDS_PROCESS_TIMEOUT`, else [`DEFAULT_PROCESS_TIMEOUT`].
+pub fn process_timeout(env: &Env) -> Result<Sourced<std::time::Duration>> {
+    let Some(text) = env.get("CREDS_PROCESS_TIMEOUT") else {
+        return Ok(Sourced::new(DEFAULT_PROCESS_TIMEOUT, Origin::Default));
+    };
+    match parse_duration(text) {
+        Ok(d) if d > chrono::Duration::zero() => Ok(Sourced::new(
+            d.to_std().unwrap_or(DEFAULT_PROCESS_TIMEOUT),
+            Origin::Env("CREDS_PROCESS_TIMEOUT"),
+        )),
+        _ => Err(Error::config(format!(
+            "CREDS_PROCESS_TIMEOUT=`{text}` is not a duration such as 40s or 2m; fix or unset it"
+        ))),
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `1h` or `1h30m`: at most a week.
+pub fn parse_duration(text: &str) -> std::result::Result<chrono::Duration, String> {
+    const WEEK: i64 = 7 * 24 * 3600;
+    let bad = || format!("`{text}` is not a duration such as 900, 900s, 15m or 1h");
+    if let Ok(secs) = text.parse::<i64>() {
+        return (0..=WEEK)
+            .contains(&secs)
+            .then(|| chrono::Duration::seconds(secs))
+            .ok_or_else(bad);
+    }
+    let (mut total, mut number) = (0i64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: i64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() || total > WEEK {
+        return Err(bad());
+    }
+    Ok(chrono::Duration::seconds(total))
+}
+
 /// `_CREDS_PROFILE_CHAIN`: the profiles being exported by the creds processes above.
 pub fn guard(env: &Env) -> Vec<String> {
     env.get(GUARD_VAR)
@@ -327,6 +384,7 @@ impl Settings {
             cache_mode: cache_mode(env)?,
             cache_dir: cache_dir(env),
             guard: guard(env),
+            process_timeout: process_timeout(env)?,
             login_profile: profile.value.clone(),
             profile,
             shadowed,

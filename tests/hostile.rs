@@ -352,3 +352,131 @@ fn setup_writes_through_symlinked_files() {
     assert_eq!(doc["theme"], "dark");
     assert_eq!(doc["env"]["AWS_REGION"], "eu-west-1");
 }
+
+/// Whether the process exists and is not a zombie.
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn wait_gone(pid: &str) -> bool {
+    for _ in 0..100 {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_credential_process_is_bounded_in_time_and_output() {
+    let mut env = TestEnv::new();
+    let dir = env.dir.path().to_path_buf();
+    let doc = r#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2099-01-01T00:00:00Z"}"#;
+    let hung = env.write(
+        "hung.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {0}/hung.pid\nsleep 3600 &\necho $! > {0}/child.pid\nwait\n",
+            dir.display()
+        ),
+    );
+    let lingering = env.write(
+        "lingering.sh",
+        &format!(
+            "#!/bin/sh\nsleep 30 &\necho $! > {}/lingering.pid\necho '{doc}'\n",
+            dir.display()
+        ),
+    );
+    let endless = env.write(
+        "endless.sh",
+        "#!/bin/sh\nexec yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+    );
+    env.config(&format!(
+        "[profile hung]\ncredential_process = sh {}\n[profile lingering]\ncredential_process = sh {}\n[profile endless]\ncredential_process = sh {}\n",
+        hung.display(),
+        lingering.display(),
+        endless.display()
+    ));
+    env.set("CREDS_PROCESS_TIMEOUT", "2s");
+    // A hung process is stopped at the limit, with everything it started.
+    let r = env.run(&["export", "-p", "hung"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("did not finish within 2s and was stopped"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("CREDS_PROCESS_TIMEOUT"), "{}", r.stderr);
+    let hung_pid = std::fs::read_to_string(dir.join("hung.pid")).unwrap();
+    let child_pid = std::fs::read_to_string(dir.join("child.pid")).unwrap();
+    assert!(
+        wait_gone(&hung_pid) && wait_gone(&child_pid),
+        "the process group was killed"
+    );
+    // A process that prints its document and leaves a child holding stdout is not waited for.
+    let started = std::time::Instant::now();
+    let r = env.run(&["export", "-p", "lingering"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["AccessKeyId"], "AKIDPROC");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = std::process::Command::new("kill")
+        .arg(
+            std::fs::read_to_string(dir.join("lingering.pid"))
+                .unwrap()
+                .trim(),
+        )
+        .status();
+    // Endless output is cut off at 1 MiB and the process stopped.
+    let r = env.run(&["export", "-p", "endless"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("printed more than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+    env.set("CREDS_PROCESS_TIMEOUT", "soon");
+    env.run(&["export", "-p", "lingering"])
+        .fails(3, "CREDS_PROCESS_TIMEOUT=`soon`");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_credential_process_dies_with_a_killed_creds() {
+    let env = TestEnv::new();
+    let dir = env.dir.path().to_path_buf();
+    let hung = env.write(
+        "hung.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {}/pid\nexec sleep 3600\n",
+            dir.display()
+        ),
+    );
+    env.config(&format!(
+        "[profile hung]\ncredential_process = sh {}\n",
+        hung.display()
+    ));
+    let mut child = env.command(&["export", "-p", "hung"]).spawn().unwrap();
+    let pid_file = dir.join("pid");
+    for _ in 0..200 {
+        if std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(alive(&pid));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(wait_gone(&pid), "the helper outlived a killed creds");
+}

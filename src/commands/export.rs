@@ -56,6 +56,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
             login_profile: &settings.login_profile,
         },
         guard: &guard,
+        process_timeout: settings.process_timeout.value,
     };
     let options = Options {
         min_ttl: args.min_ttl,

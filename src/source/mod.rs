@@ -157,6 +157,8 @@ pub struct FetchInputs<'a> {
     pub sso: sso_role::Where<'a>,
     /// `_CREDS_PROFILE_CHAIN` for the processes this export runs (its own profile last).
     pub guard: &'a [String],
+    /// How long a `credential_process` may run.
+    pub process_timeout: std::time::Duration,
 }
 
 /// Makes `hop`'s call; `parent` is the previous hop's credentials when the hop needs them.
@@ -177,6 +179,7 @@ pub fn fetch(
             command,
             at.guard,
             ctx.clock.now(),
+            at.process_timeout,
         ),
         Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
         Source::AssumeRole(role) => assume_role::fetch(ctx, at.sts, role, parent()?),

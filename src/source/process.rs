@@ -68,13 +68,21 @@ pub fn run(
     command: &str,
     chain: &[String],
     now: DateTime<Utc>,
+    timeout: std::time::Duration,
 ) -> Result<Credentials> {
     let env = [(GUARD_VAR.to_string(), chain.join(","))];
     let shown = shown(command);
-    let out = runner.run(command, &env).map_err(|e| {
-        Error::other(format!(
+    let out = runner.run(command, &env, timeout).map_err(|e| match e.kind() {
+        std::io::ErrorKind::TimedOut => Error::new(
+            Kind::Network,
+            format!("profile `{profile}`: credential_process `{shown}` {e} and was stopped; raise CREDS_PROCESS_TIMEOUT if it needs longer"),
+        ),
+        std::io::ErrorKind::InvalidData => Error::other(format!(
+            "profile `{profile}`: credential_process `{shown}` {e} and was stopped"
+        )),
+        _ => Error::other(format!(
             "profile `{profile}`: cannot run credential_process `{shown}`: {e}"
-        ))
+        )),
     })?;
     if out.code != Some(0) {
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -382,7 +382,12 @@ pub struct FakeProcesses {
 }
 
 impl ProcessRunner for FakeProcesses {
-    fn run(&self, command: &str, _: &[(String, String)]) -> std::io::Result<ProcessOutput> {
+    fn run(
+        &self,
+        command: &str,
+        _: &[(String, String)],
+        _: std::time::Duration,
+    ) -> std::io::Result<ProcessOutput> {
         self.ran.lock().unwrap().push(command.to_string());
         Ok(ProcessOutput {
             code: Some(0),
