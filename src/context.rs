@@ -159,16 +159,19 @@ impl ManualClock {
     /// Moves both clocks on by `by`.
     pub fn advance(&self, by: Duration) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.0 += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-        s.1 += by;
+        s.0 = crate::wire::later(
+            s.0,
+            chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX),
+        );
+        s.1 = s.1.saturating_add(by);
     }
 
     /// Sets the wall clock (the monotonic clock moves on by the same amount, or not at all if
     /// `now` is earlier).
     pub fn set(&self, now: DateTime<Utc>) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(forward) = (now - s.0).to_std() {
-            s.1 += forward;
+        if let Ok(forward) = now.signed_duration_since(s.0).to_std() {
+            s.1 = s.1.saturating_add(forward);
         }
         s.0 = now;
     }
@@ -339,7 +342,7 @@ fn kill_group(pid: u32) {
     #[cfg(unix)]
     if let Ok(pgid) = libc::pid_t::try_from(pid) {
         // SAFETY: signals the process group the command was put in, which it leads.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        unsafe { libc::kill(pgid.saturating_neg(), libc::SIGKILL) };
     }
     #[cfg(not(unix))]
     let _ = pid;
@@ -561,7 +564,8 @@ impl RedirectListener for TcpRedirectListener {
     #[allow(clippy::disallowed_methods)] // polls a real socket in real time
     fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>> {
         use io::{BufRead, Write};
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now.checked_add(wait).unwrap_or(now);
         let stream = loop {
             match self.listener.accept() {
                 Ok((stream, _)) => break stream,
@@ -576,8 +580,12 @@ impl RedirectListener for TcpRedirectListener {
         };
         stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        // The request line only, and at most 8 KiB of it: nothing else is needed.
         let mut line = String::new();
-        if io::BufReader::new(&stream).read_line(&mut line).is_err() {
+        if io::BufReader::new(io::Read::take(&stream, 8192))
+            .read_line(&mut line)
+            .is_err()
+        {
             return Ok(None);
         }
         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();

@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
 use crate::source::{self, FetchInputs, Hop};
-use crate::wire::format_time;
+use crate::wire::{format_time, later};
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a hop below the last must still be valid to be used for the next call.
@@ -87,18 +87,20 @@ impl<'a> Walk<'a> {
 
     /// The credentials at the end of `hops`, with at least `min_ttl` left.
     pub fn resolve(&self, hops: &[Hop]) -> Result<Credentials> {
-        let last = hops.len() - 1;
+        let Some((last, top)) = hops.len().checked_sub(1).zip(hops.last()) else {
+            return Err(Error::other("nothing to resolve: the chain has no hops"));
+        };
         let creds = self.get(hops, last, self.opts.min_ttl)?;
         let now = self.ctx.clock.now();
         if !cache::fresh(&creds, now, self.opts.min_ttl) {
             let left = creds
                 .expiration
-                .map(|e| (e - now).num_seconds())
+                .map(|e| e.signed_duration_since(now).num_seconds())
                 .unwrap_or(0);
             return Err(Error::config(format!(
                 "profile `{}`: {} returned credentials valid for {left}s, less than --min-ttl {}s; lower --min-ttl or raise the session duration",
-                hops[last].profile,
-                hops[last].label,
+                top.profile,
+                top.label,
                 self.opts.min_ttl.num_seconds()
             )));
         }
@@ -107,7 +109,7 @@ impl<'a> Walk<'a> {
 
     /// Hop `i` with at least `ttl` left.
     fn get(&self, hops: &[Hop], i: usize, ttl: Duration) -> Result<Credentials> {
-        let hop = &hops[i];
+        let hop = hop(hops, i)?;
         let Some(store) = self.store.as_ref().filter(|_| hop.source.cacheable()) else {
             return self.fetch(hops, i);
         };
@@ -180,10 +182,10 @@ impl<'a> Walk<'a> {
 
     /// Fetches hop `i`, resolving its parent first when it needs one.
     fn fetch(&self, hops: &[Hop], i: usize) -> Result<Credentials> {
-        let hop = &hops[i];
-        let parent = match hop.source.needs_parent() && i > 0 {
-            true => Some(self.get(hops, i - 1, INTERMEDIATE_TTL)?),
-            false => None,
+        let hop = hop(hops, i)?;
+        let parent = match i.checked_sub(1).filter(|_| hop.source.needs_parent()) {
+            Some(below) => Some(self.get(hops, below, INTERMEDIATE_TTL)?),
+            None => None,
         };
         source::fetch(self.ctx, &self.at, hop, parent.as_ref())
     }
@@ -193,10 +195,18 @@ impl<'a> Walk<'a> {
         let now = self.ctx.clock.now();
         let jitter = (crate::context::entropy() % 5000) as i64;
         Failure {
-            until: format_time(now + Duration::seconds(10) + Duration::milliseconds(jitter)),
+            until: format_time(later(
+                now,
+                Duration::milliseconds(10_000_i64.saturating_add(jitter)),
+            )),
             at: format_time(now),
             exit_code: e.exit_code(),
             message: e.message.clone(),
         }
     }
+}
+
+fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {
+    hops.get(i)
+        .ok_or_else(|| Error::other(format!("no hop {i} in a chain of {}", hops.len())))
 }

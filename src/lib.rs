@@ -21,6 +21,12 @@
 //! imports another.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+// No input, local or remote, may abort the process: no unchecked indexing or arithmetic
+// outside tests (use `get`, `checked_*`, `saturating_*`).
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
 
 pub mod aws;
 pub mod cache;

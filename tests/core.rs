@@ -536,3 +536,61 @@ fn doctor_reports_where_settings_come_from_and_what_they_override() {
         d.chain
     );
 }
+
+#[test]
+fn the_redirect_listener_survives_hostile_requests() {
+    use std::io::Write;
+    let mut w = World::new();
+    w.config(SSO);
+    let browser = w.browser.clone();
+    let feeder = std::thread::spawn(move || {
+        let url = (0..2000)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                browser.opened.lock().unwrap().first().cloned()
+            })
+            .expect("the browser was opened");
+        let query = |key: &str| {
+            url.split(['?', '&'])
+                .find_map(|kv| kv.strip_prefix(key))
+                .unwrap()
+                .to_string()
+        };
+        let redirect = creds::sso::login::redirect::percent_decode(&query("redirect_uri="));
+        let port: u16 = redirect
+            .trim_start_matches("http://127.0.0.1:")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let state = query("state=");
+        let send = |bytes: &[u8]| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = s.write_all(bytes);
+        };
+        // An endless request line (16 MiB, no newline), then the answer with malformed
+        // escapes before and after a multi-byte character.
+        let mut endless = b"GET /".to_vec();
+        endless.extend(std::iter::repeat_n(b'A', 16 << 20));
+        send(&endless);
+        let mut answer = b"GET /oauth/callback?code=%\xc3\xa9%zz%4&state=".to_vec();
+        answer.extend(state.as_bytes());
+        answer.extend(b" HTTP/1.1\r\n\r\n");
+        send(&answer);
+    });
+    let mut ctx = w.context(true);
+    ctx.redirects = Box::new(creds::context::TcpRedirects);
+    let (session, store) = session(&w);
+    let opts = Options {
+        no_browser: false,
+        ..login_opts(600)
+    };
+    let result = login::login(&ctx, &store, &session, &Default::default(), &opts);
+    feeder.join().unwrap();
+    assert_eq!(result.unwrap(), Outcome::SignedIn);
+    assert_eq!(
+        w.sso.with(|s| s.log.last().unwrap().1.clone()),
+        "authorization_code %é%zz%4"
+    );
+}

@@ -480,3 +480,18 @@ fn a_credential_process_dies_with_a_killed_creds() {
     child.wait().unwrap();
     assert!(wait_gone(&pid), "the helper outlived a killed creds");
 }
+
+#[test]
+fn no_input_aborts_the_process() {
+    let env = TestEnv::new();
+    env.config("[profile p]\naws_access_key_id = AKIDéééééééééé\naws_secret_access_key = s\nregion = us-east-1\n[profile q]\naws_access_key_id = é\naws_secret_access_key = s\n");
+    for profile in ["p", "q"] {
+        let r = env.run(&["doctor", "-p", profile]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+    assert!(env.run(&["doctor", "-p", "p"]).stdout.contains("AKID…éééé"));
+    for ttl in ["9223372036854776", "99999999999h", "9223372036854775807s"] {
+        let r = env.run(&["export", "-p", "p", "--min-ttl", ttl]);
+        assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{ttl}: {}", r.stderr);
+    }
+}

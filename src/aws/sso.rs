@@ -198,7 +198,7 @@ impl SsoApi for AwsSso {
         };
         let expires_at = DateTime::<Utc>::from_timestamp(out.client_secret_expires_at(), 0)
             .filter(|t| *t > now)
-            .unwrap_or(now + chrono::Duration::days(90));
+            .unwrap_or(crate::wire::later(now, chrono::Duration::days(90)));
         Ok(Registration {
             client_id: id.to_string(),
             client_secret: Secret::new(secret),

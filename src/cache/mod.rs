@@ -147,7 +147,9 @@ impl Entry {
 /// Whether credentials have at least `min_ttl` left at `now`. Credentials with no expiration
 /// (long-term keys) are always fresh.
 pub fn fresh(credentials: &Credentials, now: DateTime<Utc>, min_ttl: chrono::Duration) -> bool {
-    credentials.expiration.is_none_or(|e| e - now >= min_ttl)
+    credentials
+        .expiration
+        .is_none_or(|e| crate::wire::until(e, now) >= min_ttl)
 }
 
 /// A remembered upstream failure: callers fail fast with it until `until`.
@@ -168,7 +170,7 @@ impl Failure {
         }
         let kind = crate::error::Kind::from_exit_code(self.exit_code)?;
         let ago = parse_time(&self.at)
-            .map(|at| (now - at).num_seconds().max(0))
+            .map(|at| now.signed_duration_since(at).num_seconds().max(0))
             .unwrap_or(0);
         Some(Error::new(kind, format!("{} (remembered from a failure {ago}s ago; retried after {}, or now with --refresh)", self.message, format_time(until))))
     }

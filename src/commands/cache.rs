@@ -18,7 +18,7 @@ fn store(ctx: &Context) -> Result<FileStore> {
 fn state(e: &Listed, now: DateTime<Utc>) -> String {
     match e.expiration {
         Some(t) if t <= now => "expired".to_string(),
-        Some(t) => format!("{}m left", (t - now).num_minutes()),
+        Some(t) => format!("{}m left", t.signed_duration_since(now).num_minutes()),
         None => "unreadable".to_string(),
     }
 }

@@ -195,7 +195,7 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
     ));
     let fresh_from = check_chain(ctx, settings, &hops, d);
     if let Base::Sso(sso) = &chain.base {
-        let needed_now = hops[0].source.cacheable() && fresh_from.is_none();
+        let needed_now = hops.first().is_some_and(|h| h.source.cacheable()) && fresh_from.is_none();
         check_sso(ctx, settings, sso, needed_now, d);
     }
     check_claude(ctx, settings, &chain, d);
@@ -246,7 +246,7 @@ fn check_chain(
     let store = settings.cache_store_dir().cloned().map(FileStore::new);
     let mut fresh_from = None;
     for (i, hop) in hops.iter().enumerate() {
-        let ttl = if i + 1 == hops.len() {
+        let ttl = if i.saturating_add(1) == hops.len() {
             MIN_TTL
         } else {
             INTERMEDIATE_TTL
@@ -275,9 +275,10 @@ fn check_chain(
         });
     }
     // Every cacheable hop above the last fresh one needs a call.
-    let first_unserved = fresh_from.map_or(0, |i| i + 1);
+    let first_unserved = fresh_from.map_or(0, |i| i.saturating_add(1));
     d.calls_needed = Some(
-        hops[first_unserved..]
+        hops.get(first_unserved..)
+            .unwrap_or_default()
             .iter()
             .filter(|h| h.source.cacheable())
             .count(),
@@ -412,7 +413,7 @@ fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagn
 }
 
 fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let m = (t - now).num_minutes();
+    let m = t.signed_duration_since(now).num_minutes();
     if t <= now {
         format!("expired at {}", format_time(t))
     } else if m >= 120 {
@@ -425,11 +426,17 @@ fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 fn describe_base(chain: &Chain) -> String {
     match &chain.base {
         Base::AccessKey(k) => {
-            let id = &k.access_key_id;
-            let shown = if id.len() > 8 {
-                format!("{}…{}", &id[..4], &id[id.len() - 4..])
-            } else {
-                "…".into()
+            let id: Vec<char> = k.access_key_id.chars().collect();
+            let shown = match (
+                id.get(..4),
+                id.len().checked_sub(4).and_then(|n| id.get(n..)),
+            ) {
+                (Some(head), Some(tail)) if id.len() > 8 => format!(
+                    "{}…{}",
+                    head.iter().collect::<String>(),
+                    tail.iter().collect::<String>()
+                ),
+                _ => "…".into(),
             };
             let token = if k.session_token.is_some() {
                 " with a session token"
@@ -492,7 +499,7 @@ pub fn render(d: &Diagnosis) -> String {
         for (i, hop) in d.chain.iter().enumerate() {
             lines.push(format!(
                 "  {}. {} (profile `{}`): {}",
-                i + 1,
+                i.saturating_add(1),
                 hop.hop,
                 hop.profile,
                 hop.cache

@@ -63,7 +63,7 @@ pub fn parse(text: &str) -> Result<Vec<RawSection>, ParseError> {
     let mut continuable: Option<bool> = None;
 
     for (index, raw_line) in text.split('\n').enumerate() {
-        let line_no = index + 1;
+        let line_no = index.saturating_add(1);
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         if line.chars().all(is_ws) || line.starts_with('#') || line.starts_with(';') {
             continue;

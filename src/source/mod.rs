@@ -129,7 +129,7 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         Source::SsoRole(_) => true,
         _ => false,
     };
-    let mut hops = Vec::with_capacity(chain.hops.len() + 2);
+    let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(2));
     hops.push(base);
     for role in &chain.hops {
         let parent = &hops.last().expect("the base hop").key;
@@ -141,8 +141,9 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         });
     }
     if inputs.session_token && chain.hops.is_empty() && !base_has_token {
+        let base_key = &hops.first().expect("the base hop").key;
         hops.push(Hop {
-            key: session_token::key(&hops[0].key, inputs.sts),
+            key: session_token::key(base_key, inputs.sts),
             label: session_token::LABEL.into(),
             profile: chain.base.profile().to_string(),
             source: Source::SessionToken,

@@ -56,7 +56,7 @@ pub fn check_guard(chain: &[String], profile: &str) -> Result<()> {
         )));
     }
     if chain.len() >= MAX_DEPTH {
-        return Err(Error::config(format!("profile `{profile}`: credential_process nests {} creds exports ({}); at most {MAX_DEPTH} are allowed", chain.len() + 1, chain.join(" -> "))));
+        return Err(Error::config(format!("profile `{profile}`: credential_process nests {} creds exports ({}); at most {MAX_DEPTH} are allowed", chain.len().saturating_add(1), chain.join(" -> "))));
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub enum Freshness {
 
 /// Where `token` stands at `now`.
 pub fn freshness(token: &Token, now: DateTime<Utc>) -> Freshness {
-    let left = token.expires_at - now;
+    let left = crate::wire::until(token.expires_at, now);
     if left > REFRESH_WINDOW {
         Freshness::Fresh
     } else if token.refreshable(now) {
@@ -108,7 +108,7 @@ pub fn renew(
         Ok(grant) => {
             let renewed = Token {
                 access_token: grant.access_token,
-                expires_at: now + Duration::seconds(grant.expires_in),
+                expires_at: crate::wire::later(now, Duration::seconds(grant.expires_in)),
                 // A rotated refresh token replaces the old one; without one, keep the old one.
                 refresh_token: grant.refresh_token.or(Some(refresh_token)),
                 ..token
@@ -135,7 +135,7 @@ fn renewal_failed(
     token: Token,
     err: TokenError,
 ) -> Result<Renewal> {
-    let usable = token.expires_at - ctx.clock.now() > MIN_USABLE;
+    let usable = crate::wire::until(token.expires_at, ctx.clock.now()) > MIN_USABLE;
     let why = match err {
         TokenError::Other(e) if usable => {
             ctx.ui.warn(&format!(

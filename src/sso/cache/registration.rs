@@ -78,7 +78,7 @@ impl Registration {
             Some(grants) => grants.iter().any(|g| g == grant),
             None => grant == GRANT_DEVICE_CODE,
         };
-        kind_ok && self.expires_at - now > EXPIRY_WINDOW
+        kind_ok && crate::wire::until(self.expires_at, now) > EXPIRY_WINDOW
     }
 }
 

@@ -51,7 +51,10 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
     );
 
     let mut interval = Duration::from_secs(auth.interval.max(1) as u64);
-    let code_deadline = ctx.clock.monotonic() + Duration::from_secs(auth.expires_in.max(1) as u64);
+    let code_deadline = ctx
+        .clock
+        .monotonic()
+        .saturating_add(Duration::from_secs(auth.expires_in.max(1).unsigned_abs()));
     let expired = || session.login_needed("the code expired before it was approved");
     loop {
         if interval > flow.remaining() {
@@ -71,7 +74,7 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
                     return Err(expired());
                 }
             }
-            Err(TokenError::SlowDown) => interval += Duration::from_secs(5),
+            Err(TokenError::SlowDown) => interval = interval.saturating_add(Duration::from_secs(5)),
             Err(TokenError::Expired) => return Err(expired()),
             Err(TokenError::AccessDenied) => {
                 return Err(session.login_needed("sign-in was denied in the browser"))

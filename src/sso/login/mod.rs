@@ -141,7 +141,7 @@ pub fn login(
     endpoints: &Endpoints,
     opts: &Options,
 ) -> Result<Outcome> {
-    let deadline = ctx.clock.monotonic() + opts.timeout;
+    let deadline = ctx.clock.monotonic().saturating_add(opts.timeout);
     if !opts.force {
         if let Some((token, renewed)) = good_token(ctx, store, session, endpoints)? {
             ctx.ui.say(&format!(
@@ -222,7 +222,10 @@ fn token_of(
         start_url: Some(session.start_url.clone()),
         region: Some(session.region.clone()),
         access_token: grant.access_token,
-        expires_at: ctx.clock.now() + chrono::Duration::seconds(grant.expires_in),
+        expires_at: crate::wire::later(
+            ctx.clock.now(),
+            chrono::Duration::seconds(grant.expires_in),
+        ),
         client_id: Some(registration.client_id.clone()),
         client_secret: Some(registration.client_secret.clone()),
         registration_expires_at: Some(registration.expires_at),

@@ -88,11 +88,15 @@ fn random_string(len: usize) -> Result<String> {
         .map_err(|_| Error::other("the system random number generator failed"))?;
     Ok(bytes
         .iter()
-        .map(|b| CHARS[*b as usize % CHARS.len()] as char)
+        .filter_map(|b| {
+            let i = usize::from(*b).checked_rem(CHARS.len())?;
+            CHARS.get(i).map(|c| char::from(*c))
+        })
         .collect())
 }
 
 /// Unpadded base64url, as the PKCE challenge is written.
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // bounded: chunks of at most 3 bytes, shifts under 24, indexes masked to 0..64 of a 64-entry table
 pub fn base64url(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);

@@ -81,24 +81,29 @@ pub fn percent_encode(s: &str) -> String {
         .collect()
 }
 
+/// Decodes `%XX` escapes and `+`; a malformed escape stays as it is.
 pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
-                i += 3;
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let mut rest = bytes.clone();
+                match (rest.next().and_then(hex), rest.next().and_then(hex)) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi.wrapping_mul(16) | lo);
+                        bytes = rest;
+                    }
+                    _ => out.push(b'%'),
+                }
             }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -111,6 +116,10 @@ mod tests {
     #[test]
     fn percent_coding() {
         assert_eq!(percent_decode("a%20b+c%2F"), "a b c/");
+        // Malformed escapes, even before a multi-byte character, stay as they are.
+        assert_eq!(percent_decode("%é%"), "%é%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
         assert_eq!(
             percent_encode("http://127.0.0.1:1/x y"),
             "http%3A%2F%2F127.0.0.1%3A1%2Fx%20y"
