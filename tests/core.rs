@@ -540,7 +540,7 @@ fn doctor_reports_where_settings_come_from_and_what_they_override() {
 #[test]
 fn the_redirect_listener_survives_hostile_requests() {
     use std::io::Write;
-    let mut w = World::new();
+    let w = World::new();
     w.config(SSO);
     let browser = w.browser.clone();
     let feeder = std::thread::spawn(move || {
