@@ -117,7 +117,7 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
     let base = loop {
         let Some(profile) = set.profile(name) else {
             return Err(match visited.last() {
-                None => Error::config(format!("profile `{name}` not found in {}; known profiles: {}", describe_files(set), known(set))),
+                None => Error::config(format!("profile `{name}` not found in {}; {}", describe_files(set), known(set, name))),
                 Some(from) => Error::config(format!(
                     "profile `{from}`: could not find source profile {name} referenced from {from} ({}); define `[profile {name}]` or fix source_profile",
                     set.profile(from).map(|p| p.origin("source_profile")).unwrap_or_default()
@@ -173,15 +173,60 @@ fn describe_files(set: &ProfileSet) -> String {
     }
 }
 
-fn known(set: &ProfileSet) -> String {
+/// The profiles to suggest for a missing `name`: the five nearest (by edit distance, then
+/// name), and how many others there are.
+fn known(set: &ProfileSet, name: &str) -> String {
+    const SHOWN: usize = 5;
     if set.profiles.is_empty() {
-        return "none".into();
+        return "there are no profiles".into();
     }
-    set.profiles
+    let mut names: Vec<(usize, &str)> = set
+        .profiles
         .keys()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|p| (distance(name, p), p.as_str()))
+        .collect();
+    names.sort();
+    let shown: Vec<&str> = names.iter().take(SHOWN).map(|(_, p)| *p).collect();
+    let more = names.len().saturating_sub(SHOWN);
+    let nearest = if more == 0 {
+        "known profiles"
+    } else {
+        "nearest profiles"
+    };
+    let tail = if more == 0 {
+        String::new()
+    } else {
+        format!(" (and {more} more)")
+    };
+    format!("{nearest}: {}{tail}", shown.join(", "))
+}
+
+/// The Levenshtein distance between `a` and `b` (by characters, each at most 64 long; longer
+/// names count only their first 64).
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(64).collect();
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for ca in &a {
+        let mut diagonal = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = first.saturating_add(1);
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let up = row.get(j.saturating_add(1)).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let cost = usize::from(ca != cb);
+            let best = up
+                .saturating_add(1)
+                .min(left.saturating_add(1))
+                .min(diagonal.saturating_add(cost));
+            diagonal = up;
+            if let Some(cell) = row.get_mut(j.saturating_add(1)) {
+                *cell = best;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
 }
 
 /// An error about `key` of `profile`, naming the profile and where the key (or profile) is.
@@ -406,5 +451,31 @@ impl Chain {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_profile_names_a_few_nearest_ones() {
+        assert_eq!(distance("prod", "prd"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("[profile team-{i}]\nregion = us-east-1\n"));
+        }
+        text.push_str("[profile prod]\nregion = us-east-1\n");
+        let set = ProfileSet::from_texts("cfg", &text, "creds", "").unwrap();
+        let err = resolve(&set, "prdo").unwrap_err();
+        assert!(err.message.len() < 300, "{}", err.message);
+        assert!(
+            err.message.contains("nearest profiles: prod, ")
+                && err.message.ends_with("(and 9996 more)"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -21,12 +21,15 @@ pub enum Kind {
     AwsRefused,
     /// The endpoint could not be reached or did not answer in time (exit 6).
     Network,
+    /// AWS (or whatever answered in its place) sent a reply creds cannot read (exit 1). It is
+    /// never cached, printed or remembered as a refusal.
+    BadReply,
 }
 
 impl Kind {
     pub fn exit_code(self) -> i32 {
         match self {
-            Kind::Other => 1,
+            Kind::Other | Kind::BadReply => 1,
             Kind::Usage => 2,
             Kind::Config => 3,
             Kind::LoginNeeded => 4,
@@ -54,6 +57,8 @@ impl Kind {
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    /// Whether this is a remembered failure being repeated (not a new one to remember).
+    pub remembered: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -62,7 +67,8 @@ impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            message: message.into(),
+            message: one_line(message.into()),
+            remembered: false,
         }
     }
     pub fn config(message: impl Into<String>) -> Self {
@@ -88,6 +94,27 @@ impl Error {
     }
 }
 
+/// A message on one line: line breaks (from a helper's output, a server's text) become spaces
+/// and other control characters are dropped, so stderr gets exactly one line per failure.
+fn one_line(message: String) -> String {
+    if !message.chars().any(char::is_control) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        match c {
+            '\n' | '\r' | '\t' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.trim_end().to_string()
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -95,3 +122,15 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        let e = Error::other("first\r\nsecond\n\n\tthird\u{1b}[31m\n");
+        assert_eq!(e.message, "first second third[31m");
+        assert_eq!(Error::other("plain").message, "plain");
+    }
+}

@@ -172,7 +172,10 @@ impl<'a> Walk<'a> {
                 Ok(c)
             }
             Err(e) => {
-                if matches!(e.kind, Kind::AwsRefused | Kind::Network | Kind::Other) {
+                // A reply creds cannot read is not remembered: it says nothing of the next. A
+                // failure of a hop below that is itself remembered is not recorded again.
+                if !e.remembered && matches!(e.kind, Kind::AwsRefused | Kind::Network | Kind::Other)
+                {
                     let _ = store.write_failure(&hop.key, &self.failure(&e));
                 }
                 Err(e)

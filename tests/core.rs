@@ -594,3 +594,82 @@ fn the_redirect_listener_survives_hostile_requests() {
         "authorization_code %é%zz%4"
     );
 }
+
+/// The cache keys of `profile`'s hops in the World's config (as export computes them).
+fn keys(w: &World, config: &str, profile: &str) -> Vec<String> {
+    let set = creds::config::ProfileSet::from_texts("cfg", config, "creds", "").unwrap();
+    let chain = creds::chain::resolve(&set, profile).unwrap();
+    let env = creds::context::Env::from_pairs(w.vars.clone());
+    let sts = creds::aws::sts::StsTarget {
+        region: "us-east-1".into(),
+        endpoint: None,
+    };
+    let inputs = creds::source::PlanInputs {
+        env: &env,
+        sts: &sts,
+        sso: &Default::default(),
+        session_token: false,
+    };
+    creds::source::plan(&chain, &inputs)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.key.0)
+        .collect()
+}
+
+#[test]
+fn a_failure_recorded_in_the_future_does_not_block() {
+    let w = World::new();
+    w.config(CHAIN);
+    // The clock was a year ahead when the failure was recorded, then corrected.
+    w.clock.set(t("2031-01-01T00:00:00Z"));
+    w.sts.fail_next(Error::new(
+        Kind::AwsRefused,
+        "AssumeRole refused by AWS (AccessDenied): no",
+    ));
+    assert!(export(&w, "a").is_err());
+    w.clock.set(t("2030-01-01T00:00:00Z"));
+    export(&w, "a").unwrap();
+    assert_eq!(w.sts.calls().len(), 2);
+    // A record whose window is longer than 15 s (written by hand, or by a broken build) is
+    // ignored too.
+    let key = &keys(&w, CHAIN, "a")[1];
+    let record = w.home().join(format!("home/cache/{key}.err"));
+    std::fs::write(&record, r#"{"Until":"2030-06-01T00:00:00Z","At":"2030-01-01T00:00:00Z","ExitCode":5,"Message":"AssumeRole refused"}"#).unwrap();
+    let mut refresh = args("a");
+    refresh.min_ttl = Duration::minutes(61);
+    // (An --min-ttl above the lifetime forces a call, which the record must not stop.)
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert!(
+        err.message.contains("less than --min-ttl"),
+        "{}",
+        err.message
+    );
+    assert_eq!(w.sts.calls().len(), 3);
+}
+
+#[test]
+fn a_remembered_failure_is_told_once_on_a_long_chain() {
+    let w = World::new();
+    w.config(CHAIN);
+    w.sts.fail_next(Error::new(
+        Kind::AwsRefused,
+        "AssumeRole refused by AWS (AccessDenied): no",
+    ));
+    assert!(export(&w, "b").is_err());
+    // The top hop's record has gone (it may expire first: its jitter differs); RoleA's is
+    // still there. Every later message carries the "(remembered ...)" once.
+    let top = &keys(&w, CHAIN, "b")[2];
+    std::fs::remove_file(w.home().join(format!("home/cache/{top}.err"))).unwrap();
+    for _ in 0..3 {
+        let err = export(&w, "b").unwrap_err();
+        assert_eq!(
+            err.message.matches("(remembered").count(),
+            1,
+            "{}",
+            err.message
+        );
+        w.clock.advance(std::time::Duration::from_secs(2));
+    }
+    assert_eq!(w.sts.calls().len(), 1);
+}

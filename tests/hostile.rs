@@ -495,3 +495,47 @@ fn no_input_aborts_the_process() {
         assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{ttl}: {}", r.stderr);
     }
 }
+
+#[test]
+fn malformed_sts_replies_exit_1_and_are_neither_cached_nor_remembered() {
+    let sts = FakeSts::start();
+    let env = TestEnv::with_sts(&sts);
+    env.config(KEYS);
+    let creds = |inner: &str| {
+        format!("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>A:s</AssumedRoleId><Arn>arn:aws:sts::1:assumed-role/R/s</Arn></AssumedRoleUser><Credentials>{inner}</Credentials></AssumeRoleResult></AssumeRoleResponse>")
+    };
+    let cases = [
+        (creds("<AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"), "no Expiration"),
+        (creds("<AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey><Expiration>2099-01-01T00:00:00Z</Expiration>"), "no SessionToken"),
+        (creds("<AccessKeyId></AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>"), "no AccessKeyId"),
+        (creds("<AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken><Expiration>soon</Expiration>"), "HTTP 200"),
+        ("not xml at all".to_string(), "HTTP 200, neither AssumeRole's answer nor an AWS error"),
+        (String::new(), "HTTP 200"),
+        ("<Foo/>".to_string(), "HTTP 200"),
+        ("<AssumeRoleResponse><AssumeRoleResult></AssumeRoleResult></AssumeRoleResponse>".to_string(), "no Credentials"),
+    ];
+    for (body, why) in &cases {
+        sts.reply_next(200, body);
+        let before = sts.calls().len();
+        let r = env.run(&["export", "-p", "a"]);
+        assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{body}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("AWS sent a reply creds cannot read"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(why), "{body}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1);
+        assert!(env.cache_entries().is_empty(), "not cached");
+        // Not remembered: the next caller asks STS again (and gets a good answer).
+        env.run(&["export", "-p", "a"]).ok();
+        assert_eq!(sts.calls().len(), before + 2);
+        env.run(&["cache", "clear", "--all"]).ok();
+    }
+    // A gateway's 502 page (after the SDK's retries) is a network failure, exit 6.
+    for _ in 0..3 {
+        sts.reply_next(502, "<html>Bad Gateway</html>");
+    }
+    env.run(&["export", "-p", "a"])
+        .fails(6, "HTTP 502 without an AWS error");
+}

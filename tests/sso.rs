@@ -567,3 +567,44 @@ fn sso_secrets_never_reach_stderr_or_reports() {
         assert!(!seen.contains(secret), "{secret} leaked: {seen}");
     }
 }
+
+/// Replies creds cannot read: exit 1, not written, not printed, not cached.
+#[test]
+fn malformed_sso_replies_are_never_used() {
+    let (sso, env) = setup();
+    // A renewal that answers with an already expired token (expiresIn 0) while the old token
+    // is still usable: the old one is used, the bad one never written.
+    write_token(&env, &sso, Duration::minutes(5), true);
+    let before = std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap();
+    sso.with(|s| {
+        s.raw.push((
+            "CreateToken".into(),
+            200,
+            r#"{"accessToken":"access-bad","expiresIn":0,"tokenType":"Bearer"}"#.into(),
+        ))
+    });
+    let r = env.run(&["export", "-p", "dev"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("expiresIn 0"), "{}", r.stderr);
+    assert_eq!(std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap(), before);
+    // Role credentials without an expiration, or with an empty secret.
+    env.run(&["cache", "clear", "--all"]).ok();
+    write_token(&env, &sso, Duration::hours(2), false);
+    for body in [
+        r#"{"roleCredentials":{"accessKeyId":"ASIA1","secretAccessKey":"s","sessionToken":"t"}}"#,
+        r#"{"roleCredentials":{"accessKeyId":"ASIA1","secretAccessKey":"","sessionToken":"t","expiration":4102444800000}}"#,
+        r#"{"nothing":true}"#,
+        "<html>not json</html>",
+    ] {
+        sso.with(|s| s.raw.push(("GetRoleCredentials".into(), 200, body.into())));
+        let r = env.run(&["export", "-p", "dev", "--refresh"]);
+        assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{body}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("AWS sent a reply creds cannot read"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("GetRoleCredentials"), "{}", r.stderr);
+    }
+    assert!(env.cache_entries().is_empty());
+}

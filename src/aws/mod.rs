@@ -95,12 +95,43 @@ where
                 root_cause(err)
             ),
         ),
-        SdkError::ResponseError(_) => Error::other(format!(
-            "{operation}: malformed reply from {endpoint}: {}",
-            root_cause(err)
-        )),
+        SdkError::ResponseError(_) => bad_reply(operation, endpoint, &root_cause(err)),
         _ => Error::other(format!("{operation}: {}", root_cause(err))),
     })
+}
+
+/// The error for a reply that is not what the operation returns (a proxy's page, a truncated
+/// or mangled document, a missing field).
+pub fn bad_reply(operation: &str, endpoint: &str, what: &str) -> Error {
+    Error::new(
+        Kind::BadReply,
+        format!("{operation}: AWS sent a reply creds cannot read ({what}) from {endpoint}; check the endpoint, and any proxy in between"),
+    )
+}
+
+pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// A service "error" without an error code: an answer that is neither the operation's result
+/// nor an AWS error (an HTML page, a truncated document, garbage with HTTP 200).
+pub fn unreadable_answer<E>(
+    operation: &str,
+    endpoint: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
+) -> Error {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    if status.is_some_and(|s| s >= 500) {
+        // A gateway or proxy failing in front of AWS (after the retries): worth trying again.
+        return Error::new(
+            Kind::Network,
+            format!("{operation}: {endpoint} answered HTTP {} without an AWS error (a failing gateway or proxy?); try again shortly", status.unwrap_or_default()),
+        );
+    }
+    let status = status.map_or_else(|| "?".to_string(), |s| s.to_string());
+    bad_reply(
+        operation,
+        endpoint,
+        &format!("HTTP {status}, neither {operation}'s answer nor an AWS error"),
+    )
 }
 
 /// Error codes that mean "busy or failing, try again" rather than "no".

@@ -144,21 +144,22 @@ fn describe(endpoint: &Option<String>, service: &str, region: &str) -> String {
 }
 
 /// Classifies an SDK error of an SSO or SSO OIDC call.
-fn classify<E, R>(
+fn classify<E>(
     operation: &str,
     endpoint: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, crate::aws::HttpResponse>,
     hint: &str,
 ) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     if let Some(e) = crate::aws::transport_error(operation, endpoint, err) {
         return e;
     }
     let service = err.as_service_error();
-    let code = service.and_then(|e| e.code()).unwrap_or("unknown error");
+    let Some(code) = service.and_then(|e| e.code()) else {
+        return crate::aws::unreadable_answer(operation, endpoint, err);
+    };
     let text = service.and_then(|e| e.message()).unwrap_or("");
     crate::aws::service_error(operation, code, text, hint)
 }
@@ -302,11 +303,15 @@ impl SsoApi for AwsSso {
                 });
             }
         };
-        let Some(access_token) = out.access_token() else {
-            return Err(TokenError::Other(Error::other(format!(
-                "CreateToken: {endpoint} answered without an access token"
-            ))));
+        let bad =
+            |what: &str| TokenError::Other(crate::aws::bad_reply("CreateToken", &endpoint, what));
+        let Some(access_token) = out.access_token().filter(|t| !t.is_empty()) else {
+            return Err(bad("no accessToken"));
         };
+        // A token that is already expired must not be written or used.
+        if out.expires_in() <= 0 {
+            return Err(bad(&format!("expiresIn {}", out.expires_in())));
+        }
         Ok(TokenGrant {
             access_token: Secret::new(access_token),
             expires_in: i64::from(out.expires_in()),
@@ -351,24 +356,20 @@ impl SsoApi for AwsSso {
                 ))
             }
         };
-        let c = out.role_credentials().ok_or_else(|| {
-            Error::other(format!(
-                "GetRoleCredentials: {endpoint} answered without credentials"
-            ))
-        })?;
-        let (Some(id), Some(secret), Some(token)) =
-            (c.access_key_id(), c.secret_access_key(), c.session_token())
-        else {
-            return Err(Error::other(format!(
-                "GetRoleCredentials: {endpoint} answered with incomplete credentials"
-            )));
+        let bad = |what: &str| crate::aws::bad_reply("GetRoleCredentials", &endpoint, what);
+        let c = out
+            .role_credentials()
+            .ok_or_else(|| bad("no roleCredentials"))?;
+        let (Some(id), Some(secret), Some(token)) = (
+            c.access_key_id().filter(|s| !s.is_empty()),
+            c.secret_access_key().filter(|s| !s.is_empty()),
+            c.session_token().filter(|s| !s.is_empty()),
+        ) else {
+            return Err(bad("incomplete roleCredentials"));
         };
-        let expiration =
-            DateTime::<Utc>::from_timestamp_millis(c.expiration()).ok_or_else(|| {
-                Error::other(format!(
-                    "GetRoleCredentials: {endpoint} answered with an invalid expiration"
-                ))
-            })?;
+        let expiration = DateTime::<Utc>::from_timestamp_millis(c.expiration())
+            .filter(|t| t.timestamp() > 0)
+            .ok_or_else(|| bad("no expiration"))?;
         Ok(Credentials {
             access_key_id: id.to_string(),
             secret_access_key: Secret::new(secret),

@@ -83,7 +83,7 @@ impl Sts for AwsSts {
             .assumed_role_user()
             .map(|u| u.arn())
             .and_then(account_from_arn);
-        convert(out.credentials(), account, "AssumeRole")
+        convert(out.credentials(), account, "AssumeRole", target)
     }
 
     fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials> {
@@ -94,6 +94,7 @@ impl Sts for AwsSts {
             out.credentials(),
             with.account_id.clone(),
             "GetSessionToken",
+            target,
         )
     }
 }
@@ -104,20 +105,34 @@ pub fn account_from_arn(arn: &str) -> Option<String> {
     (!account.is_empty()).then(|| account.to_string())
 }
 
+fn endpoint(target: &StsTarget) -> String {
+    target
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("STS in {}", target.region))
+}
+
+/// The credentials of a reply, which must have every part: a reply without an Expiration
+/// (read by the SDK as 1970) or a SessionToken is not credentials.
 fn convert(
     credentials: Option<&aws_sdk_sts::types::Credentials>,
     account_id: Option<String>,
     operation: &str,
+    target: &StsTarget,
 ) -> Result<Credentials> {
-    let c = credentials.ok_or_else(|| Error::other(format!("STS {operation} answered without credentials (malformed reply); check the STS endpoint")))?;
-    let expiration =
-        DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).ok_or_else(|| {
-            Error::other(format!(
-                "STS {operation} answered with an invalid Expiration"
-            ))
-        })?;
-    if c.access_key_id().is_empty() || c.secret_access_key().is_empty() {
-        return Err(Error::other(format!("STS {operation} answered with empty credentials (malformed reply); check the STS endpoint")));
+    let bad = |what: &str| crate::aws::bad_reply(operation, &endpoint(target), what);
+    let c = credentials.ok_or_else(|| bad("no Credentials"))?;
+    let expiration = DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0)
+        .filter(|t| t.timestamp() > 0)
+        .ok_or_else(|| bad("no Expiration"))?;
+    for (name, value) in [
+        ("AccessKeyId", c.access_key_id()),
+        ("SecretAccessKey", c.secret_access_key()),
+        ("SessionToken", c.session_token()),
+    ] {
+        if value.is_empty() {
+            return Err(bad(&format!("no {name}")));
+        }
     }
     Ok(Credentials {
         access_key_id: c.access_key_id().to_string(),
@@ -128,24 +143,22 @@ fn convert(
     })
 }
 
-fn classify<E, R>(
+fn classify<E>(
     operation: &str,
     target: &StsTarget,
-    err: aws_sdk_sts::error::SdkError<E, R>,
+    err: aws_sdk_sts::error::SdkError<E, crate::aws::HttpResponse>,
 ) -> Error
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
-    let endpoint = target
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| format!("STS in {}", target.region));
+    let endpoint = endpoint(target);
     if let Some(e) = crate::aws::transport_error(operation, &endpoint, &err) {
         return e;
     }
     let service = err.as_service_error();
-    let code = service.and_then(|e| e.code()).unwrap_or("unknown error");
+    let Some(code) = service.and_then(|e| e.code()) else {
+        return crate::aws::unreadable_answer(operation, &endpoint, &err);
+    };
     let text = service.and_then(|e| e.message()).unwrap_or("");
     let hint = match code {
         "ExpiredToken" | "ExpiredTokenException" => {

@@ -162,17 +162,25 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The longest a failure is remembered (10 s plus up to 5 s of jitter).
+pub const FAILURE_WINDOW: chrono::Duration = chrono::Duration::seconds(15);
+
 impl Failure {
+    /// The remembered error while `now` is inside the record's window. A record dated in the
+    /// future (written while the clock was ahead), or whose window is longer than
+    /// [`FAILURE_WINDOW`], is ignored: a failure is never remembered for longer.
     pub fn error(&self, now: DateTime<Utc>) -> Option<Error> {
         let until = parse_time(&self.until)?;
-        if now >= until {
+        let at = parse_time(&self.at)?;
+        let sane = at <= now && until > at && until.signed_duration_since(at) <= FAILURE_WINDOW;
+        if !sane || now >= until {
             return None;
         }
         let kind = crate::error::Kind::from_exit_code(self.exit_code)?;
-        let ago = parse_time(&self.at)
-            .map(|at| now.signed_duration_since(at).num_seconds().max(0))
-            .unwrap_or(0);
-        Some(Error::new(kind, format!("{} (remembered from a failure {ago}s ago; retried after {}, or now with --refresh)", self.message, format_time(until))))
+        let ago = now.signed_duration_since(at).num_seconds().max(0);
+        let mut err = Error::new(kind, format!("{} (remembered from a failure {ago}s ago; retried after {}, or now with --refresh)", self.message, format_time(until)));
+        err.remembered = true;
+        Some(err)
     }
 }
 

@@ -56,7 +56,8 @@ pub fn fetch(ctx: &Context, at: &Where<'_>, sso: &Sso) -> Result<Credentials> {
         Error::config("cannot find the home directory for ~/.aws/sso/cache: set HOME")
     })?;
     let store = sso::TokenStore::new(token_dir, at.lock_dir);
-    let token = sso::renew::valid_token(ctx, &store, &session, at.endpoints)?;
+    let token = sso::renew::valid_token(ctx, &store, &session, at.endpoints)
+        .map_err(|e| e.in_profile(&sso.profile))?;
     ctx.sso
         .get_role_credentials(
             &session.region,

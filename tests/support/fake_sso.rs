@@ -45,6 +45,8 @@ pub struct State {
     pub watch: Option<std::path::PathBuf>,
     /// What `watch` held at the first device-code poll.
     pub seen_at_first_poll: Option<String>,
+    /// Raw answers (operation, status, body) to give to the next call of that operation.
+    pub raw: Vec<(String, u16, String)>,
 }
 
 pub struct FakeSso {
@@ -222,6 +224,15 @@ fn handle(
     *s.counts.entry(op.to_string()).or_default() += 1;
     let agent = headers.get("user-agent").cloned().unwrap_or_default();
     s.agents.push((op.to_string(), agent));
+    if let Some(i) = s.raw.iter().position(|(o, _, _)| o == op) {
+        let (_, status, body) = s.raw.remove(i);
+        s.log.push((op.into(), "raw".into()));
+        return (
+            status,
+            vec![("Content-Type".into(), "application/json".into())],
+            body,
+        );
+    }
     if s.fail_next > 0 && op != "Authorize" {
         s.fail_next -= 1;
         return error(500, "InternalServerException", "server_error");

@@ -43,6 +43,8 @@ struct State {
     expiration: Option<String>,
     delay: Duration,
     issued: u32,
+    /// Raw replies (status, body) to give before anything else.
+    raw: VecDeque<(u16, String)>,
 }
 
 pub struct FakeSts {
@@ -106,6 +108,15 @@ impl FakeSts {
         let mut s = self.state.lock().unwrap();
         s.always_fail = None;
         s.failures.clear();
+    }
+
+    /// Answers the next call with exactly this status and body.
+    pub fn reply_next(&self, status: u16, body: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .raw
+            .push_back((status, body.to_string()));
     }
 
     pub fn set_expiration(&self, expiration: &str) {
@@ -184,7 +195,9 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 params: params.clone(),
             });
             let failure = s.failures.pop_front().or_else(|| s.always_fail.clone());
+            let raw = s.raw.pop_front();
             let response = match failure {
+                _ if raw.is_some() => raw.unwrap_or_default(),
                 Some(f) => (f.status, format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>fake STS says {}</Message></Error><RequestId>req</RequestId></ErrorResponse>", f.code, f.code)),
                 None => {
                     s.issued += 1;

@@ -60,12 +60,21 @@ impl Token {
                 .and_then(|(_, v)| v.as_str())
                 .filter(|s| !s.is_empty())
         };
+        let present = |name: &str| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .is_some_and(|(_, v)| !v.is_null())
+        };
         let time = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
             match get(name) {
+                None if present(name) => Err(format!(
+                    "has a {name} that is not a time string such as \"2026-01-01T00:00:00Z\""
+                )),
                 None => Ok(None),
-                Some(t) => parse_time(t)
-                    .map(Some)
-                    .ok_or_else(|| format!("has a {name} `{t}` that is not an RFC 3339 time")),
+                Some(t) => parse_time(t).map(Some).ok_or_else(|| {
+                    let shown: String = t.chars().take(40).collect();
+                    format!("has a {name} `{shown}` that is not an RFC 3339 time")
+                }),
             }
         };
         Ok(Token {
@@ -140,6 +149,7 @@ mod tests {
             b"[]",
             br#"{"expiresAt":"2026-01-01T08:00:00Z"}"#,
             br#"{"accessToken":"SECRETX","expiresAt":"soon"}"#,
+            br#"{"accessToken":"SECRETX","expiresAt":1767225600}"#,
         ] {
             let err = Token::from_json(bad).unwrap_err();
             assert!(!err.contains("SECRETX"), "{err}");
@@ -153,5 +163,11 @@ mod tests {
         assert!(!tok.refreshable(t("2026-04-01T00:00:00Z")));
         tok.refresh_token = None;
         assert!(!tok.refreshable(t("2026-03-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_numeric_time_is_named_as_such() {
+        let err = Token::from_json(br#"{"accessToken":"a","expiresAt":1767225600}"#).unwrap_err();
+        assert!(err.contains("expiresAt that is not a time string"), "{err}");
     }
 }
