@@ -27,6 +27,34 @@ use chrono::{DateTime, Duration, Utc};
 
 /// How long a hop below the last must still be valid to be used for the next call.
 pub const INTERMEDIATE_TTL: Duration = Duration::minutes(5);
+/// The least a short-lived chain's credentials are handed out with: Claude Code stops
+/// honouring `Expiration` below 5 minutes.
+pub const FLOOR_TTL: Duration = Duration::minutes(6);
+/// How long an entry should at least be reusable before it must be fetched again.
+const REUSE: Duration = Duration::minutes(5);
+
+/// The `--min-ttl` a chain can meet. A last hop configured to last less than `min_ttl` plus 5
+/// minutes of reuse (`duration_seconds = 900` under the default 15 minutes) would be fetched
+/// on every call, or never be good enough: its requirement is lowered to its lifetime less 5
+/// minutes, never below [`FLOOR_TTL`]. Returns the requirement and, when lowered, the lifetime
+/// that lowered it.
+pub fn chain_min_ttl(min_ttl: Duration, hops: &[Hop]) -> (Duration, Option<Duration>) {
+    let lifetime = match hops.last().map(|h| &h.source) {
+        Some(crate::source::Source::AssumeRole(role)) => role.duration_seconds,
+        _ => None,
+    };
+    match lifetime.map(|s| Duration::seconds(i64::from(s))) {
+        Some(life) if life.checked_sub(&min_ttl).is_none_or(|spare| spare < REUSE) => {
+            let lowered = life
+                .checked_sub(&REUSE)
+                .unwrap_or(FLOOR_TTL)
+                .max(FLOOR_TTL)
+                .min(min_ttl);
+            (lowered, (lowered < min_ttl).then_some(life))
+        }
+        _ => (min_ttl, None),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Options {

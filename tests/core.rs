@@ -673,3 +673,57 @@ fn a_remembered_failure_is_told_once_on_a_long_chain() {
     }
     assert_eq!(w.sts.calls().len(), 1);
 }
+
+#[test]
+fn a_role_shorter_than_min_ttl_is_served_and_cached() {
+    let w = World::new();
+    let config = format!("{CHAIN}duration_seconds = 900\n");
+    w.config(&config);
+    // STS gives the role the 15 minutes asked for.
+    w.sts.set_lifetime(Duration::minutes(15));
+    let first = export(&w, "b").unwrap();
+    assert_eq!(first["Expiration"], "2030-01-01T00:15:00Z");
+    // Reused while 10 minutes are left (the lifetime less 5 minutes of reuse).
+    w.clock.advance(std::time::Duration::from_secs(5 * 60));
+    assert_eq!(export(&w, "b").unwrap(), first);
+    assert_eq!(w.sts.assumed(ROLE_B), 1);
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!((d.exit_code, d.calls_needed), (0, Some(0)), "{:?}", d.chain);
+    assert!(d
+        .min_ttl_note
+        .as_deref()
+        .unwrap()
+        .contains("the role lasts 900s"));
+    w.clock.advance(std::time::Duration::from_secs(1));
+    assert_ne!(export(&w, "b").unwrap(), first);
+    assert_eq!(w.sts.assumed(ROLE_B), 2);
+    // The floor: never less than 6 minutes, and an explicit lower --min-ttl is kept.
+    let hops = |secs: u32| {
+        let text = format!("{CHAIN}duration_seconds = {secs}\n");
+        let set = creds::config::ProfileSet::from_texts("cfg", &text, "c", "").unwrap();
+        let chain = creds::chain::resolve(&set, "b").unwrap();
+        let env = creds::context::Env::default();
+        let sts = creds::aws::sts::StsTarget {
+            region: "us-east-1".into(),
+            endpoint: None,
+        };
+        let inputs = creds::source::PlanInputs {
+            env: &env,
+            sts: &sts,
+            sso: &Default::default(),
+            session_token: false,
+        };
+        creds::source::plan(&chain, &inputs).unwrap()
+    };
+    let ttl = |secs: u32, min: i64| {
+        creds::exec::chain_min_ttl(Duration::minutes(min), &hops(secs))
+            .0
+            .num_seconds()
+    };
+    assert_eq!(ttl(900, 15), 600);
+    assert_eq!(ttl(1000, 15), 700);
+    assert_eq!(ttl(1200, 15), 900);
+    assert_eq!(ttl(3600, 15), 900);
+    assert_eq!(ttl(900, 5), 300);
+    assert_eq!(ttl(900, 60), 600);
+}

@@ -41,6 +41,8 @@ pub struct Diagnosis {
     pub source: Option<String>,
     pub chain: Vec<HopState>,
     pub calls_needed: Option<usize>,
+    /// Why the last hop is handed out with less than the default --min-ttl.
+    pub min_ttl_note: Option<String>,
     pub sso: Option<SsoState>,
     pub claude_code: Vec<ClaudeFile>,
     pub problems: Vec<Problem>,
@@ -243,11 +245,20 @@ fn check_chain(
     d: &mut Diagnosis,
 ) -> Option<usize> {
     let now = ctx.clock.now();
+    let (min_ttl, lowered_by) = crate::exec::chain_min_ttl(MIN_TTL, hops);
+    if let Some(life) = lowered_by {
+        d.min_ttl_note = Some(format!(
+            "the role lasts {}s, too short for the default --min-ttl of {}s and 5 minutes of reuse: export hands its credentials out with at least {}s left",
+            life.num_seconds(),
+            MIN_TTL.num_seconds(),
+            min_ttl.num_seconds()
+        ));
+    }
     let store = settings.cache_store_dir().cloned().map(FileStore::new);
     let mut fresh_from = None;
     for (i, hop) in hops.iter().enumerate() {
         let ttl = if i.saturating_add(1) == hops.len() {
-            MIN_TTL
+            min_ttl
         } else {
             INTERMEDIATE_TTL
         };
@@ -514,6 +525,9 @@ pub fn render(d: &Diagnosis) -> String {
                 sso.login_command
             ));
         }
+    }
+    if let Some(note) = &d.min_ttl_note {
+        lines.push(format!("note: {note}"));
     }
     if let Some(calls) = d.calls_needed {
         lines.push(match calls {

@@ -58,8 +58,20 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         guard: &guard,
         process_timeout: settings.process_timeout.value,
     };
+    let (min_ttl, lowered_by) = crate::exec::chain_min_ttl(args.min_ttl, &hops);
+    if let Some(life) = lowered_by {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "profile `{}`: the role lasts {}s, too short for --min-ttl {}s and 5 minutes of reuse; handing out credentials with at least {}s left",
+                settings.profile.value,
+                life.num_seconds(),
+                args.min_ttl.num_seconds(),
+                min_ttl.num_seconds()
+            )
+        });
+    }
     let options = Options {
-        min_ttl: args.min_ttl,
+        min_ttl,
         refresh: args.refresh,
         verbose,
     };
