@@ -108,7 +108,7 @@ impl Base {
 
 /// Resolves `selected` in `set`.
 pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
-    if set.profiles.is_empty() {
+    if !set.has_profiles() {
         return Err(Error::config(format!("profile `{selected}` not found: No profiles were defined in {}; create it or run `aws configure --profile {selected}`", describe_files(set))));
     }
     let mut visited: Vec<&str> = Vec::new();
@@ -177,14 +177,14 @@ fn describe_files(set: &ProfileSet) -> String {
 /// name), and how many others there are.
 fn known(set: &ProfileSet, name: &str) -> String {
     const SHOWN: usize = 5;
-    if set.profiles.is_empty() {
+    let mut names: Vec<(usize, &str)> = set
+        .profile_names()
+        .into_iter()
+        .map(|p| (distance(name, p), p))
+        .collect();
+    if names.is_empty() {
         return "there are no profiles".into();
     }
-    let mut names: Vec<(usize, &str)> = set
-        .profiles
-        .keys()
-        .map(|p| (distance(name, p), p.as_str()))
-        .collect();
     names.sort();
     let shown: Vec<&str> = names.iter().take(SHOWN).map(|(_, p)| *p).collect();
     let more = names.len().saturating_sub(SHOWN);

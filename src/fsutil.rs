@@ -170,7 +170,7 @@ pub fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> crate::er
 
 /// Opens `path` for reading if it is a regular file (never blocking on a FIFO or a device),
 /// without following a final symlink when `nofollow`.
-pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<File> {
+pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<(File, fs::Metadata)> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -183,20 +183,30 @@ pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<File> {
         options.custom_flags(flags);
     }
     let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a regular file",
         ));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// Reads a regular file of at most `limit` bytes (see [`open_regular`]); a larger one is an
 /// error.
 pub fn read_regular(path: &Path, nofollow: bool, limit: u64) -> io::Result<Vec<u8>> {
-    let file = open_regular(path, nofollow)?;
-    let mut bytes = Vec::new();
+    let (file, meta) = open_regular(path, nofollow)?;
+    let size = meta.len();
+    if size > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    // Room for the whole file and one more byte: two reads, the second seeing the end.
+    let room = usize::try_from(size).unwrap_or(0).saturating_add(1);
+    let mut bytes = Vec::with_capacity(room);
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(io::Error::new(

@@ -318,10 +318,32 @@ pub fn guard(env: &Env) -> Vec<String> {
 }
 
 impl Settings {
-    /// Locates and reads the AWS files, then resolves every setting for `flags`.
+    /// Locates and reads the AWS files (every section), then resolves every setting for
+    /// `flags`.
     pub fn load(flags: Flags<'_>, env: &Env) -> Result<(Settings, ProfileSet)> {
         let files = locate(env, Platform::current())?;
         let set = ProfileSet::load(&files.config.value, &files.credentials.value)?;
+        let settings = Settings::resolve(flags, env, files, &set)?;
+        Ok((settings, set))
+    }
+
+    /// As [`Settings::load`], reading only the sections the selected profile's chain uses
+    /// (every line is still checked): what `export` needs, at a cost that grows gently with
+    /// the size of the files.
+    /// With `all_warnings`, the warnings about every section are collected too (for `-v`).
+    pub fn load_for_profile(
+        flags: Flags<'_>,
+        env: &Env,
+        all_warnings: bool,
+    ) -> Result<(Settings, ProfileSet)> {
+        let files = locate(env, Platform::current())?;
+        let profile = select_profile(flags.profile, env);
+        let set = ProfileSet::load_for(
+            &files.config.value,
+            &files.credentials.value,
+            &profile.value,
+            all_warnings,
+        )?;
         let settings = Settings::resolve(flags, env, files, &set)?;
         Ok((settings, set))
     }

@@ -257,3 +257,54 @@ fn chain_errors_name_file_and_line() {
         .message
         .contains("cfg:6"));
 }
+
+/// `ProfileSet::load_for`, which reads only the sections a profile's chain uses (what export
+/// does on every cache hit), sees every case exactly as the full reading does: the same error,
+/// or for every profile the same section and the same sessions and services it names.
+#[test]
+fn reading_one_profile_agrees_with_reading_all() {
+    let data = load("profile-parser-tests.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (config, credentials) = (dir.path().join("config"), dir.path().join("credentials"));
+    let mut checked = 0;
+    for case in data["tests"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let input = &case["input"];
+        std::fs::write(&config, input["configFile"].as_str().unwrap_or("")).unwrap();
+        std::fs::write(
+            &credentials,
+            input["credentialsFile"].as_str().unwrap_or(""),
+        )
+        .unwrap();
+        let (c, k) = (config.to_str().unwrap(), credentials.to_str().unwrap());
+        let full = ProfileSet::load(c, k);
+        let Ok(full) = full else {
+            let narrow = ProfileSet::load_for(c, k, "default", false);
+            assert_eq!(narrow.err(), full.err(), "{name}");
+            continue;
+        };
+        for (profile, section) in &full.profiles {
+            let narrow = ProfileSet::load_for(c, k, profile, true).unwrap();
+            assert_eq!(
+                narrow.profiles.get(profile),
+                Some(section),
+                "{name}: {profile}"
+            );
+            for (key, map, narrow_map) in [
+                ("sso_session", &full.sso_sessions, &narrow.sso_sessions),
+                ("services", &full.services, &narrow.services),
+            ] {
+                if let Some(wanted) = section.get(key) {
+                    assert_eq!(narrow_map.get(wanted), map.get(wanted), "{name}: {profile}");
+                }
+            }
+            assert_eq!(narrow.warnings, full.warnings, "{name}: {profile}");
+            checked += 1;
+        }
+        let missing = ProfileSet::load_for(c, k, "no-such-profile", false).unwrap();
+        let mut all: Vec<&str> = full.profiles.keys().map(String::as_str).collect();
+        all.sort_unstable();
+        assert_eq!(missing.profile_names(), all, "{name}");
+    }
+    assert!(checked >= 50, "{checked}");
+}

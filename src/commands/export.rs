@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     let profile = crate::settings::select_profile(flags.profile, &ctx.env);
     process::check_guard(&crate::settings::guard(&ctx.env), &profile.value)?;
 
-    let (settings, set) = Settings::load(flags, &ctx.env)?;
+    let (settings, set) = Settings::load_for_profile(flags, &ctx.env, verbose)?;
     explain(ctx, verbose, &settings, &set);
     let chain = chain::resolve(&set, &settings.profile.value)?;
     chain.check_supported()?;
