@@ -91,7 +91,10 @@ impl<'a> Walk<'a> {
             warned: std::cell::Cell::new(false),
         };
         let store = store.filter(|s| match s.check() {
-            Ok(()) => true,
+            Ok(()) => {
+                s.sweep();
+                true
+            }
             Err(why) => {
                 walk.unusable(&why);
                 false

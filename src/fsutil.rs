@@ -99,8 +99,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    write_atomic_in(dir, path, bytes, mode)
+}
+
+/// [`write_atomic`] with the temporary file in `tmp_dir` (on the same file system).
+pub fn write_atomic_in(tmp_dir: &Path, path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(temp_name(name));
+    let tmp = tmp_dir.join(temp_name(name));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

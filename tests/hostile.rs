@@ -301,6 +301,14 @@ fn temporary_files_of_killed_writers_are_removed() {
     env.run(&["export", "-p", "a"]).ok();
     assert!(!ours.exists(), "the next write removes it");
     assert!(theirs.exists(), "not creds' name");
+    // Where creds writes them now (`.tmp`): even a cache hit removes them.
+    let tmp = env.cache_dir().join(".tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let left = tmp.join(format!(".{key}.json.4194303.8.tmp"));
+    std::fs::write(&left, "{\"SecretAccessKey\":\"left-behind\"}").unwrap();
+    let r = env.run(&["-v", "export", "-p", "a"]);
+    assert!(r.stderr.contains("cached"), "{}", r.stderr);
+    assert!(!left.exists() && !tmp.exists(), "a hit sweeps .tmp");
     // In the SSO cache, `cache clear --all` removes them.
     let sso = env.sso_cache("");
     std::fs::create_dir_all(&sso).unwrap();
@@ -538,4 +546,67 @@ fn malformed_sts_replies_exit_1_and_are_neither_cached_nor_remembered() {
     }
     env.run(&["export", "-p", "a"])
         .fails(6, "HTTP 502 without an AWS error");
+}
+
+/// A small deterministic sequence of pseudo-random numbers (no dependency, same every run).
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+/// Names of temporary files anywhere below `dir`.
+fn temp_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(temp_files(&path));
+        } else if path.to_string_lossy().ends_with(".tmp") {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn kill_9_at_random_points_leaves_a_usable_cache_and_no_secrets() {
+    let sts = FakeSts::start();
+    sts.set_delay(Duration::from_millis(30));
+    let env = TestEnv::with_sts(&sts);
+    env.config(&format!(
+        "{KEYS}[profile b]\nrole_arn = arn:aws:iam::222222222222:role/RoleB\nsource_profile = a\n"
+    ));
+    let mut seed = 7u64;
+    for round in 0..30 {
+        // Cold (every hop written) or refreshing (every hop written over a fresh entry).
+        if round % 2 == 0 {
+            env.run(&["cache", "clear", "--all"]).ok();
+        }
+        let args = ["export", "-p", "b", "--refresh"];
+        let mut child = env
+            .command(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(lcg(&mut seed) % 120));
+        let _ = child.kill();
+        let _ = child.wait();
+        // The next caller proceeds (the killed one's locks died with it).
+        let r = env.run(&["export", "-p", "b"]);
+        assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
+        assert!(
+            temp_files(&env.cache_dir()).is_empty(),
+            "round {round}: {:?}",
+            temp_files(&env.cache_dir())
+        );
+    }
+    env.run(&["cache", "clear", "--all"]).ok();
+    assert!(temp_files(&env.cache_dir()).is_empty());
 }

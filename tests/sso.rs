@@ -608,3 +608,72 @@ fn malformed_sso_replies_are_never_used() {
     }
     assert!(env.cache_entries().is_empty());
 }
+
+/// `kill -9` of a login at random points: the next login proceeds (the lock died with it),
+/// and no temporary file is left once it has written its token.
+#[cfg(unix)]
+#[test]
+fn a_killed_login_does_not_block_the_next() {
+    let (sso, env) = setup();
+    let mut seed = 11u64;
+    for round in 0..8 {
+        sso.with(|s| s.pending = 1000);
+        let mut child = env
+            .command(&["login", "-p", "dev", "--no-browser", "--force"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_millis((seed >> 33) % 400));
+        let _ = child.kill();
+        let _ = child.wait();
+        sso.with(|s| s.pending = 0);
+        let r = env.run(&[
+            "login",
+            "-p",
+            "dev",
+            "--no-browser",
+            "--force",
+            "--timeout",
+            "20s",
+        ]);
+        assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
+        let temps: Vec<_> = std::fs::read_dir(env.sso_cache(""))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(temps.is_empty(), "round {round}: {temps:?}");
+    }
+    env.run(&["export", "-p", "dev"]).ok();
+}
+
+/// A renewed token that cannot be written (no space) still serves the export, with or
+/// without the creds cache.
+#[cfg(unix)]
+#[test]
+fn a_renewal_that_cannot_be_saved_still_serves() {
+    let (sso, env) = setup();
+    for cache in ["file", "none"] {
+        write_token(&env, &sso, Duration::minutes(5), true);
+        let before = std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap();
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 0; exec \"$CREDS\" export -p dev --refresh")
+            .env_clear()
+            .envs(env.vars.iter().cloned())
+            .env("CREDS", crate::support::bin())
+            .env("CREDS_CACHE", cache);
+        let r = to_run(cmd.output().unwrap());
+        assert_eq!(r.code, 0, "{cache}: {}", r.stderr);
+        assert!(json(&r.stdout)["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ASIASSO"));
+        assert!(r.stderr.contains("could not be saved"), "{}", r.stderr);
+        assert_eq!(std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap(), before);
+    }
+}

@@ -94,9 +94,59 @@ impl FileStore {
     pub fn write(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec(entry)
             .map_err(|e| Error::other(format!("cannot encode a cache entry: {e}")))?;
-        self.write_file(&self.path(&Key(entry.key.clone()), "json"), &bytes)?;
-        fsutil::clean_stale_temps(&self.dir, is_cache_file);
-        Ok(())
+        self.write_private(&self.path(&Key(entry.key.clone()), "json"), &bytes)
+    }
+
+    /// The directory of temporary files of entries being written (`<dir>/.tmp`).
+    fn temp_dir(&self) -> PathBuf {
+        self.dir.join(".tmp")
+    }
+
+    /// Writes one of creds' own files: its temporary file goes to `.tmp`, so that one left by a
+    /// killed writer is found by a single `rmdir` on the next run ([`FileStore::sweep`]).
+    fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir().map_err(|why| {
+            Error::other(format!(
+                "{why}; set CREDS_CACHE_DIR to a private writable directory, or CREDS_CACHE=none"
+            ))
+        })?;
+        let tmp = self.temp_dir();
+        let mut attempt = 0u8;
+        loop {
+            let _ = fsutil::create_private_dir(&tmp);
+            match fsutil::write_atomic_in(&tmp, path, bytes, fsutil::Mode::Exactly(0o600)) {
+                // Another run's sweep removed the (then empty) directory in between.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 3 => {
+                    attempt = attempt.saturating_add(1);
+                }
+                other => {
+                    other.map_err(|e| {
+                        Error::other(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                    // Left by killed writers (here, by versions that wrote temporary files
+                    // beside the entries).
+                    fsutil::clean_stale_temps(&tmp, is_cache_file);
+                    fsutil::clean_stale_temps(&self.dir, is_cache_file);
+                    // Gone again unless another writer is using it.
+                    let _ = fs::remove_dir(&tmp);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Removes what killed writers left: one `rmdir` of the empty `.tmp` in the usual case
+    /// (cheap enough for every run), else the temporary files whose writers are gone.
+    pub fn sweep(&self) {
+        let tmp = self.temp_dir();
+        match fs::remove_dir(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => {
+                fsutil::clean_stale_temps(&tmp, is_cache_file);
+                let _ = fs::remove_dir(&tmp);
+            }
+        }
     }
 
     pub fn read_failure(&self, key: &Key) -> Option<Failure> {
@@ -107,7 +157,7 @@ impl FileStore {
     pub fn write_failure(&self, key: &Key, failure: &Failure) -> Result<()> {
         let bytes = serde_json::to_vec(failure)
             .map_err(|e| Error::other(format!("cannot encode a failure record: {e}")))?;
-        self.write_file(&self.path(key, "err"), &bytes)
+        self.write_private(&self.path(key, "err"), &bytes)
     }
 
     /// Reads `<dir>/<name>` (for files in other tools' formats, such as SSO tokens), if it is
@@ -218,6 +268,8 @@ impl FileStore {
                 removed = removed.saturating_add(1);
             }
         }
+        // Temporary files of writers that are gone, in `.tmp` and (from older versions) here.
+        self.sweep();
         fsutil::clean_stale_temps(&self.dir, is_cache_file);
         Ok(removed)
     }
@@ -343,9 +395,10 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(store.dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.ends_with(".tmp"))
+            .filter(|n| n.ends_with(".tmp") && n != ".tmp")
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert!(!store.dir().join(".tmp").exists());
         // Corrupt and truncated files are a miss.
         fs::write(store.path(&key, "json"), b"{\"Format\":1,").unwrap();
         assert!(store.read(&key).is_none());
