@@ -29,16 +29,18 @@ pub fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> chrono::Duration {
     t.signed_duration_since(now)
 }
 
-/// Lower-case hex of `bytes`.
+/// Lower-case hex of `bytes` (on the cache-hit path for every key: a table, not `format!`).
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(
-        String::with_capacity(bytes.len().saturating_mul(2)),
-        |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        },
-    )
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            s.push(char::from(
+                *DIGITS.get(usize::from(nibble)).unwrap_or(&b'0'),
+            ));
+        }
+    }
+    s
 }
 
 /// A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii=True`).

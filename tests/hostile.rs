@@ -610,3 +610,40 @@ fn kill_9_at_random_points_leaves_a_usable_cache_and_no_secrets() {
     env.run(&["cache", "clear", "--all"]).ok();
     assert!(temp_files(&env.cache_dir()).is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_or_a_closed_pipe_is_handled() {
+    let env = TestEnv::new();
+    env.credentials("[default]\naws_access_key_id = AKIDCLOSED\naws_secret_access_key = s\n");
+    let run = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env_clear()
+            .envs(env.vars.iter().cloned())
+            .env("CREDS", crate::support::bin())
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Started with stdout closed: nothing creds opens becomes its stdout.
+    let (out, err) = run("\"$CREDS\" export >&-; echo \"exit $?\"");
+    assert_eq!(out, "exit 0\n", "{err}");
+    // A reader that went away: reported, exit 1, not a silent death by SIGPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let r = crate::support::to_run(
+        env.command(&["export"])
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot write to stdout"), "{}", r.stderr);
+}

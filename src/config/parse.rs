@@ -87,7 +87,11 @@ fn classify(line: &str) -> Line<'_> {
             // A comment starts only after whitespace on a property line; the first `=`
             // before it splits key and value.
             let end = comment_start(bytes);
-            let eq = memchr::memchr(b'=', bytes.get(..end).unwrap_or_default());
+            let eq = bytes
+                .get(..end)
+                .unwrap_or_default()
+                .iter()
+                .position(|&b| b == b'=');
             Line::Property(eq.and_then(|eq| {
                 let key = trim_ws(line.get(..eq)?);
                 let value = trim_ws(line.get(eq.checked_add(1)?..end)?);
@@ -111,7 +115,7 @@ fn lines(
             return None;
         }
         let rest = text.get(at..end)?;
-        let len = memchr::memchr(b'\n', rest.as_bytes());
+        let len = find_newline(rest.as_bytes());
         let line = rest.get(..len.unwrap_or(rest.len()))?;
         let item = (number, at, line.strip_suffix('\r').unwrap_or(line));
         at = match len {
@@ -171,7 +175,7 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
                 };
                 if sub {
                     let content = line.get(from..).unwrap_or_default();
-                    let Some(eq) = memchr::memchr(b'=', content) else {
+                    let Some(eq) = content.iter().position(|&b| b == b'=') else {
                         return Err(err("Expected an '=' sign defining a sub-property"));
                     };
                     if content
@@ -186,7 +190,10 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
             }
             Some(b'[') => {
                 // `[`, the name, `]`, then whitespace or a comment.
-                let cut = memchr::memchr2(b'#', b';', line).unwrap_or(line.len());
+                let cut = line
+                    .iter()
+                    .position(|&b| b == b'#' || b == b';')
+                    .unwrap_or(line.len());
                 let header = line.get(..cut).unwrap_or_default();
                 let header = match header.iter().rposition(|&b| !is_ws(b)) {
                     Some(last) => header.get(..=last).unwrap_or_default(),
@@ -256,7 +263,9 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
 }
 
 /// The first `\n` of `bytes`, eight bytes at a time: lines are short, so this beats both a
-/// byte loop and a vector search that must be set up for every line.
+/// byte loop and a vector search that must be set up for every line (and, unlike `memchr`,
+/// needs no CPU feature detection, whose `cpuid` is slow on virtual machines: tens of
+/// microseconds on the cache-hit path).
 fn find_newline(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -281,13 +290,14 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
 
 /// Where a comment starts on a property line: at the first `#` or `;` that follows whitespace.
 fn comment_start(line: &[u8]) -> usize {
-    memchr::memchr2_iter(b'#', b';', line)
-        .find(|&i| {
-            i.checked_sub(1)
-                .and_then(|p| line.get(p))
-                .is_some_and(|&b| is_ws(b))
-        })
-        .unwrap_or(line.len())
+    let mut prev_ws = false;
+    for (i, &b) in line.iter().enumerate() {
+        if (b == b'#' || b == b';') && prev_ws {
+            return i;
+        }
+        prev_ws = is_ws(b);
+    }
+    line.len()
 }
 
 /// The properties of a section that [`scan`] found in the same `text` (which it checked).
