@@ -290,6 +290,23 @@ fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(err.message.contains("cannot be renewed"), "{}", err.message);
+    // The service failing (not refusing) on an expired token: the error names the profile.
+    w.sso.with(|s| {
+        s.refresh_error = Some(|| {
+            creds::aws::sso::TokenError::Other(Error::new(
+                Kind::Network,
+                "CreateToken: SSO OIDC in us-east-1 did not answer in time; check the network",
+            ))
+        })
+    });
+    write_token(&w, Duration::seconds(30), true);
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert_eq!(err.kind, Kind::Network);
+    assert!(
+        err.message.starts_with("profile `dev`: CreateToken"),
+        "{}",
+        err.message
+    );
     // No token at all.
     std::fs::remove_file(w.sso_cache(CORP_TOKEN)).unwrap();
     let err = export_with(&w, &refresh).unwrap_err();
