@@ -612,23 +612,27 @@ fn the_redirect_listener_survives_hostile_requests() {
     );
 }
 
-/// The cache keys of `profile`'s hops in the World's config (as export computes them).
-fn keys(w: &World, config: &str, profile: &str) -> Vec<String> {
+/// `profile`'s hops in `config`, planned as export plans them (STS in us-east-1).
+fn plan(config: &str, profile: &str, env: &creds::context::Env) -> Vec<creds::source::Hop> {
     let set = creds::config::ProfileSet::from_texts("cfg", config, "creds", "").unwrap();
     let chain = creds::chain::resolve(&set, profile).unwrap();
-    let env = creds::context::Env::from_pairs(w.vars.clone());
     let sts = creds::aws::sts::StsTarget {
         region: "us-east-1".into(),
         endpoint: None,
     };
     let inputs = creds::source::PlanInputs {
-        env: &env,
+        env,
         sts: &sts,
         sso: &Default::default(),
         session_token: false,
     };
-    creds::source::plan(&chain, &inputs)
-        .unwrap()
+    creds::source::plan(&chain, &inputs).unwrap()
+}
+
+/// The cache keys of `profile`'s hops in the World's config (as export computes them).
+fn keys(w: &World, config: &str, profile: &str) -> Vec<String> {
+    let env = creds::context::Env::from_pairs(w.vars.clone());
+    plan(config, profile, &env)
         .into_iter()
         .map(|h| h.key.0)
         .collect()
@@ -717,20 +721,7 @@ fn a_role_shorter_than_min_ttl_is_served_and_cached() {
     // The floor: never less than 6 minutes, and an explicit lower --min-ttl is kept.
     let hops = |secs: u32| {
         let text = format!("{CHAIN}duration_seconds = {secs}\n");
-        let set = creds::config::ProfileSet::from_texts("cfg", &text, "c", "").unwrap();
-        let chain = creds::chain::resolve(&set, "b").unwrap();
-        let env = creds::context::Env::default();
-        let sts = creds::aws::sts::StsTarget {
-            region: "us-east-1".into(),
-            endpoint: None,
-        };
-        let inputs = creds::source::PlanInputs {
-            env: &env,
-            sts: &sts,
-            sso: &Default::default(),
-            session_token: false,
-        };
-        creds::source::plan(&chain, &inputs).unwrap()
+        plan(&text, "b", &creds::context::Env::default())
     };
     let ttl = |secs: u32, min: i64| {
         creds::exec::chain_min_ttl(Duration::minutes(min), &hops(secs))
