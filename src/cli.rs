@@ -169,6 +169,10 @@ pub struct LoginArgs {
     /// Sign in again even if the token is still valid.
     #[arg(long)]
     pub force: bool,
+
+    /// Show the sign-in in progress (its URL, code and time left), if any, and exit.
+    #[arg(long, conflicts_with_all = ["force", "no_browser", "device_code"])]
+    pub status: bool,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

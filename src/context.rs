@@ -45,7 +45,12 @@ pub const VARIABLES: &[&str] = &[
     "DISPLAY",
     "WAYLAND_DISPLAY",
     "SSH_CONNECTION",
+    "SSH_CLIENT",
     "SSH_TTY",
+    "WSL_DISTRO_NAME",
+    "WSL_INTEROP",
+    "container",
+    "PATH",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -443,54 +448,71 @@ impl ProcessRunner for ShellRunner {
 pub trait Browser: Send + Sync {
     /// Whether a browser can be opened here at all.
     fn available(&self) -> bool;
+    /// Whether that browser can reach a redirect listener on this machine's 127.0.0.1 (the
+    /// PKCE flow); when not, the device code flow is used.
+    fn loopback(&self) -> bool {
+        self.available()
+    }
     /// Starts the browser on `url` without waiting for it.
     fn open(&self, url: &str) -> io::Result<()>;
 }
 
-/// `$BROWSER URL` when `BROWSER` is set; else `xdg-open` (Linux, with a display and not over
-/// SSH), `open` (macOS) or `start` (Windows).
+/// Opens pages as [`crate::browser::choose`] decides for this machine. What the environment
+/// says is noted at start-up; the file system (`/.dockerenv`, `wslview` on `PATH`) is looked
+/// at and the decision made only when first needed, never on the cache-hit path.
 pub struct SystemBrowser {
-    pub command: Option<String>,
-    pub display: bool,
+    facts: crate::browser::Facts,
+    /// `PATH`, kept only under WSL (to look for `wslview`).
+    path: Option<String>,
+    choice: std::sync::OnceLock<crate::browser::Choice>,
 }
 
 impl SystemBrowser {
     pub fn from_env(env: &Env) -> Self {
-        let ssh = env.get("SSH_CONNECTION").is_some() || env.get("SSH_TTY").is_some();
-        let display = if cfg!(target_os = "linux") {
-            (env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some()) && !ssh
-        } else {
-            !ssh
-        };
+        let wsl = env.get("WSL_DISTRO_NAME").is_some() || env.get("WSL_INTEROP").is_some();
         SystemBrowser {
-            command: env.get("BROWSER").map(str::to_string),
-            display,
+            facts: crate::browser::Facts {
+                browser: env.get("BROWSER").map(str::to_string),
+                ssh: ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"]
+                    .iter()
+                    .any(|v| env.get(v).is_some()),
+                display: env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some(),
+                wsl,
+                wslview: false,
+                container: env.get("container").is_some(),
+            },
+            path: env.get("PATH").filter(|_| wsl).map(str::to_string),
+            choice: std::sync::OnceLock::new(),
         }
+    }
+
+    pub fn choice(&self) -> &crate::browser::Choice {
+        self.choice.get_or_init(|| {
+            let mut facts = self.facts.clone();
+            facts.container |= std::path::Path::new("/.dockerenv").exists();
+            facts.wslview = self.path.as_deref().is_some_and(|path| {
+                std::env::split_paths(path).any(|dir| dir.join("wslview").is_file())
+            });
+            crate::browser::choose(crate::browser::Os::current(), &facts)
+        })
     }
 }
 
 impl Browser for SystemBrowser {
     fn available(&self) -> bool {
-        self.command.is_some() || self.display
+        self.choice().opens()
+    }
+
+    fn loopback(&self) -> bool {
+        self.choice().loopback()
     }
 
     fn open(&self, url: &str) -> io::Result<()> {
-        let mut cmd = match &self.command {
-            Some(command) => {
-                let mut parts = command.split_whitespace();
-                let mut c = Command::new(parts.next().unwrap_or("xdg-open"));
-                c.args(parts);
-                c
-            }
-            None if cfg!(target_os = "macos") => Command::new("open"),
-            None if cfg!(windows) => {
-                let mut c = Command::new("cmd.exe");
-                c.args(["/C", "start", ""]);
-                c
-            }
-            None => Command::new("xdg-open"),
+        let crate::browser::Choice::Open { program, args, .. } = self.choice() else {
+            return Err(io::Error::other("no browser can be opened here"));
         };
-        let mut child = cmd
+        let mut child = Command::new(program)
+            .args(args)
             .arg(url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -29,6 +29,7 @@
 )]
 
 pub mod aws;
+pub mod browser;
 pub mod cache;
 pub mod chain;
 pub mod claude;
@@ -52,7 +53,7 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     use cli::{CacheCommand, Command, SetupCommand};
     let result: error::Result<(String, i32)> = match &cli.command {
         Command::Export(args) => commands::export::run(ctx, args, cli.verbose).map(|d| (d, 0)),
-        Command::Login(args) => commands::login::login(ctx, args).map(|()| (String::new(), 0)),
+        Command::Login(args) => commands::login::login(ctx, args).map(|d| (d, 0)),
         Command::Logout(args) => commands::login::logout(ctx, args).map(|()| (String::new(), 0)),
         Command::Setup(SetupCommand::Claude(args)) => {
             commands::setup::claude(ctx, args).map(|d| (d, 0))

@@ -47,20 +47,89 @@ impl Sink for Captured {
     }
 }
 
+/// The controlling terminal (`/dev/tty`), opened when first written to, and only when it is
+/// not already where stderr goes. Under Claude Code's hooks stderr is a pipe that Claude Code
+/// shows late (or not at all) while the terminal shows at once what is written to it.
+#[derive(Default)]
+pub struct Terminal {
+    file: std::sync::OnceLock<Option<std::fs::File>>,
+}
+
+impl Terminal {
+    fn open() -> Option<std::fs::File> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            let tty = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+                .open("/dev/tty")
+                .ok()?;
+            // Not twice: stderr may be this very terminal.
+            let stderr = std::fs::metadata("/dev/stderr").ok();
+            let same = match (tty.metadata().ok(), stderr) {
+                (Some(t), Some(e)) => t.rdev() == e.rdev() && t.rdev() != 0,
+                _ => false,
+            };
+            (!same).then_some(tty)
+        }
+        #[cfg(not(unix))]
+        None
+    }
+}
+
+impl Sink for Terminal {
+    fn line(&self, text: &str) {
+        if let Some(mut tty) = self.file.get_or_init(Self::open).as_ref() {
+            // Claude Code may have the terminal in raw mode: end lines with \r\n.
+            let _ = write!(tty, "{text}\r\n");
+            let _ = tty.flush();
+        }
+    }
+}
+
 /// Human output.
 pub struct Ui {
     sink: Box<dyn Sink>,
+    /// Where a prompt is shown besides `sink` (the controlling terminal).
+    terminal: Option<Box<dyn Sink>>,
 }
 
 impl Ui {
     pub fn new(sink: impl Sink + 'static) -> Ui {
         Ui {
             sink: Box::new(sink),
+            terminal: None,
         }
     }
 
+    /// `sink`, with prompts also shown on `terminal`.
+    pub fn with_terminal(sink: impl Sink + 'static, terminal: impl Sink + 'static) -> Ui {
+        Ui {
+            sink: Box::new(sink),
+            terminal: Some(Box::new(terminal)),
+        }
+    }
+
+    /// stderr, with prompts also on the controlling terminal.
     pub fn stderr() -> Ui {
-        Ui::new(Stderr)
+        Ui::with_terminal(Stderr, Terminal::default())
+    }
+
+    /// A line for the controlling terminal only (what stderr gets in another form).
+    pub fn terminal(&self, line: &str) {
+        if let Some(terminal) = &self.terminal {
+            terminal.line(line);
+        }
+    }
+
+    /// A line the user must see now (a sign-in URL and code, its outcome): on stderr and on
+    /// the controlling terminal.
+    pub fn prompt(&self, line: &str) {
+        self.say(line);
+        if let Some(terminal) = &self.terminal {
+            terminal.line(line);
+        }
     }
 
     /// One line of human text, as it is.

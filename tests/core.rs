@@ -361,6 +361,17 @@ fn device_flow_polls_at_the_interval_until_approved() {
         w.shown.lines().last().unwrap(),
         "creds: signed in to sso-session `corp` until 2030-01-01T08:00:15Z; it is renewed automatically"
     );
+    // The terminal gets the prompt at once, on one line with the whole URL first and the code
+    // repeated, and the outcome; nothing else.
+    let prompt = "Sign in to sso-session `corp`: https://device.sso.example/?user_code=CODE-1234 (code CODE-1234) — waiting up to 165 s";
+    assert_eq!(
+        w.terminal.lines(),
+        [
+            prompt,
+            "creds: signed in to sso-session `corp` until 2030-01-01T08:00:15Z; it is renewed automatically"
+        ]
+    );
+    assert_eq!(shown[0], prompt, "the first line on stderr too");
     let tok = token(&w);
     assert_eq!(tok["accessToken"], "aoa-access-1");
     assert_eq!(tok["expiresAt"], "2030-01-01T08:00:15Z");
@@ -398,6 +409,11 @@ fn device_flow_stops_on_denial_expiry_and_the_deadline() {
     let err = login_with(&w, &login_opts(165)).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(err.message.contains("denied"), "{}", err.message);
+    assert_eq!(
+        w.terminal.lines().last().unwrap(),
+        &format!("creds: {}", err.message),
+        "the outcome reaches the terminal"
+    );
 
     w.sso.with(|s| s.device = [DeviceAnswer::Expired].into());
     let err = login_with(&w, &login_opts(165)).unwrap_err();

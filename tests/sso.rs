@@ -677,3 +677,83 @@ fn a_renewal_that_cannot_be_saved_still_serves() {
         assert_eq!(std::fs::read(env.sso_cache(CORP_TOKEN)).unwrap(), before);
     }
 }
+
+/// While a login waits, its URL and code can be found from anywhere: `login --status`,
+/// `doctor`, and a second login that waits on the first.
+#[test]
+fn a_pending_sign_in_can_be_found() {
+    let (sso, env) = setup();
+    sso.with(|s| s.pending = 1000);
+    let first = env
+        .command(&["login", "-p", "dev", "--no-browser", "--timeout", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = env
+            .run(&["login", "-p", "dev", "--status"])
+            .ok()
+            .to_string();
+        if status.contains("(code CODE-") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        status.starts_with("Sign in to sso-session `corp`: http://127.0.0.1:")
+            && status.contains("user_code=CODE-")
+            && status.contains("— waiting up to "),
+        "{status}"
+    );
+    let code = status
+        .split("(code ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_string();
+    let doctor = env.run(&["doctor", "-p", "dev"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("sign-in in progress: Sign in to sso-session `corp`"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(doctor.stdout.contains(&code), "{}", doctor.stdout);
+    // A second login shows the same sign-in while it waits.
+    let second = env.run(&["login", "-p", "dev", "--no-browser", "--timeout", "2s"]);
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("(code {code})")),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+    // Approved: the first login ends, and nothing is pending any more.
+    sso.with(|s| s.pending = 0);
+    let out = first.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.run(&["login", "-p", "dev", "--status"]).ok(),
+        "no sign-in to sso-session `corp` is in progress\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(env.cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("login-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -53,6 +53,13 @@ pub enum LockError {
 
 /// Whether `name` is a file creds keeps in its cache directory: `<64 hex>.json|err|lock`.
 pub fn is_cache_file(name: &str) -> bool {
+    if let Some(hash) = name
+        .strip_prefix("login-")
+        .and_then(|n| n.strip_suffix(".json"))
+    {
+        // A sign-in in progress (`crate::sso::cache::Pending`).
+        return hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    }
     match name.split_once('.') {
         Some((key, ext)) => {
             key.len() == 64
@@ -217,7 +224,7 @@ impl FileStore {
             let name = entry.file_name();
             let Some(name) = name
                 .to_str()
-                .filter(|n| is_cache_file(n) && n.ends_with(".json"))
+                .filter(|n| is_cache_file(n) && n.ends_with(".json") && !n.starts_with("login-"))
             else {
                 continue;
             };
@@ -264,7 +271,10 @@ impl FileStore {
             let Some(name) = name.to_str().filter(|n| is_cache_file(n)) else {
                 continue;
             };
-            if fs::remove_file(entry.path()).is_ok() && name.ends_with(".json") {
+            if fs::remove_file(entry.path()).is_ok()
+                && name.ends_with(".json")
+                && !name.starts_with("login-")
+            {
                 removed = removed.saturating_add(1);
             }
         }

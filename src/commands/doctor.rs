@@ -76,6 +76,8 @@ pub struct SsoState {
     pub session: String,
     pub state: String,
     pub login_needed: bool,
+    /// A sign-in in progress: its URL, code and time left.
+    pub pending: Option<String>,
     /// Whether the next export needs the session (no cached credentials cover it).
     #[serde(skip)]
     pub needed_now: bool,
@@ -310,10 +312,16 @@ fn check_sso(
         Err(e) => return d.blocking(&e, "complete the sso-session"),
     };
     let now = ctx.clock.now();
-    let token = settings
+    let lock_dir = settings.cache_dir.as_ref().map(|d| d.value.as_path());
+    let store = settings
         .sso_cache_dir()
-        .map(|dir| TokenStore::new(&dir, None))
-        .and_then(|store| store.read_token(&session));
+        .map(|dir| TokenStore::new(&dir, lock_dir));
+    let pending = store
+        .as_ref()
+        .ok()
+        .and_then(|s| s.read_pending(&session, now))
+        .map(|p| p.line(now));
+    let token = store.and_then(|store| store.read_token(&session));
     let (state, login_needed) = match token {
         Ok(None) => ("not signed in".to_string(), true),
         Err(e) => (e.message.clone(), true),
@@ -361,6 +369,7 @@ fn check_sso(
         session: session.describe(),
         state,
         login_needed,
+        pending,
         needed_now,
         login_command: session.login_command.clone(),
     });
@@ -519,6 +528,9 @@ pub fn render(d: &Diagnosis) -> String {
     }
     if let Some(sso) = &d.sso {
         lines.push(format!("{}: {}", sso.session, sso.state));
+        if let Some(pending) = &sso.pending {
+            lines.push(format!("  sign-in in progress: {pending}"));
+        }
         if sso.login_needed && !sso.needed_now {
             lines.push(format!(
                 "  (cached credentials cover now; after they expire, run `{}`)",

@@ -34,7 +34,7 @@ fn token_store(settings: &Settings) -> Result<TokenStore> {
     ))
 }
 
-pub fn login(ctx: &Context, args: &LoginArgs) -> Result<()> {
+pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
     let flags = Flags {
         profile: args.profile.as_deref(),
         region: None,
@@ -48,7 +48,15 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<()> {
         force: args.force,
     };
     let store = token_store(&settings)?;
-    sso::login::login(ctx, &store, &session, &settings.sso_endpoints(), &opts).map(|_| ())
+    if args.status {
+        let now = ctx.clock.now();
+        return Ok(match store.read_pending(&session, now) {
+            Some(pending) => format!("{}\n", pending.line(now)),
+            None => format!("no sign-in to {} is in progress\n", session.describe()),
+        });
+    }
+    sso::login::login(ctx, &store, &session, &settings.sso_endpoints(), &opts)
+        .map(|_| String::new())
 }
 
 pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {

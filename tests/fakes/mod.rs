@@ -409,6 +409,8 @@ pub struct World {
     pub vars: Vec<(String, String)>,
     /// What creds said on stderr.
     pub shown: Captured,
+    /// What creds wrote to the controlling terminal.
+    pub terminal: Captured,
 }
 
 impl World {
@@ -422,6 +424,7 @@ impl World {
             sts: FakeSts::new(clock.clone()),
             sso: FakeSso::new(clock.clone(), shown.clone()),
             shown,
+            terminal: Captured::default(),
             processes: FakeProcesses::default(),
             redirects: QueuedRedirects::default(),
             browser: RecordingBrowser::default(),
@@ -462,7 +465,7 @@ impl World {
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),
-            ui: Ui::new(self.shown.clone()),
+            ui: Ui::with_terminal(self.shown.clone(), self.terminal.clone()),
         }
     }
 }

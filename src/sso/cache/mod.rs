@@ -15,6 +15,39 @@ use registration::Registration;
 use std::path::{Path, PathBuf};
 use token::Token;
 
+/// A sign-in in progress, kept in creds' cache directory (0600) while it waits, so that
+/// `creds login --status`, `creds doctor` and a second `creds login` can show its URL and code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Pending {
+    pub session: String,
+    /// The page to open (with the code filled in, for the device flow).
+    pub url: String,
+    pub code: Option<String>,
+    /// When the sign-in gives up.
+    pub until: String,
+    pub pid: u32,
+}
+
+impl Pending {
+    /// The one line that shows it.
+    pub fn line(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        let left = crate::wire::parse_time(&self.until)
+            .map(|t| t.signed_duration_since(now).num_seconds().max(0))
+            .unwrap_or(0);
+        match &self.code {
+            Some(code) => format!(
+                "Sign in to {}: {} (code {code}) — waiting up to {left} s",
+                self.session, self.url
+            ),
+            None => format!(
+                "Sign in to {} in the browser that opens: {} — waiting up to {left} s",
+                self.session, self.url
+            ),
+        }
+    }
+}
+
 /// Whether `name` is a file of the AWS CLI's SSO cache: `<40 hex>.json`.
 pub fn is_sso_file(name: &str) -> bool {
     name.strip_suffix(".json").is_some_and(|h| {
@@ -67,6 +100,38 @@ impl TokenStore {
                     .warn(&format!("{why}; going on without a lock for {what}"));
                 Ok(Lock::none())
             }
+        }
+    }
+
+    fn pending_name(session: &Session) -> String {
+        format!("login-{}", session.token_file())
+    }
+
+    /// Notes a sign-in in progress (nothing without a cache directory).
+    pub fn write_pending(&self, session: &Session, pending: &Pending) {
+        if let (Some(store), Ok(bytes)) = (&self.locks, serde_json::to_vec(pending)) {
+            let _ = store.write_named(&Self::pending_name(session), &bytes, |_| false);
+        }
+    }
+
+    /// The sign-in in progress for `session`: one whose process is alive and whose time has not
+    /// run out.
+    pub fn read_pending(
+        &self,
+        session: &Session,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Pending> {
+        let store = self.locks.as_ref()?;
+        let bytes = store.read_named(&Self::pending_name(session)).ok()?;
+        let pending: Pending = serde_json::from_slice(&bytes).ok()?;
+        let alive = pending.pid == std::process::id() || crate::fsutil::process_alive(pending.pid);
+        let current = crate::wire::parse_time(&pending.until).is_some_and(|t| t > now);
+        (alive && current).then_some(pending)
+    }
+
+    pub fn remove_pending(&self, session: &Session) {
+        if let Some(store) = &self.locks {
+            let _ = store.remove_named(&Self::pending_name(session));
         }
     }
 

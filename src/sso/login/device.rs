@@ -27,6 +27,13 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
         &reg,
         &session.start_url,
     )?;
+    // First, on one line that still reads when a caller runs lines together: the page with
+    // the code filled in, and the code again.
+    let complete = auth
+        .verification_uri_complete
+        .as_deref()
+        .unwrap_or(&auth.verification_uri);
+    flow.announce(complete, Some(&auth.user_code));
     ctx.ui.say(&format!(
         "creds: sign in to {} ({}) in a browser.",
         session.describe(),

@@ -104,6 +104,22 @@ impl Flow<'_> {
         !self.opts.no_browser && self.ctx.browser.available()
     }
 
+    /// Shows the sign-in at once (stderr and the terminal) and notes it for `--status`,
+    /// `doctor` and other logins.
+    pub fn announce(&self, url: &str, code: Option<&str>) {
+        let now = self.ctx.clock.now();
+        let remaining = chrono::Duration::from_std(self.remaining()).unwrap_or_default();
+        let pending = super::cache::Pending {
+            session: self.session.describe(),
+            url: url.to_string(),
+            code: code.map(str::to_string),
+            until: format_time(crate::wire::later(now, remaining)),
+            pid: std::process::id(),
+        };
+        self.ctx.ui.prompt(&pending.line(now));
+        self.store.write_pending(self.session, &pending);
+    }
+
     pub fn open_browser(&self, url: &str) {
         if !self.browser_usable() {
             return;
@@ -169,6 +185,10 @@ pub fn login(
     // What the token was before waiting: a different one after the wait was written by the
     // login this one waited for.
     let before = store.read_token(session).ok().flatten();
+    // A login in progress elsewhere: show its URL and code rather than nothing while waiting.
+    if let Some(pending) = store.read_pending(session, ctx.clock.now()) {
+        ctx.ui.prompt(&pending.line(ctx.clock.now()));
+    }
     let _lock = store
         .lock(
             &session.login_lock(),
@@ -191,12 +211,21 @@ pub fn login(
         }
     }
 
-    let pkce = session.name.is_some() && !opts.device_code && flow.browser_usable();
-    let (registration, grant) = if pkce {
-        pkce::run(&flow)?
+    // PKCE needs a browser that can reach this machine's 127.0.0.1 (not WSL's Windows one).
+    let pkce = session.name.is_some()
+        && !opts.device_code
+        && flow.browser_usable()
+        && ctx.browser.loopback();
+    let result = if pkce {
+        pkce::run(&flow)
     } else {
-        device::run(&flow)?
+        device::run(&flow)
     };
+    store.remove_pending(session);
+    let (registration, grant) = result.inspect_err(|e| {
+        // stderr gets the error from the caller; the terminal gets the outcome too.
+        ctx.ui.terminal(&format!("creds: {}", e.message));
+    })?;
     let token = token_of(ctx, session, &registration, grant);
     store.write_token_locked(session, &token, ctx)?;
     let renewal = if token.refresh_token.is_some() {
@@ -204,7 +233,7 @@ pub fn login(
     } else {
         ""
     };
-    ctx.ui.say(&format!(
+    ctx.ui.prompt(&format!(
         "creds: signed in to {} until {}{renewal}",
         session.describe(),
         format_time(token.expires_at)

@@ -41,6 +41,7 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
         percent_encode(&state),
         percent_encode(&scopes.join(" "))
     );
+    flow.announce(&url, None);
     ctx.ui.say(&format!(
         "creds: sign in to {} ({}) in the browser that opens.",
         session.describe(),
