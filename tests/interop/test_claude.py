@@ -1,6 +1,7 @@
 """The real Claude Code (npm @anthropic-ai/claude-code, run offline) against a fake Bedrock
 Runtime, with its settings written by `creds setup`: every Bedrock request must be signed with
-the access key id that `creds export` prints, and upstream calls stay at one per hop."""
+the access key id that `creds export` prints, and upstream calls stay at one per hop. Every
+test runs on the oldest supported Claude Code and on the newest, installed side by side."""
 
 import json
 import subprocess
@@ -11,7 +12,12 @@ import pytest
 from fake_bedrock import TEXT, FakeBedrock
 from test_sso import SSO_CONFIG, stamp, token_path
 
-CLAUDE = Path(__file__).resolve().parent / "js" / "node_modules" / ".bin" / "claude"
+NODE_MODULES = Path(__file__).resolve().parent / "js" / "node_modules"
+# tests/interop/js/package.json pins both (the newest under an npm alias).
+VERSIONS = {
+    "2.1.197": NODE_MODULES / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe",
+    "2.1.332": NODE_MODULES / "claude-code-newest" / "bin" / "claude.exe",
+}
 ROLE = "arn:aws:iam::222222222222:role/BedrockCross"
 CONFIG = SSO_CONFIG + f"""
 [profile cross]
@@ -20,6 +26,13 @@ source_profile = dev
 role_session_name = claude-cross
 region = us-east-1
 """
+
+
+@pytest.fixture(params=sorted(VERSIONS))
+def claude(request):
+    path = VERSIONS[request.param]
+    assert path.exists(), f"scripts/test installs Claude Code {request.param} (tests/interop/js): {path}"
+    return request.param, path
 
 
 @pytest.fixture
@@ -51,9 +64,8 @@ def claude_home(home, fake_sso, bedrock, token_minutes=120, refreshable=True):
     return home
 
 
-def run_claude(home):
-    assert CLAUDE.exists(), "scripts/test installs Claude Code (tests/interop/js)"
-    return home.run([str(CLAUDE), "-p", "hi"], timeout=170)
+def run_claude(home, claude):
+    return home.run([str(claude[1]), "-p", "hi"], timeout=170)
 
 
 def exported_key(home, creds_bin, profile):
@@ -68,18 +80,19 @@ def assert_signed_with(bedrock, key):
     assert {r[2] for r in requests} == {key}, bedrock.requests
 
 
-def test_version():
-    out = subprocess.run([str(CLAUDE), "--version"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and "Claude Code" in out.stdout, out.stdout + out.stderr
+def test_version(claude):
+    version, path = claude
+    out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith(f"{version} (Claude Code)"), out.stdout + out.stderr
 
 
-def test_sso_profile(creds_bin, home, moto, fake_sso, bedrock):
+def test_sso_profile(creds_bin, home, moto, fake_sso, bedrock, claude):
     claude_home(home, fake_sso, bedrock)
     setup = home.run([creds_bin, "setup", "claude", "--profile", "dev"])
     assert setup.returncode == 0, setup.stderr
     settings = json.loads((home.root / ".claude" / "settings.json").read_text())
     assert settings["awsAuthRefresh"].endswith("login --profile dev")
-    out = run_claude(home)
+    out = run_claude(home, claude)
     assert out.returncode == 0, out.stdout + out.stderr
     assert TEXT in out.stdout
     key = exported_key(home, creds_bin, "dev")
@@ -90,10 +103,10 @@ def test_sso_profile(creds_bin, home, moto, fake_sso, bedrock):
     assert fake_sso.count_by("GetRoleCredentials", "aws-sdk-rust") == 1
 
 
-def test_cross_account_chain_on_sso(creds_bin, home, moto, fake_sso, bedrock):
+def test_cross_account_chain_on_sso(creds_bin, home, moto, fake_sso, bedrock, claude):
     claude_home(home, fake_sso, bedrock)
     assert home.run([creds_bin, "setup", "claude", "--profile", "cross"]).returncode == 0
-    out = run_claude(home)
+    out = run_claude(home, claude)
     assert out.returncode == 0, out.stdout + out.stderr
     assert TEXT in out.stdout
     # Claude Code's own awsAuthRefresh probe resolves AWS_PROFILE through its SDK and assumes
@@ -107,7 +120,7 @@ def test_cross_account_chain_on_sso(creds_bin, home, moto, fake_sso, bedrock):
     assert fake_sso.count_by("GetRoleCredentials", "aws-sdk-rust") == 1
 
 
-def test_aws_profile_with_credential_process(creds_bin, home, moto, fake_sso, bedrock):
+def test_aws_profile_with_credential_process(creds_bin, home, moto, fake_sso, bedrock, claude):
     claude_home(home, fake_sso, bedrock)
     setup = home.run([creds_bin, "setup", "profile", "claude-bedrock", "--from", "cross"])
     assert setup.returncode == 0, setup.stderr
@@ -115,7 +128,7 @@ def test_aws_profile_with_credential_process(creds_bin, home, moto, fake_sso, be
     # credential_process for every request, several at once.
     (home.root / ".claude").mkdir(exist_ok=True)
     (home.root / ".claude" / "settings.json").write_text(json.dumps({"env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1", "AWS_PROFILE": "claude-bedrock"}}))
-    out = run_claude(home)
+    out = run_claude(home, claude)
     assert out.returncode == 0, out.stdout + out.stderr
     assert TEXT in out.stdout
     key = exported_key(home, creds_bin, "cross")
@@ -124,11 +137,11 @@ def test_aws_profile_with_credential_process(creds_bin, home, moto, fake_sso, be
     assert fake_sso.count("GetRoleCredentials") == 1, "and one GetRoleCredentials: nothing but creds calls IAM Identity Center here"
 
 
-def test_expired_session_fails_and_doctor_names_the_fix(creds_bin, home, moto, fake_sso, bedrock):
+def test_expired_session_fails_and_doctor_names_the_fix(creds_bin, home, moto, fake_sso, bedrock, claude):
     claude_home(home, fake_sso, bedrock, token_minutes=-5, refreshable=False)
     assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
     fake_sso.configure(deny=True)  # the awsAuthRefresh login is denied rather than left waiting
-    out = run_claude(home)
+    out = run_claude(home, claude)
     assert out.returncode != 0, out.stdout
     assert TEXT not in out.stdout
     doctor = home.run([creds_bin, "doctor", "--profile", "dev"])
