@@ -4,7 +4,9 @@ the access key id that `creds export` prints, and upstream calls stay at one per
 test runs on the oldest supported Claude Code and on the newest, installed side by side."""
 
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,75 @@ def test_expired_session_fails_and_doctor_names_the_fix(creds_bin, home, moto, f
     doctor = home.run([creds_bin, "doctor", "--profile", "dev"])
     assert doctor.returncode == 4, doctor.stdout + doctor.stderr
     assert "creds login --profile dev" in doctor.stdout
+
+
+class Tmux:
+    """Claude Code in a real terminal: a tmux server of its own (`-L`), read with capture-pane."""
+
+    def __init__(self, home, command, name):
+        self.socket = f"creds-{name}-{os.getpid()}"
+        self.env = dict(home.env, TERM="xterm-256color")
+        self.run("new-session", "-d", "-x", "160", "-y", "50", "-s", "t", "-c", str(home.root), command)
+
+    def run(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket, *args], env=self.env, capture_output=True, text=True, timeout=30)
+
+    def screen(self):
+        return self.run("capture-pane", "-p", "-J", "-t", "t").stdout
+
+    def keys(self, *keys):
+        self.run("send-keys", "-t", "t", *keys)
+
+    def wait_for(self, predicate, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        return None
+
+    def close(self):
+        self.run("kill-server")
+
+
+def test_interactive_sign_in_is_visible_at_once(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """An SSO session that has ended, Claude Code started in a terminal: the sign-in URL and
+    code are on the screen within seconds of StartDeviceAuthorization (Claude Code itself
+    draws nothing while awsAuthRefresh runs), and once approved a prompt gets its answer
+    signed with creds' key."""
+    version, path = claude
+    claude_home(home, fake_sso, bedrock, token_minutes=-5, refreshable=False)
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    # Past Claude Code's first-run screens: onboarding done, this folder trusted.
+    (home.root / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True,
+        "lastOnboardingVersion": version,
+        "theme": "dark",
+        "projects": {str(home.root): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
+    }))
+    fake_sso.configure(pending=100000)
+    tmux = Tmux(home, f"{path} 2>{home.root}/claude.stderr", version.replace(".", "-"))
+    try:
+        deadline = time.monotonic() + 60
+        while fake_sso.count("StartDeviceAuthorization") == 0:
+            assert time.monotonic() < deadline, f"no sign-in started; screen:\n{tmux.screen()}"
+            time.sleep(0.1)
+        started = time.monotonic()
+        screen = tmux.wait_for(lambda s: "user_code=CODE-" in s and "(code CODE-" in s, 10)
+        assert screen, f"Claude Code {version}: no URL and code on the screen within 10 s:\n{tmux.screen()}"
+        shown_after = time.monotonic() - started
+        assert shown_after < 5, shown_after
+        # Approved: the login ends, Claude Code draws its prompt; a question gets the fake's answer.
+        fake_sso.configure(pending=0)
+        ready = tmux.wait_for(lambda s: f"Claude Code v{version}" in s and "❯" in s, 60)
+        assert ready, f"Claude Code {version} did not become ready:\n{tmux.screen()}"
+        time.sleep(1)
+        tmux.keys("say hi", "Enter")
+        answered = tmux.wait_for(lambda s: TEXT in s, 60)
+        assert answered, f"Claude Code {version}: no answer on the screen:\n{tmux.screen()}"
+        key = exported_key(home, creds_bin, "dev")
+        assert_signed_with(bedrock, key)
+        print(f"Claude Code {version}: URL and code on screen {shown_after:.1f} s after StartDeviceAuthorization")
+    finally:
+        tmux.close()
