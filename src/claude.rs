@@ -29,7 +29,8 @@ pub fn settings_path(home: Option<&Path>, cwd: &Path, scope: Scope) -> Result<Pa
     })
 }
 
-/// Every settings file Claude Code reads for a session started in `cwd`, in order.
+/// Every settings file Claude Code reads for a session started in `cwd`, in order (the
+/// managed file, which wins over the others, last).
 pub fn all_settings_paths(home: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if let Ok(p) = settings_path(home, cwd, Scope::User) {
@@ -37,6 +38,13 @@ pub fn all_settings_paths(home: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
     }
     files.push(cwd.join(".claude").join("settings.json"));
     files.push(cwd.join(".claude").join("settings.local.json"));
+    if cfg!(target_os = "macos") {
+        files.push(PathBuf::from(
+            "/Library/Application Support/ClaudeCode/managed-settings.json",
+        ));
+    } else if cfg!(unix) {
+        files.push(PathBuf::from("/etc/claude-code/managed-settings.json"));
+    }
     files
 }
 
@@ -262,5 +270,213 @@ mod tests {
     fn program_paths_are_quoted_for_the_shell() {
         assert_eq!(shell_word(Path::new("/usr/bin/creds")), "/usr/bin/creds");
         assert_eq!(shell_word(Path::new("/my dir/it's")), "'/my dir/it'\\''s'");
+    }
+}
+
+/// What outside Claude Code's settings files decides how it reaches Bedrock: the variables of
+/// the environment `doctor` runs in (Claude Code inherits them) and which programs exist.
+#[derive(Debug, Clone, Default)]
+pub struct Outside {
+    /// `AWS_BEARER_TOKEN_BEDROCK` is set (its value is a secret and never kept).
+    pub bearer_token: bool,
+    pub skip_bedrock_auth: Option<String>,
+    pub bedrock_base_url: Option<String>,
+    pub aws_profile: Option<String>,
+    pub aws_region: Option<String>,
+}
+
+/// A setting that keeps creds from doing its job, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub problem: String,
+    pub fix: String,
+}
+
+/// The program a hook command runs: its first word, unquoted.
+pub fn program_of(command: &str) -> String {
+    let command = command.trim_start();
+    if let Some(rest) = command.strip_prefix('\'') {
+        return rest.split('\'').next().unwrap_or_default().to_string();
+    }
+    if let Some(rest) = command.strip_prefix('"') {
+        return rest.split('"').next().unwrap_or_default().to_string();
+    }
+    command
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+/// The settings of Claude Code (every file, in the order it reads them, with its `env`) and of
+/// the environment that make creds useless or noisy for `profile`. `exists` says whether a
+/// hook's program can be run.
+pub fn bedrock_findings(
+    files: &[(String, Map<String, Value>)],
+    outside: &Outside,
+    profile: &str,
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<Finding> {
+    let setup = format!("creds setup claude --profile {profile}");
+    let mut out = Vec::new();
+    let env_of = |map: &Map<String, Value>, key: &str| {
+        map.get("env")
+            .and_then(Value::as_object)
+            .and_then(|e| e.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    // The last place that sets a variable wins (files in Claude Code's order after the
+    // environment it starts in).
+    let effective = |key: &str, outside_value: Option<String>| {
+        files
+            .iter()
+            .rev()
+            .find_map(|(shown, map)| {
+                env_of(map, key).map(|v| (v, format!("the env block of {shown}")))
+            })
+            .or_else(|| outside_value.map(|v| (v, "the environment".to_string())))
+    };
+    let bearer_files: Vec<&str> = files
+        .iter()
+        .filter(|(_, map)| env_of(map, "AWS_BEARER_TOKEN_BEDROCK").is_some_and(|v| !v.is_empty()))
+        .map(|(shown, _)| shown.as_str())
+        .collect();
+    if outside.bearer_token || !bearer_files.is_empty() {
+        let place = if bearer_files.is_empty() {
+            "the environment".to_string()
+        } else {
+            bearer_files.join(", ")
+        };
+        out.push(Finding {
+            problem: format!("AWS_BEARER_TOKEN_BEDROCK is set (in {place}): Claude Code then uses that Bedrock API key, never runs awsCredentialExport and signs nothing, so creds is bypassed"),
+            fix: "unset AWS_BEARER_TOKEN_BEDROCK (and remove it from the settings' env) to use creds".into(),
+        });
+    }
+    let skip = effective(
+        "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+        outside.skip_bedrock_auth.clone(),
+    );
+    let base = effective(
+        "ANTHROPIC_BEDROCK_BASE_URL",
+        outside.bedrock_base_url.clone(),
+    );
+    if let (Some((skip, where_)), Some((url, _))) = (&skip, &base) {
+        if truthy(skip) {
+            out.push(Finding {
+                problem: format!("gateway mode: CLAUDE_CODE_SKIP_BEDROCK_AUTH is set (in {where_}) with ANTHROPIC_BEDROCK_BASE_URL {url}: Claude Code sends unsigned requests to the gateway and creds is not used"),
+                fix: "unset CLAUDE_CODE_SKIP_BEDROCK_AUTH if the gateway expects requests signed with your AWS credentials".into(),
+            });
+        }
+    }
+    let aws_profile = effective("AWS_PROFILE", outside.aws_profile.clone());
+    for (shown, map) in files {
+        for hook in ["awsCredentialExport", "awsAuthRefresh"] {
+            let Some(command) = map.get(hook).and_then(Value::as_str) else {
+                continue;
+            };
+            let program = program_of(command);
+            if !program.is_empty() && !exists(&program) {
+                out.push(Finding {
+                    problem: format!("{shown}: {hook} runs `{program}`, which does not exist here: Claude Code's hook fails"),
+                    fix: setup.clone(),
+                });
+            }
+            if hook == "awsAuthRefresh" && command.contains("aws sso login") {
+                out.push(Finding {
+                    problem: format!("{shown}: awsAuthRefresh runs `aws sso login`, which signs in again through the browser even while the session can be renewed"),
+                    fix: format!("{setup} (awsAuthRefresh becomes `creds login`, which does nothing while the session is valid or renewable)"),
+                });
+            }
+        }
+        if let (Some(p), Some((env_profile, where_))) = (pointer(map), &aws_profile) {
+            if !p.profile.is_empty() && &p.profile != env_profile {
+                out.push(Finding {
+                    problem: format!("{shown}: awsCredentialExport exports profile `{}` but AWS_PROFILE is `{env_profile}` (in {where_}): Claude Code's own AWS calls and its awsAuthRefresh probe use the other profile", p.profile),
+                    fix: format!("creds setup claude --profile {}", p.profile),
+                });
+            }
+        }
+    }
+    let uses_creds = files.iter().any(|(_, map)| pointer(map).is_some());
+    if uses_creds && effective("AWS_REGION", outside.aws_region.clone()).is_none() {
+        out.push(Finding {
+            problem: "Claude Code has no AWS_REGION for Bedrock (not in any settings' env nor in the environment)".into(),
+            fix: format!("{setup} --region REGION"),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod findings {
+    use super::*;
+
+    fn file(json: &str) -> (String, Map<String, Value>) {
+        (
+            "s.json".into(),
+            parse_settings(Path::new("s.json"), json).unwrap(),
+        )
+    }
+
+    #[test]
+    fn each_setting_that_bypasses_or_breaks_creds() {
+        let exists = |p: &str| p == "/bin/creds" || p == "aws";
+        let ok = file(
+            r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "awsAuthRefresh": "/bin/creds login --profile dev", "env": {"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev"}}"#,
+        );
+        assert_eq!(
+            bedrock_findings(&[ok.clone()], &Outside::default(), "dev", &exists),
+            []
+        );
+        let found = |files: &[(String, Map<String, Value>)], outside: &Outside| -> Vec<String> {
+            bedrock_findings(files, outside, "dev", &exists)
+                .into_iter()
+                .map(|f| f.problem)
+                .collect()
+        };
+        let bearer = Outside {
+            bearer_token: true,
+            ..Outside::default()
+        };
+        assert!(found(&[ok.clone()], &bearer)[0]
+            .starts_with("AWS_BEARER_TOKEN_BEDROCK is set (in the environment)"));
+        let in_file = file(r#"{"env": {"AWS_BEARER_TOKEN_BEDROCK": "SECRETBEARER"}}"#);
+        let text = found(&[ok.clone(), in_file], &Outside::default()).join(" ");
+        assert!(
+            text.contains("(in s.json)") && !text.contains("SECRETBEARER"),
+            "{text}"
+        );
+        let gateway = file(
+            r#"{"env": {"CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1", "ANTHROPIC_BEDROCK_BASE_URL": "https://gw"}}"#,
+        );
+        assert!(found(&[ok.clone(), gateway], &Outside::default())[0].starts_with("gateway mode"));
+        let aws_sso = file(r#"{"awsAuthRefresh": "aws sso login --profile dev"}"#);
+        assert!(found(&[ok.clone(), aws_sso], &Outside::default())[0].contains("`aws sso login`"));
+        let missing = file(
+            r#"{"awsCredentialExport": "'/opt/old creds' export --profile dev --format claude", "env": {"AWS_REGION": "x"}}"#,
+        );
+        assert!(found(&[missing], &Outside::default())[0]
+            .contains("runs `/opt/old creds`, which does not exist"));
+        let other = file(
+            r#"{"awsCredentialExport": "/bin/creds export --profile prod --format claude", "env": {"AWS_REGION": "x", "AWS_PROFILE": "dev"}}"#,
+        );
+        assert!(found(&[other], &Outside::default())[0]
+            .contains("exports profile `prod` but AWS_PROFILE is `dev`"));
+        let no_region =
+            file(r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude"}"#);
+        assert!(found(&[no_region.clone()], &Outside::default())[0].contains("no AWS_REGION"));
+        let region = Outside {
+            aws_region: Some("us-east-1".into()),
+            ..Outside::default()
+        };
+        assert_eq!(found(&[no_region], &region), Vec::<String>::new());
     }
 }

@@ -248,3 +248,48 @@ fn completions_and_man_page() {
     let man = env.run(&["manpage"]);
     assert!(man.ok().contains(".TH creds 1"));
 }
+
+#[test]
+fn doctor_flags_claude_code_settings_that_bypass_creds() {
+    let mut env = TestEnv::new();
+    env.config(STATIC);
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    env.set("AWS_BEARER_TOKEN_BEDROCK", "SECRETBEARER-abc");
+    let r = env.run(&["doctor", "-p", "keys"]);
+    assert!(
+        r.stdout
+            .contains("AWS_BEARER_TOKEN_BEDROCK is set (in the environment)")
+            && r.stdout.contains("creds is bypassed")
+            && r.stdout.contains("fix: unset AWS_BEARER_TOKEN_BEDROCK"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("SECRETBEARER") && !r.stderr.contains("SECRETBEARER"));
+    env.unset("AWS_BEARER_TOKEN_BEDROCK");
+    // awsAuthRefresh = aws sso login, and a program that is gone.
+    let path = settings(&env);
+    let mut doc = json(&std::fs::read_to_string(&path).unwrap());
+    doc["awsAuthRefresh"] = "aws sso login --profile keys".into();
+    doc["awsCredentialExport"] = "/nonexistent/creds export --profile keys --format claude".into();
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let r = env.run(&["doctor", "-p", "keys", "--json"]);
+    let j = json(&r.stdout);
+    let problems: Vec<&str> = j["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["problem"].as_str().unwrap())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("awsAuthRefresh runs `aws sso login`")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("runs `/nonexistent/creds`, which does not exist")),
+        "{problems:?}"
+    );
+}

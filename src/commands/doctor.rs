@@ -380,24 +380,46 @@ fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagn
     let profile = d.profile.clone();
     let home = settings.home.as_ref().map(|h| h.value.as_path());
     let setup = format!("creds setup claude --profile {profile}");
+    let mut files = Vec::new();
     for path in claude::all_settings_paths(home, ctx.paths.cwd()) {
         if !path.exists() {
             continue;
         }
-        let map = match claude::read_settings(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                d.problem(
-                    e.message,
-                    "fix the JSON; Claude Code ignores a broken settings file",
-                );
-                continue;
-            }
-        };
-        let Some(p) = claude::pointer(&map) else {
+        match claude::read_settings(&path) {
+            Ok(map) => files.push((path.display().to_string(), map)),
+            Err(e) => d.problem(
+                e.message,
+                "fix the JSON; Claude Code ignores a broken settings file",
+            ),
+        }
+    }
+    // The settings of Claude Code and of this environment that bypass or break creds.
+    let env = &ctx.env;
+    let outside = claude::Outside {
+        bearer_token: env.get("AWS_BEARER_TOKEN_BEDROCK").is_some(),
+        skip_bedrock_auth: env.get("CLAUDE_CODE_SKIP_BEDROCK_AUTH").map(str::to_string),
+        bedrock_base_url: env.get("ANTHROPIC_BEDROCK_BASE_URL").map(str::to_string),
+        aws_profile: env.get("AWS_PROFILE").map(str::to_string),
+        aws_region: env
+            .get("AWS_REGION")
+            .or_else(|| env.get("AWS_DEFAULT_REGION"))
+            .map(str::to_string),
+    };
+    let exists = |program: &str| {
+        if program.contains('/') {
+            return std::path::Path::new(program).is_file();
+        }
+        env.get("PATH")
+            .is_some_and(|path| std::env::split_paths(path).any(|dir| dir.join(program).is_file()))
+    };
+    for finding in claude::bedrock_findings(&files, &outside, &profile, &exists) {
+        d.problem(finding.problem, finding.fix);
+    }
+    for (shown, map) in &files {
+        let shown = shown.clone();
+        let Some(p) = claude::pointer(map) else {
             continue;
         };
-        let shown = path.display().to_string();
         d.claude_code.push(ClaudeFile {
             file: shown.clone(),
             export: p.export.clone(),
