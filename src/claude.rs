@@ -433,7 +433,12 @@ mod findings {
             r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "awsAuthRefresh": "/bin/creds login --profile dev", "env": {"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev"}}"#,
         );
         assert_eq!(
-            bedrock_findings(&[ok.clone()], &Outside::default(), "dev", &exists),
+            bedrock_findings(
+                std::slice::from_ref(&ok),
+                &Outside::default(),
+                "dev",
+                &exists
+            ),
             []
         );
         let found = |files: &[(String, Map<String, Value>)], outside: &Outside| -> Vec<String> {
@@ -446,7 +451,7 @@ mod findings {
             bearer_token: true,
             ..Outside::default()
         };
-        assert!(found(&[ok.clone()], &bearer)[0]
+        assert!(found(std::slice::from_ref(&ok), &bearer)[0]
             .starts_with("AWS_BEARER_TOKEN_BEDROCK is set (in the environment)"));
         let in_file = file(r#"{"env": {"AWS_BEARER_TOKEN_BEDROCK": "SECRETBEARER"}}"#);
         let text = found(&[ok.clone(), in_file], &Outside::default()).join(" ");
@@ -472,7 +477,10 @@ mod findings {
             .contains("exports profile `prod` but AWS_PROFILE is `dev`"));
         let no_region =
             file(r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude"}"#);
-        assert!(found(&[no_region.clone()], &Outside::default())[0].contains("no AWS_REGION"));
+        assert!(
+            found(std::slice::from_ref(&no_region), &Outside::default())[0]
+                .contains("no AWS_REGION")
+        );
         let region = Outside {
             aws_region: Some("us-east-1".into()),
             ..Outside::default()
