@@ -123,6 +123,11 @@ pub struct DoctorArgs {
     /// Print a JSON report instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Also export the credentials and call STS GetCallerIdentity with them: the account, the
+    /// ARN and the clock skew.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, PartialEq, Subcommand)]

@@ -17,11 +17,15 @@
 //!   cannot be written (read-only, full, not a directory), is warned about once, and the
 //!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, LOCK_WAIT};
+use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, Mode, LOCK_WAIT};
+use crate::chain;
+use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
+use crate::settings::{Flags, Settings};
 use crate::source::{self, FetchInputs, Hop};
+use crate::source::{process, sso_role, PlanInputs};
 use crate::wire::{format_time, later};
 use chrono::{DateTime, Duration, Utc};
 
@@ -243,4 +247,104 @@ impl<'a> Walk<'a> {
 fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {
     hops.get(i)
         .ok_or_else(|| Error::other(format!("no hop {i} in a chain of {}", hops.len())))
+}
+
+/// What [`credentials`] is asked for.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub profile: Option<&'a str>,
+    pub min_ttl: Duration,
+    pub refresh: bool,
+    pub no_cache: bool,
+    /// Turn long-term keys into session credentials (GetSessionToken).
+    pub session_token: bool,
+    pub verbose: bool,
+}
+
+/// The credentials of a profile, as `creds export` hands them out: settings, chain, plan,
+/// walk. Also what `doctor --check` tests.
+pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Credentials)> {
+    let verbose = request.verbose;
+    let flags = Flags {
+        profile: request.profile,
+        region: None,
+    };
+    // The recursion guard is checked before any file is read.
+    let profile = crate::settings::select_profile(flags.profile, &ctx.env);
+    process::check_guard(&crate::settings::guard(&ctx.env), &profile.value)?;
+
+    let (settings, set) = Settings::load_for_profile(flags, &ctx.env, verbose)?;
+    explain(ctx, verbose, &settings, &set);
+    let chain = chain::resolve(&set, &settings.profile.value)?;
+    chain.check_supported()?;
+    let endpoints = settings.sso_endpoints();
+    let hops = source::plan(
+        &chain,
+        &PlanInputs {
+            env: &ctx.env,
+            sts: &settings.sts,
+            sso: &endpoints,
+            session_token: request.session_token,
+        },
+    )?;
+
+    let store = match request.no_cache {
+        true => None,
+        false => settings.cache_store_dir().cloned().map(FileStore::new),
+    };
+    if !request.no_cache && settings.cache_mode.value == Mode::File && settings.cache_dir.is_none()
+    {
+        ctx.ui
+            .warn("no cache directory (set HOME or CREDS_CACHE_DIR); credentials are not cached");
+    }
+    let token_dir = settings.sso_cache_dir().ok();
+    let mut guard = settings.guard.clone();
+    guard.push(settings.profile.value.clone());
+    let at = FetchInputs {
+        sts: &settings.sts,
+        sso: sso_role::Where {
+            endpoints: &endpoints,
+            token_dir: token_dir.as_deref(),
+            lock_dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+            login_profile: &settings.login_profile,
+        },
+        guard: &guard,
+        process_timeout: settings.process_timeout.value,
+    };
+    let (min_ttl, lowered_by) = chain_min_ttl(request.min_ttl, &hops);
+    if let Some(life) = lowered_by {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "profile `{}`: the role lasts {}s, too short for --min-ttl {}s and 5 minutes of reuse; handing out credentials with at least {}s left",
+                settings.profile.value,
+                life.num_seconds(),
+                request.min_ttl.num_seconds(),
+                min_ttl.num_seconds()
+            )
+        });
+    }
+    let options = Options {
+        min_ttl,
+        refresh: request.refresh,
+        verbose,
+    };
+    let creds = Walk::new(ctx, store, at, options).resolve(&hops)?;
+    Ok((settings, creds))
+}
+
+/// `-v`: the files read, what they say that is ignored, and which settings are overridden.
+fn explain(ctx: &Context, verbose: bool, settings: &Settings, set: &ProfileSet) {
+    ctx.ui
+        .verbose(verbose, || format!("read {}", set.files_description()));
+    for warning in &set.warnings {
+        ctx.ui.verbose(verbose, || format!("warning: {warning}"));
+    }
+    for s in &settings.shadowed {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "{} {} from {} is overridden by {}",
+                s.setting, s.value, s.origin, s.by
+            )
+        });
+    }
 }

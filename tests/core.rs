@@ -751,3 +751,22 @@ fn a_role_shorter_than_min_ttl_is_served_and_cached() {
     assert_eq!(ttl(900, 5), 300);
     assert_eq!(ttl(900, 60), 600);
 }
+
+#[test]
+fn doctor_check_asks_sts_who_the_credentials_are() {
+    let w = World::new();
+    w.config(CHAIN);
+    let ctx = w.context(false);
+    let mut d = creds::commands::doctor::diagnose(&ctx, Some("b"));
+    creds::commands::doctor::check(&ctx, Some("b"), &mut d);
+    let check = d.check.as_ref().unwrap();
+    assert_eq!(check.account, "123456789012");
+    assert_eq!(check.clock_skew_seconds, Some(90));
+    // Signed with what export hands out (RoleB's credentials).
+    let calls = w.sts.calls();
+    assert_eq!(calls.last().unwrap().operation, "GetCallerIdentity");
+    assert_eq!(calls.last().unwrap().signed_with, "ASIAFAKE00000002");
+    let text = creds::commands::doctor::render(&d);
+    assert!(text.contains("check: GetCallerIdentity: account 123456789012, arn:aws:sts::123456789012:assumed-role/R/s (clock skew +90s)"), "{text}");
+    assert!(text.contains("clock is 90s off AWS's"), "{text}");
+}

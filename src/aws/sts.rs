@@ -24,8 +24,20 @@ pub struct AssumeRoleRequest {
     pub source_identity: Option<String>,
 }
 
+/// Who a set of credentials is, by STS `GetCallerIdentity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    /// The time in the reply's `Date` header, to measure the clock skew.
+    pub server_time: Option<DateTime<Utc>>,
+}
+
 /// The STS operations `creds` makes.
 pub trait Sts: Send + Sync {
+    /// `GetCallerIdentity` (`doctor --check`).
+    fn get_caller_identity(&self, target: &StsTarget, with: &Credentials)
+        -> Result<CallerIdentity>;
     fn assume_role(
         &self,
         target: &StsTarget,
@@ -62,7 +74,67 @@ impl AwsSts {
     }
 }
 
+/// Keeps the `Date` header of a reply (the SDK's output does not carry it).
+#[derive(Debug, Clone, Default)]
+struct DateHeader(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "creds-date-header"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(date) = context.response().headers().get("date") {
+            if let Ok(mut slot) = self.0.lock() {
+                *slot = Some(date.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Sts for AwsSts {
+    fn get_caller_identity(
+        &self,
+        target: &StsTarget,
+        with: &Credentials,
+    ) -> Result<CallerIdentity> {
+        let client = Self::client(target, with);
+        let date = DateHeader::default();
+        let out = crate::aws::block_on(
+            client
+                .get_caller_identity()
+                .customize()
+                .interceptor(date.clone())
+                .send(),
+        )?
+        .map_err(|e| classify("GetCallerIdentity", target, e))?;
+        let server_time = date
+            .0
+            .lock()
+            .ok()
+            .and_then(|d| d.clone())
+            .and_then(|d| DateTime::parse_from_rfc2822(&d).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let (Some(account), Some(arn)) = (out.account(), out.arn()) else {
+            return Err(crate::aws::bad_reply(
+                "GetCallerIdentity",
+                &endpoint(target),
+                "no Account or Arn",
+            ));
+        };
+        Ok(CallerIdentity {
+            account: account.to_string(),
+            arn: arn.to_string(),
+            server_time,
+        })
+    }
+
     fn assume_role(
         &self,
         target: &StsTarget,

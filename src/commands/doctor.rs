@@ -45,6 +45,8 @@ pub struct Diagnosis {
     pub min_ttl_note: Option<String>,
     pub sso: Option<SsoState>,
     pub claude_code: Vec<ClaudeFile>,
+    /// What `--check` found: the identity the credentials have, and the clock skew.
+    pub check: Option<Check>,
     pub problems: Vec<Problem>,
     pub ok: bool,
     pub exit_code: i32,
@@ -83,6 +85,14 @@ pub struct SsoState {
     pub needed_now: bool,
     #[serde(skip)]
     pub login_command: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub account: String,
+    pub arn: String,
+    /// The reply's `Date` less this machine's clock, in seconds.
+    pub clock_skew_seconds: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,13 +146,53 @@ impl Diagnosis {
 }
 
 pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
-    let d = diagnose(ctx, args.profile.as_deref());
+    let mut d = diagnose(ctx, args.profile.as_deref());
+    if args.check && d.exit_code == 0 {
+        check(ctx, args.profile.as_deref(), &mut d);
+    }
     let code = d.exit_code;
     if args.json {
         let text = serde_json::to_string_pretty(&d).expect("a diagnosis is JSON");
         return Ok((format!("{text}\n"), code));
     }
     Ok((render(&d), code))
+}
+
+/// `--check`: exports as `creds export` would and asks STS who the credentials are.
+pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
+    let request = crate::exec::Request {
+        profile,
+        min_ttl: MIN_TTL,
+        refresh: false,
+        no_cache: false,
+        session_token: false,
+        verbose: false,
+    };
+    let identity = crate::exec::credentials(ctx, &request).and_then(|(settings, creds)| {
+        ctx.sts
+            .get_caller_identity(&settings.sts, &creds)
+            .map_err(|e| e.in_profile(&settings.profile.value))
+    });
+    match identity {
+        Ok(id) => {
+            let skew = id
+                .server_time
+                .map(|t| t.signed_duration_since(ctx.clock.now()).num_seconds());
+            if let Some(skew) = skew.filter(|s| s.abs() > 60) {
+                d.problem(
+                    format!("this machine's clock is {}s off AWS's (by the reply's Date): AWS refuses signatures more than 5 minutes off, and expiry times are misjudged", skew),
+                    "set the clock right (enable NTP: timedatectl set-ntp true)",
+                );
+            }
+            d.check = Some(Check {
+                account: id.account,
+                arn: id.arn,
+                clock_skew_seconds: skew,
+            });
+        }
+        Err(e) => d.blocking(&e, "see the message: creds export fails the same way"),
+    }
+    d.finish();
 }
 
 /// Everything doctor finds out about `profile` (the selected one when `None`).
@@ -568,6 +618,15 @@ pub fn render(d: &Diagnosis) -> String {
             0 => "export: served from the cache".to_string(),
             n => format!("export: {n} call(s) to AWS needed"),
         });
+    }
+    if let Some(check) = &d.check {
+        let skew = check
+            .clock_skew_seconds
+            .map_or_else(|| "unknown".to_string(), |s| format!("{s:+}s"));
+        lines.push(format!(
+            "check: GetCallerIdentity: account {}, {} (clock skew {skew})",
+            check.account, check.arn
+        ));
     }
     if d.source.is_some() && d.claude_code.is_empty() {
         lines.push(format!("claude code: no settings file runs creds (run `creds setup claude --profile {}` to set it up)", d.profile));

@@ -100,6 +100,19 @@ impl FakeSts {
 }
 
 impl Sts for FakeSts {
+    fn get_caller_identity(
+        &self,
+        _: &StsTarget,
+        with: &Credentials,
+    ) -> Result<creds::aws::sts::CallerIdentity> {
+        self.answer("GetCallerIdentity", None, with)?;
+        Ok(creds::aws::sts::CallerIdentity {
+            account: "123456789012".into(),
+            arn: "arn:aws:sts::123456789012:assumed-role/R/s".into(),
+            server_time: Some(self.clock.now() + Duration::seconds(90)),
+        })
+    }
+
     fn assume_role(
         &self,
         _: &StsTarget,

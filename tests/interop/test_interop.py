@@ -161,3 +161,15 @@ def test_release_binary_ignores_a_test_clock_in_the_environment(creds_bin, home,
     third = subprocess.run([creds_bin, "export", "--profile", "hop2"], env=behind, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert third.returncode == 0, third.stderr
     assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 2), "the stale top hop was fetched again"
+
+
+def test_doctor_check_against_moto(creds_bin, home, moto):
+    """`creds doctor --check` exports, then asks (moto's) STS who the credentials are, with the
+    clock skew read from the reply's Date header."""
+    home.config(chain_config(creds_bin))
+    out = home.run([creds_bin, "doctor", "--profile", "hop2", "--check", "--json"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    check = json.loads(out.stdout)["check"]
+    assert check["arn"] == EXPECTED_ARN, check
+    assert check["account"] == "222222222222" or check["account"].isdigit(), check
+    assert check["clock_skew_seconds"] is not None and abs(check["clock_skew_seconds"]) < 60, check
