@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 /// Where human text goes.
 pub trait Sink: Send + Sync {
     fn line(&self, text: &str);
+    /// Whether a person reads it on a terminal (else a program captures it).
+    fn is_terminal(&self) -> bool {
+        false
+    }
 }
 
 /// stderr, flushed after every line.
@@ -25,6 +29,11 @@ impl Sink for Stderr {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{text}");
         let _ = err.flush();
+    }
+
+    fn is_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
     }
 }
 
@@ -71,11 +80,49 @@ impl Terminal {
                 (Some(t), Some(e)) => t.rdev() == e.rdev() && t.rdev() != 0,
                 _ => false,
             };
-            (!same).then_some(tty)
+            (!same && !claude_code_is_drawing()).then_some(tty)
         }
         #[cfg(not(unix))]
         None
     }
+}
+
+/// Whether a Claude Code above this process has been running long enough to have drawn its
+/// screen. At its start-up the terminal is blank while `awsAuthRefresh` runs, and a line
+/// written to it shows at once; later Claude Code shows the hook's output in its own box, and
+/// writing to the terminal would garble what it drew (measured with 2.1.197 and 2.1.332).
+/// Linux only (`/proc`); elsewhere `false`.
+fn claude_code_is_drawing() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // `pid`'s parent and start time (in clock ticks since boot), from /proc/PID/stat.
+        let stat = |pid: u32| -> Option<(u32, u64)> {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+            Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+        };
+        let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|t| t.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let mut pid = std::process::id();
+        for _ in 0..4 {
+            let Some((parent, _)) = stat(pid) else {
+                return false;
+            };
+            pid = parent;
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.to_ascii_lowercase().contains("claude") {
+                let started = stat(pid).map_or(uptime, |(_, start)| start as f64 / ticks);
+                return uptime - started > 15.0;
+            }
+        }
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
 }
 
 impl Sink for Terminal {
@@ -135,6 +182,12 @@ impl Ui {
     /// One line of human text, as it is.
     pub fn say(&self, line: &str) {
         self.sink.line(line);
+    }
+
+    /// Whether stderr is read on a terminal. When a program captures it (Claude Code shows
+    /// it in a box that runs lines together), only the one-line prompts are written.
+    pub fn on_terminal(&self) -> bool {
+        self.sink.is_terminal()
     }
 
     /// `creds: warning: ...`.

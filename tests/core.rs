@@ -350,13 +350,14 @@ fn device_flow_polls_at_the_interval_until_approved() {
         [5, 10, 15],
         "one poll every interval (5 s), the first after one"
     );
-    // The URL and the code were shown, each on its own line, before the first poll.
+    // Before the first poll, the URL (code filled in) and the code were shown: on one line, and
+    // nothing else, since stderr is captured here (not a terminal).
     let shown = w.sso.with(|s| s.shown_at_first_poll.clone()).unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(
-        shown.contains(&"https://device.sso.example/".to_string()),
+        shown[0].contains("https://device.sso.example/?user_code=CODE-1234 (code CODE-1234)"),
         "{shown:?}"
     );
-    assert!(shown.contains(&"CODE-1234".to_string()), "{shown:?}");
     assert_eq!(
         w.shown.lines().last().unwrap(),
         "creds: signed in to sso-session `corp` until 2030-01-01T08:00:15Z; it is renewed automatically"

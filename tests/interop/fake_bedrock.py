@@ -45,6 +45,7 @@ class FakeBedrock:
     def __init__(self):
         self.requests = []  # (method, path, access key id or None)
         self.lock = threading.Lock()
+        self.rejected = set()  # access key ids answered 403 ExpiredTokenException
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +74,10 @@ class FakeBedrock:
                 if self.command != "POST" or not route:
                     return self._reply(404, json.dumps({"message": "not found"}).encode(), extra=[("x-amzn-ErrorType", "ResourceNotFoundException")])
                 model = route.group(1)
+                with fake.lock:
+                    rejected = match is not None and match.group(1) in fake.rejected
+                if rejected:
+                    return self._reply(403, json.dumps({"message": "The security token included in the request is expired"}).encode(), extra=[("x-amzn-ErrorType", "ExpiredTokenException")])
                 if route.group(2) == "invoke":
                     body = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 6}}
                     return self._reply(200, json.dumps(body).encode())

@@ -157,6 +157,7 @@ class Tmux:
     def __init__(self, home, command, name):
         self.socket = f"creds-{name}-{os.getpid()}"
         self.env = dict(home.env, TERM="xterm-256color")
+        self.started = time.monotonic()
         self.run("new-session", "-d", "-x", "160", "-y", "50", "-s", "t", "-c", str(home.root), command)
 
     def run(self, *args):
@@ -219,5 +220,45 @@ def test_interactive_sign_in_is_visible_at_once(creds_bin, home, moto, fake_sso,
         key = exported_key(home, creds_bin, "dev")
         assert_signed_with(bedrock, key)
         print(f"Claude Code {version}: URL and code on screen {shown_after:.1f} s after StartDeviceAuthorization")
+    finally:
+        tmux.close()
+
+
+def test_sign_in_mid_session_shows_in_claude_codes_box(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """The session ends while Claude Code runs: a 403 makes it run awsAuthRefresh, whose one
+    line (URL with the code, the code again) shows in Claude Code's own box, and nothing is
+    written over what Claude Code drew; once approved, the question is answered."""
+    version, path = claude
+    claude_home(home, fake_sso, bedrock, token_minutes=120, refreshable=False)
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    (home.root / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True,
+        "lastOnboardingVersion": version,
+        "theme": "dark",
+        "projects": {str(home.root): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
+    }))
+    tmux = Tmux(home, f"{path} 2>{home.root}/claude.stderr", "mid-" + version.replace(".", "-"))
+    try:
+        assert tmux.wait_for(lambda s: f"Claude Code v{version}" in s and "❯" in s, 60), tmux.screen()
+        time.sleep(1)
+        tmux.keys("say hi", "Enter")
+        assert tmux.wait_for(lambda s: TEXT in s, 60), tmux.screen()
+        # Claude Code has been drawing for a while (creds writes to the terminal only before).
+        time.sleep(max(0.0, 16 - (time.monotonic() - tmux.started)))
+        # The session ends: Bedrock refuses the key, the SSO token expires, creds' cache is gone.
+        bedrock.rejected.add(exported_key(home, creds_bin, "dev"))
+        token = json.loads(token_path(home).read_text())
+        token["expiresAt"] = stamp(-5)
+        token_path(home).write_text(json.dumps(token))
+        assert home.run([creds_bin, "cache", "clear", "--all"]).returncode == 0
+        fake_sso.configure(pending=100000)
+        tmux.keys("say hi again", "Enter")
+        shown = tmux.wait_for(lambda s: "(code CODE-" in s, 40)
+        assert shown, f"Claude Code {version}: the sign-in did not show:\n{tmux.screen()}"
+        lines = [line for line in shown.splitlines() if "(code CODE-" in line]
+        assert all(line.lstrip().startswith("│") for line in lines), f"written over Claude Code's screen:\n{shown}"
+        fake_sso.configure(pending=0)
+        answered = tmux.wait_for(lambda s: s.count(TEXT) >= 2, 60)
+        assert answered, f"Claude Code {version}: no answer after the sign-in:\n{tmux.screen()}"
     finally:
         tmux.close()

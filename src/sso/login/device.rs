@@ -34,23 +34,26 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
         .as_deref()
         .unwrap_or(&auth.verification_uri);
     flow.announce(complete, Some(&auth.user_code));
-    ctx.ui.say(&format!(
-        "creds: sign in to {} ({}) in a browser.",
-        session.describe(),
-        session.start_url
-    ));
-    ctx.ui.say("Open this URL:");
-    ctx.ui.say(&auth.verification_uri);
-    ctx.ui.say("and enter the code:");
-    ctx.ui.say(&auth.user_code);
-    if let Some(complete) = &auth.verification_uri_complete {
-        ctx.ui.say("Or open this URL, which fills in the code:");
-        ctx.ui.say(complete);
+    // On a terminal, the same spelled out; a program that captures stderr gets the line only.
+    if ctx.ui.on_terminal() {
+        ctx.ui.say(&format!(
+            "creds: sign in to {} ({}) in a browser.",
+            session.describe(),
+            session.start_url
+        ));
+        ctx.ui.say("Open this URL:");
+        ctx.ui.say(&auth.verification_uri);
+        ctx.ui.say("and enter the code:");
+        ctx.ui.say(&auth.user_code);
+        if let Some(complete) = &auth.verification_uri_complete {
+            ctx.ui.say("Or open this URL, which fills in the code:");
+            ctx.ui.say(complete);
+        }
+        ctx.ui.say(&format!(
+            "Waiting up to {}s for approval...",
+            flow.remaining().as_secs()
+        ));
     }
-    ctx.ui.say(&format!(
-        "Waiting up to {}s for approval...",
-        flow.remaining().as_secs()
-    ));
     flow.open_browser(
         auth.verification_uri_complete
             .as_deref()

@@ -42,19 +42,21 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
         percent_encode(&scopes.join(" "))
     );
     flow.announce(&url, None);
-    ctx.ui.say(&format!(
-        "creds: sign in to {} ({}) in the browser that opens.",
-        session.describe(),
-        session.start_url
-    ));
-    ctx.ui.say(
-        "If it does not open, open this URL on this machine (or run again with --device-code):",
-    );
-    ctx.ui.say(&url);
-    ctx.ui.say(&format!(
-        "Waiting up to {}s for the browser...",
-        flow.remaining().as_secs()
-    ));
+    if ctx.ui.on_terminal() {
+        ctx.ui.say(&format!(
+            "creds: sign in to {} ({}) in the browser that opens.",
+            session.describe(),
+            session.start_url
+        ));
+        ctx.ui.say(
+            "If it does not open, open this URL on this machine (or run again with --device-code):",
+        );
+        ctx.ui.say(&url);
+        ctx.ui.say(&format!(
+            "Waiting up to {}s for the browser...",
+            flow.remaining().as_secs()
+        ));
+    }
     flow.open_browser(&url);
 
     let code = wait_for_code(flow, listener.as_mut(), &state)?;
