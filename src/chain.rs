@@ -433,17 +433,12 @@ impl Chain {
         let unsupported = |profile: &str, what: &str| {
             Err(Error::config(format!("profile `{profile}`: {what} is not supported yet by this version of creds; use the AWS CLI for this profile for now")))
         };
-        match &self.base {
-            Base::WebIdentity { profile, .. } => {
-                return unsupported(profile, "web identity (web_identity_token_file)")
-            }
-            Base::NamedSource {
-                profile,
-                source: s @ (NamedSource::Ec2InstanceMetadata | NamedSource::EcsContainer),
-            } => {
-                return unsupported(profile, &format!("credential_source = {}", s.name()));
-            }
-            _ => {}
+        if let Base::NamedSource {
+            profile,
+            source: s @ (NamedSource::Ec2InstanceMetadata | NamedSource::EcsContainer),
+        } = &self.base
+        {
+            return unsupported(profile, &format!("credential_source = {}", s.name()));
         }
         for hop in &self.hops {
             if hop.mfa_serial.is_some() {

@@ -310,15 +310,10 @@ fn config_errors_exit_3_and_name_file_and_line() {
 fn later_sources_are_not_supported_yet() {
     let env = TestEnv::new();
     env.config(
-        "[profile web]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /t\n\
-         [profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
+        "[profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
          [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = k\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n",
     );
-    for (profile, what) in [
-        ("web", "web identity"),
-        ("imds", "Ec2InstanceMetadata"),
-        ("mfa", "MFA"),
-    ] {
+    for (profile, what) in [("imds", "Ec2InstanceMetadata"), ("mfa", "MFA")] {
         let err = env
             .run(&["export", "-p", profile])
             .fails(3, "not supported yet")

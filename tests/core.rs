@@ -771,3 +771,46 @@ fn doctor_check_asks_sts_who_the_credentials_are() {
     assert!(text.contains("check: GetCallerIdentity: account 123456789012, arn:aws:sts::123456789012:assumed-role/R/s (clock skew +90s)"), "{text}");
     assert!(text.contains("clock is 90s off AWS's"), "{text}");
 }
+
+#[test]
+fn web_identity_reads_the_token_file_at_every_fetch() {
+    let w = World::new();
+    let token = w.home().join("token");
+    std::fs::write(&token, "tok-1\n").unwrap();
+    let config = format!(
+        "[profile web]\nrole_arn = arn:aws:iam::111111111111:role/Ci\nweb_identity_token_file = {}\nrole_session_name = ci\n\n[profile top]\nrole_arn = {ROLE_B}\nsource_profile = web\n",
+        token.display()
+    );
+    w.config(&config);
+    let first = export(&w, "web").unwrap();
+    assert_eq!(first["AccessKeyId"], "ASIAFAKE00000001");
+    let calls = w.sts.calls();
+    assert_eq!(calls[0].operation, "AssumeRoleWithWebIdentity");
+    assert_eq!(
+        calls[0].signed_with, "token:tok-1",
+        "unsigned: the token is the proof"
+    );
+    // As the base of a chain: the cached web identity hop signs the role above it.
+    export(&w, "top").unwrap();
+    assert_eq!(w.sts.calls().len(), 2);
+    assert_eq!(w.sts.calls()[1].signed_with, "ASIAFAKE00000001");
+    // The token rotates; the next fetch sends the new one, under the same cache key (the
+    // path, not the content, is in the key).
+    let key = keys(&w, &config, "web")[0].clone();
+    std::fs::write(&token, "tok-2").unwrap();
+    assert_eq!(keys(&w, &config, "web")[0], key);
+    w.clock.set(t("2030-01-01T00:50:00Z"));
+    export(&w, "web").unwrap();
+    assert_eq!(w.sts.calls()[2].signed_with, "token:tok-2");
+    // A missing token file is a configuration error naming it.
+    std::fs::remove_file(&token).unwrap();
+    let mut refresh = args("web");
+    refresh.refresh = true;
+    let err = export_with(&w, &refresh).unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains("cannot read web_identity_token_file"),
+        "{}",
+        err.message
+    );
+}

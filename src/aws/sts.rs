@@ -24,6 +24,15 @@ pub struct AssumeRoleRequest {
     pub source_identity: Option<String>,
 }
 
+/// An `AssumeRoleWithWebIdentity` call (unsigned: the token is the proof).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentityRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub token: Secret,
+    pub duration_seconds: Option<u32>,
+}
+
 /// Who a set of credentials is, by STS `GetCallerIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
@@ -35,6 +44,12 @@ pub struct CallerIdentity {
 
 /// The STS operations `creds` makes.
 pub trait Sts: Send + Sync {
+    /// `AssumeRoleWithWebIdentity`: no credentials sign it.
+    fn assume_role_with_web_identity(
+        &self,
+        target: &StsTarget,
+        request: &WebIdentityRequest,
+    ) -> Result<Credentials>;
     /// `GetCallerIdentity` (`doctor --check`).
     fn get_caller_identity(&self, target: &StsTarget, with: &Credentials)
         -> Result<CallerIdentity>;
@@ -99,6 +114,43 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for DateHeader {
 }
 
 impl Sts for AwsSts {
+    fn assume_role_with_web_identity(
+        &self,
+        target: &StsTarget,
+        request: &WebIdentityRequest,
+    ) -> Result<Credentials> {
+        use aws_sdk_sts::config::{BehaviorVersion, Region};
+        // No credentials provider: the operation is unsigned.
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(target.region.clone()))
+            .retry_config(crate::aws::retries())
+            .timeout_config(crate::aws::timeouts());
+        if let Some(endpoint) = &target.endpoint {
+            config = config.endpoint_url(endpoint.clone());
+        }
+        let client =
+            aws_sdk_sts::Client::from_conf(config.http_client(crate::aws::http_client()).build());
+        let call = client
+            .assume_role_with_web_identity()
+            .role_arn(&request.role_arn)
+            .role_session_name(&request.session_name)
+            .web_identity_token(request.token.expose())
+            .set_duration_seconds(request.duration_seconds.map(|d| d as i32));
+        let out = crate::aws::block_on(call.send())?
+            .map_err(|e| classify("AssumeRoleWithWebIdentity", target, e))?;
+        let account = out
+            .assumed_role_user()
+            .map(|u| u.arn())
+            .and_then(account_from_arn);
+        convert(
+            out.credentials(),
+            account,
+            "AssumeRoleWithWebIdentity",
+            target,
+        )
+    }
+
     fn get_caller_identity(
         &self,
         target: &StsTarget,

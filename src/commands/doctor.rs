@@ -538,7 +538,17 @@ fn describe_base(chain: &Chain) -> String {
             format!("static keys {shown}{token}")
         }
         Base::NamedSource { source, .. } => format!("credential_source = {}", source.name()),
-        Base::WebIdentity { role_arn, .. } => format!("web identity for {role_arn}"),
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            ..
+        } => {
+            let state = match std::fs::metadata(token_file) {
+                Ok(m) if m.is_file() => "present",
+                _ => "missing",
+            };
+            format!("web identity for {role_arn} (token file {token_file}: {state})")
+        }
         Base::Sso(s) => format!(
             "IAM Identity Center {} role {}/{}",
             s.session

@@ -9,6 +9,7 @@
 //! | [`environment`] | `credential_source = Environment` | no |
 //! | [`process`] | `credential_process` (with the recursion guard) | yes |
 //! | [`sso_role`] | IAM Identity Center role credentials | yes |
+//! | [`web_identity`] | `web_identity_token_file` + `role_arn` (STS `AssumeRoleWithWebIdentity`) | yes |
 //! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
 //! | [`session_token`] | STS `GetSessionToken` over long-term keys | yes |
 //!
@@ -22,6 +23,7 @@ pub mod process;
 pub mod session_token;
 pub mod sso_role;
 pub mod static_keys;
+pub mod web_identity;
 
 use crate::aws::sso::Endpoints;
 use crate::aws::sts::StsTarget;
@@ -42,6 +44,7 @@ pub enum Source {
         command: String,
     },
     SsoRole(Sso),
+    WebIdentity(web_identity::WebIdentity),
     AssumeRole(RoleHop),
     SessionToken,
 }
@@ -109,6 +112,25 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
             source: Source::SsoRole(sso.clone()),
             profile,
         },
+        Base::WebIdentity {
+            profile: p,
+            role_arn,
+            token_file,
+            session_name,
+        } => {
+            let w = web_identity::WebIdentity {
+                profile: p.clone(),
+                role_arn: role_arn.clone(),
+                token_file: token_file.clone(),
+                session_name: session_name.clone(),
+            };
+            Hop {
+                key: web_identity::key(&w, inputs.sts),
+                label: web_identity::label(&w),
+                source: Source::WebIdentity(w),
+                profile,
+            }
+        }
         Base::Process { command, .. } => Hop {
             key: process::key(command),
             label: process::label(command),
@@ -126,7 +148,7 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
     };
     let base_has_token = match &base.source {
         Source::Static(c) | Source::Environment(c) => c.session_token.is_some(),
-        Source::SsoRole(_) => true,
+        Source::SsoRole(_) | Source::WebIdentity(_) => true,
         _ => false,
     };
     let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(2));
@@ -183,6 +205,7 @@ pub fn fetch(
             at.process_timeout,
         ),
         Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
+        Source::WebIdentity(w) => web_identity::fetch(ctx, at.sts, w),
         Source::AssumeRole(role) => assume_role::fetch(ctx, at.sts, role, parent()?),
         Source::SessionToken => session_token::fetch(ctx, at.sts, &hop.profile, parent()?),
     }

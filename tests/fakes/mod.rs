@@ -100,6 +100,21 @@ impl FakeSts {
 }
 
 impl Sts for FakeSts {
+    fn assume_role_with_web_identity(
+        &self,
+        _: &StsTarget,
+        request: &creds::aws::sts::WebIdentityRequest,
+    ) -> Result<Credentials> {
+        let with = Credentials {
+            access_key_id: format!("token:{}", request.token.expose()),
+            secret_access_key: Secret::new(""),
+            session_token: None,
+            expiration: None,
+            account_id: None,
+        };
+        self.answer("AssumeRoleWithWebIdentity", Some(&request.role_arn), &with)
+    }
+
     fn get_caller_identity(
         &self,
         _: &StsTarget,

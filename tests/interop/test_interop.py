@@ -173,3 +173,32 @@ def test_doctor_check_against_moto(creds_bin, home, moto):
     assert check["arn"] == EXPECTED_ARN, check
     assert check["account"] == "222222222222" or check["account"].isdigit(), check
     assert check["clock_skew_seconds"] is not None and abs(check["clock_skew_seconds"]) < 60, check
+
+
+def test_web_identity_against_moto(creds_bin, home, moto, tmp_path):
+    """A web identity profile (STS AssumeRoleWithWebIdentity, unsigned) alone and as the base of a
+    role chain, against moto; boto3 consumes the chain through credential_process."""
+    token = tmp_path / "oidc-token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmNyZWRzIn0.c2lnbmF0dXJl")
+    home.config(f"""\
+[profile ci]
+role_arn = arn:aws:iam::111111111111:role/GithubCi
+web_identity_token_file = {token}
+role_session_name = gh-run
+
+[profile deploy]
+role_arn = {ROLE_B}
+source_profile = ci
+role_session_name = interop-b
+
+[profile consumer]
+region = us-east-1
+credential_process = {shlex.quote(creds_bin)} export --profile deploy --format process
+""")
+    alone = home.run([creds_bin, "export", "--profile", "ci"])
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads(alone.stdout)["SessionToken"]
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
+    assert moto.count(ROLE_B) == 1
