@@ -85,6 +85,8 @@ pub struct RoleHop {
     pub duration_seconds: Option<u32>,
     pub source_identity: Option<String>,
     pub mfa_serial: Option<String>,
+    /// `mfa_process`: a command that prints the MFA code (as aws-vault reads it).
+    pub mfa_process: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,6 +273,7 @@ fn role_hop(profile: &Section, role_arn: &str) -> Result<RoleHop> {
         duration_seconds,
         source_identity: opt("source_identity"),
         mfa_serial: opt("mfa_serial"),
+        mfa_process: opt("mfa_process"),
     })
 }
 
@@ -439,11 +442,6 @@ impl Chain {
         } = &self.base
         {
             return unsupported(profile, &format!("credential_source = {}", s.name()));
-        }
-        for hop in &self.hops {
-            if hop.mfa_serial.is_some() {
-                return unsupported(&hop.profile, "MFA (mfa_serial)");
-            }
         }
         Ok(())
     }

@@ -175,6 +175,11 @@ pub struct LoginArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// For a profile whose roles need MFA: the code your device shows now. Its MFA session
+    /// is cached (12 hours over long-term keys) and serves later exports.
+    #[arg(long)]
+    pub mfa_code: Option<String>,
+
     /// Show the sign-in in progress (its URL, code and time left), if any, and exit.
     #[arg(long, conflicts_with_all = ["force", "no_browser", "device_code"])]
     pub status: bool,

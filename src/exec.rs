@@ -225,7 +225,8 @@ impl<'a> Walk<'a> {
             Some(below) => Some(self.get(hops, below, INTERMEDIATE_TTL)?),
             None => None,
         };
-        source::fetch(self.ctx, &self.at, hop, parent.as_ref())
+        let below = i.checked_sub(1).and_then(|b| hops.get(b));
+        source::fetch(self.ctx, &self.at, hop, below, parent.as_ref())
     }
 
     /// The record of a failure: remembered for 10 s plus up to 5 s of jitter.
@@ -259,6 +260,8 @@ pub struct Request<'a> {
     /// Turn long-term keys into session credentials (GetSessionToken).
     pub session_token: bool,
     pub verbose: bool,
+    /// An MFA code given on the command line (`creds login --mfa-code`).
+    pub mfa_code: Option<&'a str>,
 }
 
 /// The credentials of a profile, as `creds export` hands them out: settings, chain, plan,
@@ -310,6 +313,11 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         },
         guard: &guard,
         process_timeout: settings.process_timeout.value,
+        mfa: crate::source::mfa::Sources {
+            given: request.mfa_code,
+            dialog: ctx.env.get("CREDS_MFA_PROMPT"),
+            process_timeout: settings.process_timeout.value,
+        },
     };
     let (min_ttl, lowered_by) = chain_min_ttl(request.min_ttl, &hops);
     if let Some(life) = lowered_by {

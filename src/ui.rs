@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 /// Where human text goes.
 pub trait Sink: Send + Sync {
     fn line(&self, text: &str);
+    /// Asks for one line of input (an MFA code), if a person can answer here.
+    fn ask(&self, _prompt: &str) -> Option<String> {
+        None
+    }
     /// Whether a person reads it on a terminal (else a program captures it).
     fn is_terminal(&self) -> bool {
         false
@@ -34,6 +38,22 @@ impl Sink for Stderr {
     fn is_terminal(&self) -> bool {
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
+    }
+
+    /// Only when creds itself runs in a terminal (stdin is one): the prompt on stderr, the
+    /// answer from stdin. Under Claude Code's hooks and `credential_process` consumers stdin
+    /// is not a terminal, so nothing waits for an answer that cannot come.
+    fn ask(&self, prompt: &str) -> Option<String> {
+        use std::io::{BufRead, IsTerminal};
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{prompt}");
+        let _ = err.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        Some(line.trim().to_string())
     }
 }
 
@@ -188,6 +208,11 @@ impl Ui {
     /// it in a box that runs lines together), only the one-line prompts are written.
     pub fn on_terminal(&self) -> bool {
         self.sink.is_terminal()
+    }
+
+    /// Asks for one line of input, if a person can answer here.
+    pub fn ask(&self, prompt: &str) -> Option<String> {
+        self.sink.ask(prompt)
     }
 
     /// `creds: warning: ...`.

@@ -310,16 +310,13 @@ fn config_errors_exit_3_and_name_file_and_line() {
 fn later_sources_are_not_supported_yet() {
     let env = TestEnv::new();
     env.config(
-        "[profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n\
-         [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = k\nmfa_serial = arn:aws:iam::1:mfa/u\n[profile k]\naws_access_key_id = A\naws_secret_access_key = S\n",
+        "[profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n",
     );
-    for (profile, what) in [("imds", "Ec2InstanceMetadata"), ("mfa", "MFA")] {
-        let err = env
-            .run(&["export", "-p", profile])
-            .fails(3, "not supported yet")
-            .to_string();
-        assert!(err.contains(what), "{err}");
-    }
+    let err = env
+        .run(&["export", "-p", "imds"])
+        .fails(3, "not supported yet")
+        .to_string();
+    assert!(err.contains("Ec2InstanceMetadata"), "{err}");
 }
 
 #[test]
@@ -564,4 +561,44 @@ fn secrets_never_reach_stderr() {
     ] {
         assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
     }
+}
+
+/// MFA over long-term keys: 20 concurrent exports with no MFA session make one
+/// GetSessionToken (with the device and the code) and run `mfa_process` once; a hanging
+/// `mfa_process` fails within its bound.
+#[test]
+fn concurrent_mfa_exports_ask_for_one_code() {
+    let sts = FakeSts::start();
+    sts.set_delay(Duration::from_millis(100));
+    let mut env = TestEnv::with_sts(&sts);
+    let helper = env.write("mfa.sh", "#!/bin/sh\necho ran >> \"$0.log\"\necho 246810\n");
+    let hang = env.write("hang.sh", "#!/bin/sh\nexec sleep 60\n");
+    env.config(&format!("[profile base]\naws_access_key_id = AKIDMFA\naws_secret_access_key = s\n[profile admin]\nrole_arn = {ROLE_A}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\nmfa_process = sh {}\n[profile stuck]\nrole_arn = {ROLE_B}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/other\nmfa_process = sh {}\n", helper.display(), hang.display()));
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            env.command(&["export", "-p", "admin"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        support::to_run(child.wait_with_output().unwrap()).ok();
+    }
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    assert_eq!(sts.assumed(ROLE_A), 1);
+    let session = sts
+        .calls()
+        .into_iter()
+        .find(|c| c.action == "GetSessionToken")
+        .unwrap();
+    assert_eq!(session.param("SerialNumber"), Some("arn:aws:iam::1:mfa/me"));
+    assert_eq!(session.param("TokenCode"), Some("246810"));
+    assert_eq!(session.param("DurationSeconds"), Some("43200"));
+    let runs = std::fs::read_to_string(helper.with_extension("sh.log")).unwrap();
+    assert_eq!(runs.lines().count(), 1, "mfa_process ran once");
+    env.set("CREDS_PROCESS_TIMEOUT", "1s");
+    env.run(&["export", "-p", "stuck"])
+        .fails(6, "mfa_process `sh ...` gave no MFA code");
 }

@@ -814,3 +814,104 @@ fn web_identity_reads_the_token_file_at_every_fetch() {
         err.message
     );
 }
+
+const MFA: &str = "\
+[profile base]
+aws_access_key_id = AKIDBASE
+aws_secret_access_key = SECRETBASEKEY0123456789
+
+[profile admin]
+role_arn = arn:aws:iam::111111111111:role/Admin
+source_profile = base
+mfa_serial = arn:aws:iam::000000000000:mfa/me
+mfa_process = get-mfa-code
+
+[profile audit]
+role_arn = arn:aws:iam::222222222222:role/Audit
+source_profile = base
+mfa_serial = arn:aws:iam::000000000000:mfa/me
+mfa_process = get-mfa-code
+";
+
+#[test]
+fn an_mfa_session_over_long_term_keys_serves_every_role_on_it() {
+    let w = World::new();
+    w.config(MFA);
+    let admin = export(&w, "admin").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(calls[0].operation, "GetSessionToken");
+    assert_eq!(calls[0].signed_with, "AKIDBASE");
+    assert_eq!(
+        calls[0].mfa,
+        Some(("arn:aws:iam::000000000000:mfa/me".into(), "123456".into()))
+    );
+    // The role is assumed with the MFA session, without a code of its own.
+    assert_eq!(calls[1].operation, "AssumeRole");
+    assert_eq!(calls[1].signed_with, "ASIAFAKE00000001");
+    assert_eq!(calls[1].mfa, None);
+    assert_eq!(admin["AccessKeyId"], "ASIAFAKE00000002");
+    // Another role on the same keys and device: no new code, no new session.
+    export(&w, "audit").unwrap();
+    let calls = w.sts.calls();
+    assert_eq!(calls.len(), 3);
+    assert_eq!(calls[2].signed_with, "ASIAFAKE00000001");
+    assert_eq!(
+        w.processes.ran.lock().unwrap().len(),
+        1,
+        "mfa_process ran once"
+    );
+    // The session is shown by doctor as a hop of the chain.
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("admin"));
+    assert!(
+        d.chain
+            .iter()
+            .any(|h| h.hop == "mfa-session arn:aws:iam::000000000000:mfa/me"
+                && h.cache.starts_with("cached")),
+        "{:?}",
+        d.chain
+    );
+}
+
+#[test]
+fn without_a_way_to_get_a_code_export_names_the_login() {
+    let w = World::new();
+    w.config(&MFA.replace("mfa_process = get-mfa-code\n", ""));
+    let err = export(&w, "admin").unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(
+        err.message
+            .contains("run `creds login --profile admin --mfa-code CODE` in a terminal"),
+        "{}",
+        err.message
+    );
+    assert!(w.sts.calls().is_empty());
+    // `creds login --mfa-code` caches the session; exports then need no code.
+    let ctx = w.context(false);
+    let login = creds::cli::LoginArgs {
+        profile: Some("admin".into()),
+        sso_session: None,
+        no_browser: false,
+        device_code: false,
+        timeout: Duration::seconds(165),
+        force: false,
+        mfa_code: Some("654321".into()),
+        status: false,
+    };
+    creds::commands::login::login(&ctx, &login).unwrap();
+    assert_eq!(w.sts.calls()[0].mfa.as_ref().unwrap().1, "654321");
+    export(&w, "audit").unwrap();
+    assert_eq!(
+        w.sts.calls().len(),
+        3,
+        "the cached MFA session signed Audit"
+    );
+    let bad = creds::cli::LoginArgs {
+        mfa_code: Some("12ab".into()),
+        force: true,
+        ..login
+    };
+    assert_eq!(
+        creds::commands::login::login(&ctx, &bad).unwrap_err().kind,
+        Kind::Usage
+    );
+}

@@ -205,6 +205,7 @@ fn sts_replies() {
         external_id: None,
         duration_seconds: None,
         source_identity: None,
+        mfa: None,
     };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 120,

@@ -22,6 +22,16 @@ pub struct AssumeRoleRequest {
     pub external_id: Option<String>,
     pub duration_seconds: Option<u32>,
     pub source_identity: Option<String>,
+    /// `SerialNumber` and `TokenCode`, when the role needs MFA and the signing credentials
+    /// are not already an MFA session.
+    pub mfa: Option<MfaCode>,
+}
+
+/// An MFA device and a one-time code from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaCode {
+    pub serial: String,
+    pub code: Secret,
 }
 
 /// An `AssumeRoleWithWebIdentity` call (unsigned: the token is the proof).
@@ -59,7 +69,14 @@ pub trait Sts: Send + Sync {
         with: &Credentials,
         request: &AssumeRoleRequest,
     ) -> Result<Credentials>;
-    fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials>;
+    /// `GetSessionToken`, with an MFA code for an MFA session.
+    fn get_session_token(
+        &self,
+        target: &StsTarget,
+        with: &Credentials,
+        mfa: Option<&MfaCode>,
+        duration_seconds: Option<u32>,
+    ) -> Result<Credentials>;
 }
 
 /// STS through `aws-sdk-sts`: standard retries (3 attempts, throttling and 5xx), a 3 s connect
@@ -200,7 +217,9 @@ impl Sts for AwsSts {
             .role_session_name(&request.session_name)
             .set_external_id(request.external_id.clone())
             .set_duration_seconds(request.duration_seconds.map(|d| d as i32))
-            .set_source_identity(request.source_identity.clone());
+            .set_source_identity(request.source_identity.clone())
+            .set_serial_number(request.mfa.as_ref().map(|m| m.serial.clone()))
+            .set_token_code(request.mfa.as_ref().map(|m| m.code.expose().to_string()));
         let out =
             crate::aws::block_on(call.send())?.map_err(|e| classify("AssumeRole", target, e))?;
         let account = out
@@ -210,9 +229,20 @@ impl Sts for AwsSts {
         convert(out.credentials(), account, "AssumeRole", target)
     }
 
-    fn get_session_token(&self, target: &StsTarget, with: &Credentials) -> Result<Credentials> {
+    fn get_session_token(
+        &self,
+        target: &StsTarget,
+        with: &Credentials,
+        mfa: Option<&MfaCode>,
+        duration_seconds: Option<u32>,
+    ) -> Result<Credentials> {
         let client = Self::client(target, with);
-        let out = crate::aws::block_on(client.get_session_token().send())?
+        let call = client
+            .get_session_token()
+            .set_serial_number(mfa.map(|m| m.serial.clone()))
+            .set_token_code(mfa.map(|m| m.code.expose().to_string()))
+            .set_duration_seconds(duration_seconds.map(|d| d as i32));
+        let out = crate::aws::block_on(call.send())?
             .map_err(|e| classify("GetSessionToken", target, e))?;
         convert(
             out.credentials(),

@@ -167,6 +167,7 @@ pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
         no_cache: false,
         session_token: false,
         verbose: false,
+        mfa_code: None,
     };
     let identity = crate::exec::credentials(ctx, &request).and_then(|(settings, creds)| {
         ctx.sts

@@ -15,6 +15,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         no_cache: args.no_cache,
         session_token: args.format == Format::Claude,
         verbose,
+        mfa_code: None,
     };
     let (settings, creds) = crate::exec::credentials(ctx, &request)?;
     if args.format == Format::Claude && creds.session_token.is_none() {

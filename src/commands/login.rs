@@ -27,6 +27,34 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
     }
 }
 
+/// `creds login` for a profile whose roles need MFA: gets (and caches) the credentials with
+/// the code given, so that later exports need none while the MFA session lasts.
+fn mfa_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String> {
+    let request = crate::exec::Request {
+        profile: Some(profile),
+        min_ttl: chrono::Duration::minutes(15),
+        refresh: args.force,
+        no_cache: false,
+        session_token: false,
+        verbose: false,
+        mfa_code: args.mfa_code.as_deref(),
+    };
+    let (_, creds) = crate::exec::credentials(ctx, &request)?;
+    ctx.ui.prompt(&format!(
+        "creds: profile `{profile}` has credentials until {}{}",
+        creds
+            .expiration
+            .map(crate::wire::format_time)
+            .unwrap_or_else(|| "they are revoked".into()),
+        if args.mfa_code.is_some() {
+            "; the MFA session is cached for later exports"
+        } else {
+            ""
+        }
+    ));
+    Ok(String::new())
+}
+
 fn token_store(settings: &Settings) -> Result<TokenStore> {
     Ok(TokenStore::new(
         &settings.sso_cache_dir()?,
@@ -40,6 +68,13 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
         region: None,
     };
     let (settings, set) = Settings::load(flags, &ctx.env)?;
+    if args.sso_session.is_none() {
+        let chain = chain::resolve(&set, &settings.profile.value)?;
+        let mfa = chain.hops.iter().any(|h| h.mfa_serial.is_some());
+        if mfa && (!matches!(chain.base, Base::Sso(_)) || args.mfa_code.is_some()) {
+            return mfa_login(ctx, args, &settings.profile.value);
+        }
+    }
     let session = session(&settings, &set, args.sso_session.as_deref())?;
     let opts = sso::login::Options {
         no_browser: args.no_browser,

@@ -31,11 +31,14 @@ pub fn label(hop: &RoleHop) -> String {
     format!("assume-role {}", hop.role_arn)
 }
 
+/// Assumes `hop` signed with `parent`; `mfa` is the code to pass when the role needs MFA and
+/// `parent` is not an MFA session.
 pub fn fetch(
     ctx: &Context,
     target: &StsTarget,
     hop: &RoleHop,
     parent: &Credentials,
+    mfa: Option<crate::aws::sts::MfaCode>,
 ) -> Result<Credentials> {
     let request = AssumeRoleRequest {
         role_arn: hop.role_arn.clone(),
@@ -46,6 +49,7 @@ pub fn fetch(
         external_id: hop.external_id.clone(),
         duration_seconds: hop.duration_seconds,
         source_identity: hop.source_identity.clone(),
+        mfa,
     };
     ctx.sts.assume_role(target, parent, &request).map_err(|e| {
         Error::new(

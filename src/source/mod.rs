@@ -11,6 +11,7 @@
 //! | [`sso_role`] | IAM Identity Center role credentials | yes |
 //! | [`web_identity`] | `web_identity_token_file` + `role_arn` (STS `AssumeRoleWithWebIdentity`) | yes |
 //! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
+//! | [`mfa`] | an MFA session (STS `GetSessionToken` with a code) under MFA roles over long-term keys | yes |
 //! | [`session_token`] | STS `GetSessionToken` over long-term keys | yes |
 //!
 //! [`plan`] turns a [`Chain`] into [`Hop`]s in call order, each with its key (pure: the
@@ -19,6 +20,7 @@
 
 pub mod assume_role;
 pub mod environment;
+pub mod mfa;
 pub mod process;
 pub mod session_token;
 pub mod sso_role;
@@ -45,6 +47,9 @@ pub enum Source {
     },
     SsoRole(Sso),
     WebIdentity(web_identity::WebIdentity),
+    /// An MFA session over long-term keys.
+    MfaSession(mfa::MfaSession),
+    /// A role; with `mfa_serial`, its code goes with the call unless an MFA session signs it.
     AssumeRole(RoleHop),
     SessionToken,
 }
@@ -57,7 +62,10 @@ impl Source {
 
     /// Whether the hop is signed with the previous hop's credentials.
     pub fn needs_parent(&self) -> bool {
-        matches!(self, Source::AssumeRole(_) | Source::SessionToken)
+        matches!(
+            self,
+            Source::AssumeRole(_) | Source::SessionToken | Source::MfaSession(_)
+        )
     }
 }
 
@@ -151,8 +159,28 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         Source::SsoRole(_) | Source::WebIdentity(_) => true,
         _ => false,
     };
-    let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(2));
+    let long_term = matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
+    let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(3));
     hops.push(base);
+    // Over long-term keys, an MFA role is assumed with an MFA session (one code a day).
+    if let Some((role, serial)) = chain
+        .hops
+        .first()
+        .and_then(|r| Some((r, r.mfa_serial.as_deref()?)))
+        .filter(|_| long_term)
+    {
+        let parent = &hops.last().expect("the base hop").key;
+        hops.push(Hop {
+            key: mfa::key(parent, serial, inputs.sts),
+            label: mfa::label(serial),
+            profile: role.profile.clone(),
+            source: Source::MfaSession(mfa::MfaSession {
+                profile: role.profile.clone(),
+                serial: serial.to_string(),
+                process: role.mfa_process.clone(),
+            }),
+        });
+    }
     for role in &chain.hops {
         let parent = &hops.last().expect("the base hop").key;
         hops.push(Hop {
@@ -180,15 +208,19 @@ pub struct FetchInputs<'a> {
     pub sso: sso_role::Where<'a>,
     /// `_CREDS_PROFILE_CHAIN` for the processes this export runs (its own profile last).
     pub guard: &'a [String],
-    /// How long a `credential_process` may run.
+    /// How long a `credential_process` (or `mfa_process`) may run.
     pub process_timeout: std::time::Duration,
+    /// Where MFA codes may come from.
+    pub mfa: mfa::Sources<'a>,
 }
 
-/// Makes `hop`'s call; `parent` is the previous hop's credentials when the hop needs them.
+/// Makes `hop`'s call; `parent` is the previous hop's credentials when the hop needs them, and
+/// `below` that hop.
 pub fn fetch(
     ctx: &Context,
     at: &FetchInputs<'_>,
     hop: &Hop,
+    below: Option<&Hop>,
     parent: Option<&Credentials>,
 ) -> Result<Credentials> {
     let parent = || {
@@ -206,7 +238,22 @@ pub fn fetch(
         ),
         Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
         Source::WebIdentity(w) => web_identity::fetch(ctx, at.sts, w),
-        Source::AssumeRole(role) => assume_role::fetch(ctx, at.sts, role, parent()?),
+        Source::MfaSession(session) => mfa::fetch(ctx, &at.mfa, at.sts, session, parent()?),
+        Source::AssumeRole(role) => {
+            // The code goes with the call unless the credentials below are an MFA session.
+            let covered = below.is_some_and(|b| matches!(b.source, Source::MfaSession(_)));
+            let code = match (&role.mfa_serial, covered) {
+                (Some(serial), false) => Some(mfa::code(
+                    ctx,
+                    &at.mfa,
+                    &role.profile,
+                    serial,
+                    role.mfa_process.as_deref(),
+                )?),
+                _ => None,
+            };
+            assume_role::fetch(ctx, at.sts, role, parent()?, code)
+        }
         Source::SessionToken => session_token::fetch(ctx, at.sts, &hop.profile, parent()?),
     }
 }

@@ -29,13 +29,15 @@ pub fn fetch(
     if parent.session_token.is_some() {
         return Ok(parent.clone());
     }
-    ctx.sts.get_session_token(target, parent).map_err(|e| {
-        Error::new(
-            e.kind,
-            format!(
-                "profile `{profile}`: turning long-term keys into session credentials: {}",
-                e.message
-            ),
-        )
-    })
+    ctx.sts
+        .get_session_token(target, parent, None, None)
+        .map_err(|e| {
+            Error::new(
+                e.kind,
+                format!(
+                    "profile `{profile}`: turning long-term keys into session credentials: {}",
+                    e.message
+                ),
+            )
+        })
 }

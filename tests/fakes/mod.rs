@@ -33,6 +33,8 @@ pub struct StsCall {
     pub role_arn: Option<String>,
     /// The access key id of the credentials that signed the call.
     pub signed_with: String,
+    /// `SerialNumber` and `TokenCode`, when the call carried them.
+    pub mfa: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -79,11 +81,21 @@ impl FakeSts {
         role: Option<&str>,
         with: &Credentials,
     ) -> Result<Credentials> {
+        self.answer_mfa(operation, role, with, None)
+    }
+    fn answer_mfa(
+        &self,
+        operation: &'static str,
+        role: Option<&str>,
+        with: &Credentials,
+        mfa: Option<&creds::aws::sts::MfaCode>,
+    ) -> Result<Credentials> {
         let mut s = self.state.lock().unwrap();
         s.calls.push(StsCall {
             operation,
             role_arn: role.map(str::to_string),
             signed_with: with.access_key_id.clone(),
+            mfa: mfa.map(|m| (m.serial.clone(), m.code.expose().to_string())),
         });
         if let Some(err) = s.failures.pop_front() {
             return Err(err);
@@ -134,10 +146,21 @@ impl Sts for FakeSts {
         with: &Credentials,
         request: &AssumeRoleRequest,
     ) -> Result<Credentials> {
-        self.answer("AssumeRole", Some(&request.role_arn), with)
+        self.answer_mfa(
+            "AssumeRole",
+            Some(&request.role_arn),
+            with,
+            request.mfa.as_ref(),
+        )
     }
-    fn get_session_token(&self, _: &StsTarget, with: &Credentials) -> Result<Credentials> {
-        self.answer("GetSessionToken", None, with)
+    fn get_session_token(
+        &self,
+        _: &StsTarget,
+        with: &Credentials,
+        mfa: Option<&creds::aws::sts::MfaCode>,
+        _: Option<u32>,
+    ) -> Result<Credentials> {
+        self.answer_mfa("GetSessionToken", None, with, mfa)
     }
 }
 
@@ -417,6 +440,13 @@ impl ProcessRunner for FakeProcesses {
         _: std::time::Duration,
     ) -> std::io::Result<ProcessOutput> {
         self.ran.lock().unwrap().push(command.to_string());
+        if command.contains("mfa") {
+            return Ok(ProcessOutput {
+                code: Some(0),
+                stdout: b"123456\n".to_vec(),
+                stderr: Vec::new(),
+            });
+        }
         Ok(ProcessOutput {
             code: Some(0),
             stdout: br#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "procsecret", "SessionToken": "proctoken", "Expiration": "2099-01-01T00:00:00Z"}"#.to_vec(),

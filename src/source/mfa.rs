@@ -1,0 +1,171 @@
+//! MFA (`mfa_serial` on a role profile), as aws-vault does it.
+//!
+//! - Over long-term keys, the chain gets an *MFA session* hop: STS `GetSessionToken` with
+//!   `SerialNumber` and `TokenCode`, for [`SESSION_SECONDS`], cached per (source keys, device).
+//!   Every role above it, and every other role on the same keys and device, is assumed with
+//!   that session: one code serves the day.
+//! - Over temporary credentials (SSO, web identity, a process), `AssumeRole` itself gets the
+//!   serial and a code.
+//!
+//! Where the code comes from, in order ([`code`]): `creds login --mfa-code`; the profile's
+//! `mfa_process` (bounded like `credential_process`); a desktop dialog when `CREDS_MFA_PROMPT`
+//! names one (`zenity`, `kdialog`, `osascript`); the terminal when creds runs in one. Else exit
+//! 4 naming `creds login --profile P --mfa-code CODE`. Under Claude Code's hooks the terminal
+//! never answers (Claude Code reads it), so there the code comes from `mfa_process`, a dialog,
+//! or an MFA session cached by an earlier `creds login`.
+
+use crate::aws::sts::{MfaCode, StsTarget};
+use crate::cache::Key;
+use crate::context::Context;
+use crate::error::{Error, Kind, Result};
+use crate::secret::{Credentials, Secret};
+
+/// How long an MFA session lasts (GetSessionToken's 12 hours).
+pub const SESSION_SECONDS: u32 = 12 * 3600;
+
+/// An MFA session over long-term keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaSession {
+    /// The role profile that names the device.
+    pub profile: String,
+    pub serial: String,
+    pub process: Option<String>,
+}
+
+pub fn key(parent: &Key, serial: &str, target: &StsTarget) -> Key {
+    Key::derive(
+        "mfa-session",
+        Some(parent),
+        &[
+            ("serial", Some(serial)),
+            ("region", Some(&target.region)),
+            ("endpoint", target.endpoint.as_deref()),
+        ],
+    )
+}
+
+pub fn label(serial: &str) -> String {
+    format!("mfa-session {serial}")
+}
+
+/// Where codes may come from in this run.
+#[derive(Debug, Clone, Default)]
+pub struct Sources<'a> {
+    /// `creds login --mfa-code`.
+    pub given: Option<&'a str>,
+    /// `CREDS_MFA_PROMPT`: `zenity`, `kdialog` or `osascript`.
+    pub dialog: Option<&'a str>,
+    pub process_timeout: std::time::Duration,
+}
+
+fn digits(text: &str) -> Option<String> {
+    let code = text.trim();
+    (code.len() >= 6 && code.len() <= 8 && code.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| code.to_string())
+}
+
+/// A one-time code for `serial`, from the first source that has one.
+pub fn code(
+    ctx: &Context,
+    sources: &Sources<'_>,
+    profile: &str,
+    serial: &str,
+    process: Option<&str>,
+) -> Result<MfaCode> {
+    let done = |code: String| MfaCode {
+        serial: serial.to_string(),
+        code: Secret::new(code),
+    };
+    if let Some(given) = sources.given {
+        return digits(given).map(done).ok_or_else(|| {
+            Error::usage("--mfa-code must be the 6 to 8 digits your MFA device shows")
+        });
+    }
+    let run = |command: &str, what: &str| -> Result<MfaCode> {
+        let shown = super::process::shown(command);
+        let out = ctx
+            .processes
+            .run(command, &[], sources.process_timeout)
+            .map_err(|e| {
+                Error::new(
+                    if e.kind() == std::io::ErrorKind::TimedOut {
+                        Kind::Network
+                    } else {
+                        Kind::Other
+                    },
+                    format!("profile `{profile}`: {what} `{shown}` gave no MFA code: {e}"),
+                )
+            })?;
+        if out.code != Some(0) {
+            return Err(Error::other(format!(
+                "profile `{profile}`: {what} `{shown}` failed (exit {:?}); fix it, or run `creds login --profile {profile} --mfa-code CODE`",
+                out.code
+            )));
+        }
+        digits(&String::from_utf8_lossy(&out.stdout))
+            .map(done)
+            .ok_or_else(|| {
+                Error::other(format!(
+                    "profile `{profile}`: {what} `{shown}` printed something that is not a 6 to 8 digit code"
+                ))
+            })
+    };
+    if let Some(process) = process {
+        return run(process, "mfa_process");
+    }
+    if let Some(dialog) = sources.dialog {
+        let text = format!("MFA code for {serial}");
+        let command = match dialog {
+            "zenity" => format!("zenity --entry --title creds --text '{text}'"),
+            "kdialog" => format!("kdialog --title creds --inputbox '{text}'"),
+            "osascript" => format!(
+                "osascript -e 'text returned of (display dialog \"{text}\" default answer \"\" with title \"creds\")'"
+            ),
+            other => {
+                return Err(Error::config(format!(
+                    "CREDS_MFA_PROMPT=`{other}` is not a dialog creds knows: use zenity, kdialog or osascript"
+                )))
+            }
+        };
+        return run(&command, "the MFA dialog");
+    }
+    if let Some(answer) = ctx.ui.ask(&format!("MFA code for {serial}: ")) {
+        return digits(&answer)
+            .map(done)
+            .ok_or_else(|| Error::usage("that is not a 6 to 8 digit MFA code"));
+    }
+    Err(Error::new(
+        Kind::LoginNeeded,
+        format!(
+            "profile `{profile}`: the role needs a code from MFA device {serial} and none can be asked for here; run `creds login --profile {profile} --mfa-code CODE` in a terminal (its MFA session then serves for 12 hours), or set mfa_process"
+        ),
+    ))
+}
+
+/// The MFA session: GetSessionToken with a code, signed with the long-term keys below.
+pub fn fetch(
+    ctx: &Context,
+    sources: &Sources<'_>,
+    target: &StsTarget,
+    session: &MfaSession,
+    parent: &Credentials,
+) -> Result<Credentials> {
+    let mfa = code(
+        ctx,
+        sources,
+        &session.profile,
+        &session.serial,
+        session.process.as_deref(),
+    )?;
+    ctx.sts
+        .get_session_token(target, parent, Some(&mfa), Some(SESSION_SECONDS))
+        .map_err(|e| {
+            Error::new(
+                e.kind,
+                format!(
+                    "profile `{}`: an MFA session with {}: {}",
+                    session.profile, session.serial, e.message
+                ),
+            )
+        })
+}
