@@ -108,6 +108,53 @@ impl Base {
     }
 }
 
+/// The web identity the SDKs read from `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and
+/// `AWS_ROLE_SESSION_NAME` (values handed in; nothing is read here).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvWebIdentity {
+    pub token_file: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+}
+
+/// [`resolve`], falling back as the SDKs' default chains do to the web identity of the
+/// environment when the selected profile gives no credentials (it does not exist, or names
+/// none): how CI systems and EKS hand out a role.
+pub fn resolve_or_env(set: &ProfileSet, selected: &str, env: &EnvWebIdentity) -> Result<Chain> {
+    let err = match resolve(set, selected) {
+        Ok(chain) => return Ok(chain),
+        Err(err) => err,
+    };
+    let fallback = set.profile(selected).is_none_or(|p| {
+        !p.properties.keys().any(|k| {
+            matches!(
+                k.as_str(),
+                "aws_access_key_id"
+                    | "aws_secret_access_key"
+                    | "role_arn"
+                    | "source_profile"
+                    | "credential_source"
+                    | "credential_process"
+                    | "sso_session"
+                    | "sso_start_url"
+                    | "web_identity_token_file"
+            )
+        })
+    });
+    match (&env.token_file, &env.role_arn) {
+        (Some(token_file), Some(role_arn)) if fallback => Ok(Chain {
+            base: Base::WebIdentity {
+                profile: selected.to_string(),
+                role_arn: role_arn.clone(),
+                token_file: token_file.clone(),
+                session_name: env.session_name.clone(),
+            },
+            hops: Vec::new(),
+        }),
+        _ => Err(err),
+    }
+}
+
 /// Resolves `selected` in `set`.
 pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
     if !set.has_profiles() {

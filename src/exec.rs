@@ -278,7 +278,15 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
 
     let (settings, set) = Settings::load_for_profile(flags, &ctx.env, verbose)?;
     explain(ctx, verbose, &settings, &set);
-    let chain = chain::resolve(&set, &settings.profile.value)?;
+    let env_web_identity = chain::EnvWebIdentity {
+        token_file: ctx
+            .env
+            .get("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .map(str::to_string),
+        role_arn: ctx.env.get("AWS_ROLE_ARN").map(str::to_string),
+        session_name: ctx.env.get("AWS_ROLE_SESSION_NAME").map(str::to_string),
+    };
+    let chain = chain::resolve_or_env(&set, &settings.profile.value, &env_web_identity)?;
     chain.check_supported()?;
     let endpoints = settings.sso_endpoints();
     let hops = source::plan(

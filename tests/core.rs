@@ -915,3 +915,32 @@ fn without_a_way_to_get_a_code_export_names_the_login() {
         Kind::Usage
     );
 }
+
+#[test]
+fn the_environments_web_identity_serves_a_profile_that_gives_none() {
+    let mut w = World::new();
+    let token = w.home().join("ci-token");
+    std::fs::write(&token, "env-token").unwrap();
+    w.vars.push((
+        "AWS_WEB_IDENTITY_TOKEN_FILE".into(),
+        token.display().to_string(),
+    ));
+    w.vars.push((
+        "AWS_ROLE_ARN".into(),
+        "arn:aws:iam::111111111111:role/FromEnv".into(),
+    ));
+    w.vars.push(("AWS_ROLE_SESSION_NAME".into(), "gh".into()));
+    // No config at all, and a profile that only sets a region: the environment's role.
+    for config in ["", "[default]\nregion = eu-west-1\n"] {
+        w.config(config);
+        let out = export(&w, "default").unwrap();
+        assert!(out["AccessKeyId"].as_str().unwrap().starts_with("ASIAFAKE"));
+    }
+    let calls = w.sts.calls();
+    assert_eq!(calls[0].operation, "AssumeRoleWithWebIdentity");
+    assert_eq!(calls[0].signed_with, "token:env-token");
+    // A profile with credentials of its own wins over the environment.
+    w.config(CHAIN);
+    export(&w, "a").unwrap();
+    assert_eq!(w.sts.calls().last().unwrap().operation, "AssumeRole");
+}

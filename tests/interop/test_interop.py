@@ -202,3 +202,34 @@ credential_process = {shlex.quote(creds_bin)} export --profile deploy --format p
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
     assert moto.count(ROLE_B) == 1
+
+
+def test_mfa_chain_against_moto(creds_bin, home, moto, tmp_path):
+    """An MFA role over long-term keys (mfa_process prints the code), consumed by boto3 and the
+    AWS CLI v2 through credential_process: one MFA session for both."""
+    helper = tmp_path / "mfa.sh"
+    helper.write_text("#!/bin/sh\necho run >> \"$0.log\"\necho 123456\n")
+    home.config(f"""\
+[profile base]
+aws_access_key_id = AKIAINTEROPBASE00001
+aws_secret_access_key = interop-base-secret
+
+[profile hop2]
+role_arn = {ROLE_B}
+source_profile = base
+role_session_name = interop-b
+mfa_serial = arn:aws:iam::000000000000:mfa/interop
+mfa_process = sh {helper}
+
+[profile consumer]
+region = us-east-1
+credential_process = {shlex.quote(creds_bin)} export --profile hop2 --format process
+""")
+    out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
+    cli = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "consumer", "--endpoint-url", moto.url, "--output", "json"])
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
+    assert (tmp_path / "mfa.sh.log").read_text().count("run") == 1, "one code for both consumers"
+    assert moto.count(ROLE_B) == 1
