@@ -151,6 +151,16 @@ def test_expired_session_fails_and_doctor_names_the_fix(creds_bin, home, moto, f
     assert "creds login --profile dev" in doctor.stdout
 
 
+def past_first_run(home, version):
+    """Past Claude Code's first-run screens: onboarding done, the working folder trusted."""
+    (home.root / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True,
+        "lastOnboardingVersion": version,
+        "theme": "dark",
+        "projects": {str(home.root): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
+    }))
+
+
 class Tmux:
     """Claude Code in a real terminal: a tmux server of its own (`-L`), read with capture-pane."""
 
@@ -190,13 +200,7 @@ def test_interactive_sign_in_is_visible_at_once(creds_bin, home, moto, fake_sso,
     version, path = claude
     claude_home(home, fake_sso, bedrock, token_minutes=-5, refreshable=False)
     assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
-    # Past Claude Code's first-run screens: onboarding done, this folder trusted.
-    (home.root / ".claude.json").write_text(json.dumps({
-        "hasCompletedOnboarding": True,
-        "lastOnboardingVersion": version,
-        "theme": "dark",
-        "projects": {str(home.root): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
-    }))
+    past_first_run(home, version)
     fake_sso.configure(pending=100000)
     tmux = Tmux(home, f"{path} 2>{home.root}/claude.stderr", version.replace(".", "-"))
     try:
@@ -231,12 +235,7 @@ def test_sign_in_mid_session_shows_in_claude_codes_box(creds_bin, home, moto, fa
     version, path = claude
     claude_home(home, fake_sso, bedrock, token_minutes=120, refreshable=False)
     assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
-    (home.root / ".claude.json").write_text(json.dumps({
-        "hasCompletedOnboarding": True,
-        "lastOnboardingVersion": version,
-        "theme": "dark",
-        "projects": {str(home.root): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}},
-    }))
+    past_first_run(home, version)
     tmux = Tmux(home, f"{path} 2>{home.root}/claude.stderr", "mid-" + version.replace(".", "-"))
     try:
         assert tmux.wait_for(lambda s: f"Claude Code v{version}" in s and "❯" in s, 60), tmux.screen()
