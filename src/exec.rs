@@ -1,6 +1,7 @@
 //! The walk: the credentials at the end of a planned chain, each hop from the cache when it
-//! is fresh, otherwise fetched once under the hop's lock. This module holds the cache policy
-//! and nothing else; what each hop is and how it is fetched is `crate::source`'s.
+//! is fresh, otherwise fetched once under the hop's lock. This module holds the cache policy;
+//! what each hop is and how it is fetched is `crate::source`'s. [`credentials`] wires the
+//! settings, the chain, the plan and the walk together for `export` and `doctor --check`.
 //!
 //! - Fresh: the last hop must have `min_ttl` left; the hops below it only [`INTERMEDIATE_TTL`],
 //!   enough to sign the next call.
