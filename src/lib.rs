@@ -14,7 +14,8 @@
 //!   fetching it once, under a lock;
 //! - [`output`] renders the result, and [`ui`] writes it.
 //!
-//! IAM Identity Center lives in [`sso`] (session, token cache, renewal, login); every AWS SDK
+//! IAM Identity Center lives in [`sso`] (session, token cache, renewal, login), with the choice
+//! of browser in [`browser`] and Claude Code's settings files in [`claude`]; every AWS SDK
 //! client in [`aws`]. Every outside effect goes through [`context::Context`], so tests replace
 //! the clock, the environment, process spawning, the browser, the redirect listener, STS and
 //! SSO. Top-level modules import each other without cycles (a test checks it), and no command
