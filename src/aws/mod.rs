@@ -68,6 +68,20 @@ pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     e.to_string()
 }
 
+/// Whether the innermost cause of `err` is an I/O error (a reset, a closed connection).
+fn io_cause(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut e = err;
+    loop {
+        if e.downcast_ref::<std::io::Error>().is_some() {
+            return true;
+        }
+        match e.source() {
+            Some(source) => e = source,
+            None => return false,
+        }
+    }
+}
+
 /// The error for a failure that is not the service's answer (timeout, no connection, a reply
 /// that cannot be read); `None` for a service error, which each caller classifies itself.
 pub fn transport_error<E, R>(
@@ -92,6 +106,14 @@ where
             Kind::Network,
             format!(
                 "{operation}: cannot reach {endpoint}: {}; check the network or the endpoint",
+                root_cause(err)
+            ),
+        ),
+        // A connection closed mid-reply is the network (or a proxy refusing), not AWS's answer.
+        SdkError::ResponseError(_) if io_cause(err) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: the connection to {endpoint} was closed ({}); check the network, and any proxy in between (HTTPS_PROXY, HTTP_PROXY: its address and credentials)",
                 root_cause(err)
             ),
         ),

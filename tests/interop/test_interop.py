@@ -6,8 +6,11 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2 (a pip-installed v1 `aws` may come first on PATH)
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -233,3 +236,46 @@ credential_process = {shlex.quote(creds_bin)} export --profile hop2 --format pro
     assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
     assert (tmp_path / "mfa.sh.log").read_text().count("run") == 1, "one code for both consumers"
     assert moto.count(ROLE_B) == 1
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """A real proxy (Debian's tinyproxy) on 127.0.0.1 with basic auth; its log names every
+    request it forwarded."""
+    from conftest import free_port
+    port = free_port()
+    log = tmp_path / "tinyproxy.log"
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{log}\"\nLogLevel Info\nMaxClients 20\nBasicAuth user s3cret\nAllow 127.0.0.1\n")
+    proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "listening" in log.read_text().lower()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("tinyproxy did not start (scripts/test installs it)")
+        time.sleep(0.1)
+    yield port, log
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_sts_calls_go_through_a_proxy_with_credentials(creds_bin, home, moto, proxy):
+    port, log = proxy
+    home.config(chain_config(creds_bin))
+    forwarded = lambda: log.read_text().count(f"POST {moto.url}/")  # noqa: E731
+    env = dict(home.env, HTTP_PROXY=f"http://user:s3cret@127.0.0.1:{port}")
+    out = subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert forwarded() == 2, "both AssumeRole calls went through the proxy"
+    # Lower case works too; NO_PROXY takes the endpoint out.
+    env = dict(home.env, http_proxy=f"http://user:s3cret@127.0.0.1:{port}")
+    assert subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, timeout=60).returncode == 0
+    assert forwarded() == 4
+    env = dict(home.env, HTTP_PROXY=f"http://user:s3cret@127.0.0.1:{port}", NO_PROXY="127.0.0.1")
+    assert subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, timeout=60).returncode == 0
+    assert forwarded() == 4, "NO_PROXY: not through the proxy"
+    # A proxy that refuses (wrong password) is a network failure that says to check the proxy.
+    env = dict(home.env, HTTP_PROXY=f"http://user:wrong@127.0.0.1:{port}")
+    out = subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 6, out.stderr
+    assert "proxy" in out.stderr and out.stdout == "", out.stderr
