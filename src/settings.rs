@@ -13,6 +13,7 @@
 //! | cache | `CREDS_CACHE` (`file`, the default, or `none`) |
 //! | cache directory | `CREDS_CACHE_DIR`, `XDG_CACHE_HOME/creds`, `~/Library/Caches/creds` (macOS), `%LOCALAPPDATA%\creds` (Windows), `~/.cache/creds` |
 //! | recursion guard | `_CREDS_PROFILE_CHAIN` (the profiles being exported by the creds processes above) |
+//! | CA bundle for AWS calls | `AWS_CA_BUNDLE`, the profile's `ca_bundle` (a leading `~` expanded); its certificates replace the system's, as in the AWS CLI |
 //! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
@@ -113,6 +114,8 @@ pub struct Settings {
     pub login_profile: String,
     /// How long a `credential_process` may run.
     pub process_timeout: Sourced<std::time::Duration>,
+    /// The PEM file of the certificates to trust for AWS calls, if one is named.
+    pub ca_bundle: Option<Sourced<PathBuf>>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -211,6 +214,28 @@ pub fn locate(env: &Env, platform: Platform) -> Result<Files> {
         config: file("AWS_CONFIG_FILE", "config")?,
         credentials: file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?,
     })
+}
+
+/// The CA bundle for AWS calls: `AWS_CA_BUNDLE`, else the profile's `ca_bundle` (the AWS
+/// CLI's order; an empty value counts as unset), with a leading `~` expanded.
+pub fn ca_bundle(env: &Env, section: Option<&Section>) -> Result<Option<Sourced<PathBuf>>> {
+    let platform = Platform::current();
+    if let Some(path) = env.get("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
+        return Ok(Some(Sourced::new(
+            expand(path, env, platform)?.into(),
+            Origin::Env("AWS_CA_BUNDLE"),
+        )));
+    }
+    let Some(prop) = section
+        .and_then(|s| s.property("ca_bundle"))
+        .filter(|p| !p.value.is_empty())
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Sourced::new(
+        expand(&prop.value, env, platform)?.into(),
+        Origin::File(prop.origin()),
+    )))
 }
 
 /// The cache directory: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`, else
@@ -389,12 +414,14 @@ impl Settings {
         };
 
         let sts_endpoint = endpoint(env, set, section, &STS)?;
+        let ca_bundle = ca_bundle(env, section)?;
         Ok(Settings {
             sts: StsTarget {
                 region: region
                     .as_ref()
                     .map_or(DEFAULT_STS_REGION.to_string(), |r| r.value.clone()),
                 endpoint: sts_endpoint.as_ref().map(|e| e.value.clone()),
+                ca_bundle: ca_bundle.as_ref().map(|c| c.value.clone()),
             },
             sts_endpoint,
             sso_endpoint: endpoint(env, set, section, &SSO)?,
@@ -407,6 +434,7 @@ impl Settings {
             cache_dir: cache_dir(env),
             guard: guard(env),
             process_timeout: process_timeout(env)?,
+            ca_bundle,
             login_profile: profile.value.clone(),
             profile,
             shadowed,
@@ -418,6 +446,7 @@ impl Settings {
         Endpoints {
             oidc: self.sso_oidc_endpoint.as_ref().map(|e| e.value.clone()),
             portal: self.sso_endpoint.as_ref().map(|e| e.value.clone()),
+            ca_bundle: self.ca_bundle.as_ref().map(|c| c.value.clone()),
         }
     }
 
@@ -595,6 +624,28 @@ mod tests {
                 .region,
             "us-east-1"
         );
+    }
+
+    #[test]
+    fn ca_bundle_precedence() {
+        let s = set("[profile p]\nca_bundle = ~/corp.pem\n[profile q]\nca_bundle =\n");
+        let home = Env::from_pairs([("HOME", "/h")]);
+        let p = resolve(&home, &s, "p").unwrap();
+        let expected = Some(PathBuf::from("/h/corp.pem"));
+        assert_eq!(p.sts.ca_bundle, expected);
+        assert_eq!(p.sso_endpoints().ca_bundle, expected);
+        assert_eq!(p.ca_bundle.unwrap().origin.to_string(), "cfg:2");
+        assert_eq!(
+            resolve(&home, &s, "q").unwrap().ca_bundle,
+            None,
+            "empty is unset"
+        );
+        let env = Env::from_pairs([("HOME", "/h"), ("AWS_CA_BUNDLE", "/etc/ca.pem")]);
+        let r = resolve(&env, &s, "p").unwrap();
+        assert_eq!(r.sts.ca_bundle, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(r.ca_bundle.unwrap().origin, Origin::Env("AWS_CA_BUNDLE"));
+        let empty = Env::from_pairs([("HOME", "/h"), ("AWS_CA_BUNDLE", "")]);
+        assert_eq!(resolve(&empty, &s, "p").unwrap().sts.ca_bundle, expected);
     }
 
     #[test]

@@ -636,6 +636,7 @@ fn plan(config: &str, profile: &str, env: &creds::context::Env) -> Vec<creds::so
     let sts = creds::aws::sts::StsTarget {
         region: "us-east-1".into(),
         endpoint: None,
+        ca_bundle: None,
     };
     let inputs = creds::source::PlanInputs {
         env,

@@ -191,6 +191,7 @@ fn sts_replies() {
     let target = StsTarget {
         region: "us-east-1".into(),
         endpoint: Some(server.url()),
+        ca_bundle: None,
     };
     let with = creds::secret::Credentials {
         access_key_id: "AKIDFUZZ".into(),
@@ -261,6 +262,7 @@ fn sso_replies() {
     let endpoints = Endpoints {
         oidc: Some(server.url()),
         portal: Some(server.url()),
+        ca_bundle: None,
     };
     let token = creds::secret::Secret::new("access-1");
     let registration = Registration {

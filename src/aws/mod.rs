@@ -42,21 +42,85 @@ pub fn retries() -> RetryConfig {
 }
 
 /// HTTPS with rustls on ring (no C crypto library to build or to load at start-up), honouring
-/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`.
-pub fn http_client() -> SharedHttpClient {
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`. With `ca_bundle` (`AWS_CA_BUNDLE`, the profile's
+/// `ca_bundle`), the certificates in that PEM file are the only ones trusted, as in the AWS CLI
+/// (a company's TLS-inspecting proxy, a private endpoint).
+pub fn http_client(ca_bundle: Option<&std::path::Path>) -> Result<SharedHttpClient> {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
+    let tls_context = match ca_bundle {
+        None => None,
+        Some(path) => {
+            let (pem, _) = read_ca_bundle(path)?;
+            let store = tls::TrustStore::empty().with_pem_certificate(pem);
+            let context = tls::TlsContext::builder()
+                .with_trust_store(store)
+                .build()
+                .map_err(|e| {
+                    Error::config(format!(
+                        "the CA bundle {} cannot be used: {e}",
+                        path.display()
+                    ))
+                })?;
+            Some(context)
         }
-        builder
-            .tls_provider(tls::Provider::Rustls(
+    };
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
+            builder.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                builder.set_sleep_impl(components.sleep_impl());
+            }
+            let builder = builder.tls_provider(tls::Provider::Rustls(
                 tls::rustls_provider::CryptoMode::Ring,
+            ));
+            match &tls_context {
+                Some(context) => builder.tls_context(context.clone()).build(),
+                None => builder.build(),
+            }
+        }),
+    )
+}
+
+/// The biggest CA bundle read (the Mozilla bundle is about 220 KiB).
+const CA_BUNDLE_LIMIT: u64 = 4 << 20;
+
+/// Reads a PEM CA bundle and checks every certificate in it the way the TLS client will
+/// (which would otherwise stop the process on a bad one): the file and how many certificates
+/// it holds.
+pub fn read_ca_bundle(path: &std::path::Path) -> Result<(Vec<u8>, usize)> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    use std::io::Read;
+    let hint = "set AWS_CA_BUNDLE (or the profile's ca_bundle) to a PEM file of CA certificates";
+    let unusable =
+        |why: String| Error::config(format!("the CA bundle {} {why}; {hint}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| unusable(format!("cannot be read ({e})")))?;
+    let mut pem = Vec::new();
+    file.take(CA_BUNDLE_LIMIT.saturating_add(1))
+        .read_to_end(&mut pem)
+        .map_err(|e| unusable(format!("cannot be read ({e})")))?;
+    if pem.len() as u64 > CA_BUNDLE_LIMIT {
+        return Err(unusable("is larger than 4 MiB".to_string()));
+    }
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| unusable(format!("is not valid PEM ({e})")))?;
+    if certificates.is_empty() {
+        return Err(unusable(
+            "holds no certificate (no -----BEGIN CERTIFICATE----- block)".to_string(),
+        ));
+    }
+    let count = certificates.len();
+    let mut roots = rustls::RootCertStore::empty();
+    for (n, certificate) in certificates.into_iter().enumerate() {
+        roots.add(certificate).map_err(|e| {
+            unusable(format!(
+                "holds a certificate that cannot be read (number {}: {e})",
+                n.saturating_add(1)
             ))
-            .build()
-    })
+        })?;
+    }
+    Ok((pem, count))
 }
 
 /// The innermost error of a chain: the one that says what actually happened.
@@ -66,6 +130,39 @@ pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         e = source;
     }
     e.to_string()
+}
+
+/// Whether `err` comes from a server certificate that failed verification.
+fn certificate_cause(err: &(dyn std::error::Error + 'static)) -> bool {
+    let is_certificate = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    };
+    // The connector may keep only the message of the TLS error; rustls words it this way.
+    if root_cause(err).starts_with("invalid peer certificate") {
+        return true;
+    }
+    let mut e = err;
+    loop {
+        if is_certificate(e) {
+            return true;
+        }
+        // An I/O error shows its inner error's source, not the inner error itself.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if is_certificate(inner) {
+                return true;
+            }
+        }
+        match e.source() {
+            Some(source) => e = source,
+            None => return false,
+        }
+    }
 }
 
 /// Whether the innermost cause of `err` is an I/O error (a reset, a closed connection).
@@ -100,6 +197,14 @@ where
             Kind::Network,
             format!(
                 "{operation}: {endpoint} did not answer in time; check the network or the endpoint"
+            ),
+        ),
+        // A certificate no trusted CA signed: a TLS-inspecting proxy, or a private endpoint.
+        SdkError::DispatchFailure(_) if certificate_cause(err) => Error::new(
+            Kind::Network,
+            format!(
+                "{operation}: {endpoint} (or a proxy in between) presented a certificate creds does not trust ({}); name the PEM file of the CA that signed it in AWS_CA_BUNDLE or the profile's ca_bundle",
+                root_cause(err)
             ),
         ),
         SdkError::DispatchFailure(_) => Error::new(

@@ -27,6 +27,8 @@ pub struct Registration {
 pub struct Endpoints {
     pub oidc: Option<String>,
     pub portal: Option<String>,
+    /// The certificates to trust instead of the system's (`AWS_CA_BUNDLE`, `ca_bundle`).
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +125,13 @@ pub fn oidc_base(region: &str, endpoints: &Endpoints) -> String {
 pub struct AwsSso;
 
 macro_rules! config {
-    ($krate:ident, $region:expr, $endpoint:expr) => {{
+    ($krate:ident, $region:expr, $endpoint:expr, $ca_bundle:expr) => {{
         let mut config = $krate::Config::builder()
             .behavior_version($krate::config::BehaviorVersion::latest())
             .region($krate::config::Region::new($region.to_string()))
             .retry_config(crate::aws::retries())
             .timeout_config(crate::aws::timeouts())
-            .http_client(crate::aws::http_client());
+            .http_client(crate::aws::http_client($ca_bundle)?);
         if let Some(endpoint) = $endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
@@ -172,7 +174,12 @@ impl SsoApi for AwsSso {
         request: &RegisterRequest,
         now: DateTime<Utc>,
     ) -> Result<Registration> {
-        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let client = config!(
+            aws_sdk_ssooidc,
+            region,
+            &endpoints.oidc,
+            endpoints.ca_bundle.as_deref()
+        );
         let call = client
             .register_client()
             .client_name(&request.client_name)
@@ -216,7 +223,12 @@ impl SsoApi for AwsSso {
         registration: &Registration,
         start_url: &str,
     ) -> Result<DeviceAuthorization> {
-        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let client = config!(
+            aws_sdk_ssooidc,
+            region,
+            &endpoints.oidc,
+            endpoints.ca_bundle.as_deref()
+        );
         let call = client
             .start_device_authorization()
             .client_id(&registration.client_id)
@@ -254,7 +266,12 @@ impl SsoApi for AwsSso {
         grant: Grant<'_>,
     ) -> std::result::Result<TokenGrant, TokenError> {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let client = config!(aws_sdk_ssooidc, region, &endpoints.oidc);
+        let client = config!(
+            aws_sdk_ssooidc,
+            region,
+            &endpoints.oidc,
+            endpoints.ca_bundle.as_deref()
+        );
         let call = client
             .create_token()
             .client_id(&registration.client_id)
@@ -328,7 +345,12 @@ impl SsoApi for AwsSso {
         role_name: &str,
     ) -> Result<Credentials> {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let client = config!(aws_sdk_sso, region, &endpoints.portal);
+        let client = config!(
+            aws_sdk_sso,
+            region,
+            &endpoints.portal,
+            endpoints.ca_bundle.as_deref()
+        );
         let call = client
             .get_role_credentials()
             .access_token(access_token.expose())
@@ -380,10 +402,21 @@ impl SsoApi for AwsSso {
     }
 
     fn logout(&self, region: &str, endpoints: &Endpoints, access_token: &Secret) -> Result<()> {
-        let client = config!(aws_sdk_sso, region, &endpoints.portal);
+        let client = config!(
+            aws_sdk_sso,
+            region,
+            &endpoints.portal,
+            endpoints.ca_bundle.as_deref()
+        );
         let endpoint = describe(&endpoints.portal, "the SSO portal", region);
         crate::aws::block_on(client.logout().access_token(access_token.expose()).send())?
             .map_err(|e| classify("Logout", &endpoint, &e, "the local token is removed anyway"))?;
         Ok(())
+    }
+}
+
+impl From<Error> for TokenError {
+    fn from(e: Error) -> Self {
+        TokenError::Other(e)
     }
 }

@@ -13,6 +13,8 @@ pub struct StsTarget {
     pub region: String,
     /// An endpoint override (`AWS_ENDPOINT_URL_STS`, `endpoint_url`, ...), else the regional one.
     pub endpoint: Option<String>,
+    /// The certificates to trust instead of the system's (`AWS_CA_BUNDLE`, `ca_bundle`).
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +86,7 @@ pub trait Sts: Send + Sync {
 pub struct AwsSts;
 
 impl AwsSts {
-    fn client(target: &StsTarget, with: &Credentials) -> aws_sdk_sts::Client {
+    fn client(target: &StsTarget, with: &Credentials) -> Result<aws_sdk_sts::Client> {
         use aws_sdk_sts::config::{BehaviorVersion, Region, SharedCredentialsProvider};
         let credentials = aws_sdk_sts::config::Credentials::new(
             with.access_key_id.clone(),
@@ -102,7 +104,11 @@ impl AwsSts {
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
-        aws_sdk_sts::Client::from_conf(config.http_client(crate::aws::http_client()).build())
+        Ok(aws_sdk_sts::Client::from_conf(
+            config
+                .http_client(crate::aws::http_client(target.ca_bundle.as_deref())?)
+                .build(),
+        ))
     }
 }
 
@@ -146,8 +152,11 @@ impl Sts for AwsSts {
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
-        let client =
-            aws_sdk_sts::Client::from_conf(config.http_client(crate::aws::http_client()).build());
+        let client = aws_sdk_sts::Client::from_conf(
+            config
+                .http_client(crate::aws::http_client(target.ca_bundle.as_deref())?)
+                .build(),
+        );
         let call = client
             .assume_role_with_web_identity()
             .role_arn(&request.role_arn)
@@ -173,7 +182,7 @@ impl Sts for AwsSts {
         target: &StsTarget,
         with: &Credentials,
     ) -> Result<CallerIdentity> {
-        let client = Self::client(target, with);
+        let client = Self::client(target, with)?;
         let date = DateHeader::default();
         let out = crate::aws::block_on(
             client
@@ -210,7 +219,7 @@ impl Sts for AwsSts {
         with: &Credentials,
         request: &AssumeRoleRequest,
     ) -> Result<Credentials> {
-        let client = Self::client(target, with);
+        let client = Self::client(target, with)?;
         let call = client
             .assume_role()
             .role_arn(&request.role_arn)
@@ -236,7 +245,7 @@ impl Sts for AwsSts {
         mfa: Option<&MfaCode>,
         duration_seconds: Option<u32>,
     ) -> Result<Credentials> {
-        let client = Self::client(target, with);
+        let client = Self::client(target, with)?;
         let call = client
             .get_session_token()
             .set_serial_number(mfa.map(|m| m.serial.clone()))

@@ -36,6 +36,8 @@ pub struct Diagnosis {
     /// Values that are set but lose to another.
     pub shadowed: Vec<ShadowState>,
     pub sts_endpoint: Option<String>,
+    /// The CA bundle AWS calls trust, where it was named, and how many certificates it holds.
+    pub ca_bundle: Option<String>,
     /// Where credentials are cached, and why there.
     pub cache: Option<String>,
     pub source: Option<String>,
@@ -280,6 +282,25 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
         Some(e) => format!("{} (from {})", e.value, e.origin),
         None => format!("regional ({})", settings.sts.region),
     });
+    if let Some(bundle) = &settings.ca_bundle {
+        let path = bundle.value.display();
+        match crate::aws::read_ca_bundle(&bundle.value) {
+            Ok((_, n)) => {
+                d.ca_bundle = Some(format!(
+                    "{path} (from {}; {n} certificate{})",
+                    bundle.origin,
+                    if n == 1 { "" } else { "s" }
+                ))
+            }
+            Err(e) => {
+                d.ca_bundle = Some(format!("{path} (from {}; unusable)", bundle.origin));
+                d.problem(
+                    e.to_string(),
+                    format!("fix or unset it (set in {})", bundle.origin),
+                );
+            }
+        }
+    }
     d.cache = Some(match (&settings.cache_mode.value, &settings.cache_dir) {
         (crate::cache::Mode::None, _) => format!("off (from {})", settings.cache_mode.origin),
         (_, Some(dir)) => match FileStore::new(dir.value.clone()).check() {
@@ -592,6 +613,9 @@ pub fn render(d: &Diagnosis) -> String {
             ));
         }
         lines.push(format!("STS endpoint: {endpoint}"));
+        if let Some(bundle) = &d.ca_bundle {
+            lines.push(format!("CA bundle: {bundle}"));
+        }
         if let Some(cache) = &d.cache {
             lines.push(format!("cache: {cache}"));
         }
