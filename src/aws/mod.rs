@@ -132,37 +132,11 @@ pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     e.to_string()
 }
 
-/// Whether `err` comes from a server certificate that failed verification.
+/// Whether `err` comes from a server certificate that failed verification. The chain the SDK
+/// hands back does not let `rustls::Error::InvalidCertificate` be downcast to (tried against
+/// aws-smithy-http-client 1.x), so this reads rustls's wording of that error.
 fn certificate_cause(err: &(dyn std::error::Error + 'static)) -> bool {
-    let is_certificate = |e: &(dyn std::error::Error + 'static)| {
-        matches!(
-            e.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::InvalidCertificate(_))
-        )
-    };
-    // The connector may keep only the message of the TLS error; rustls words it this way.
-    if root_cause(err).starts_with("invalid peer certificate") {
-        return true;
-    }
-    let mut e = err;
-    loop {
-        if is_certificate(e) {
-            return true;
-        }
-        // An I/O error shows its inner error's source, not the inner error itself.
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if is_certificate(inner) {
-                return true;
-            }
-        }
-        match e.source() {
-            Some(source) => e = source,
-            None => return false,
-        }
-    }
+    root_cause(err).starts_with("invalid peer certificate")
 }
 
 /// Whether the innermost cause of `err` is an I/O error (a reset, a closed connection).

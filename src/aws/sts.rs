@@ -86,21 +86,24 @@ pub trait Sts: Send + Sync {
 pub struct AwsSts;
 
 impl AwsSts {
-    fn client(target: &StsTarget, with: &Credentials) -> Result<aws_sdk_sts::Client> {
+    /// A client for `target`, signing with `with`; unsigned without (web identity).
+    fn client(target: &StsTarget, with: Option<&Credentials>) -> Result<aws_sdk_sts::Client> {
         use aws_sdk_sts::config::{BehaviorVersion, Region, SharedCredentialsProvider};
-        let credentials = aws_sdk_sts::config::Credentials::new(
-            with.access_key_id.clone(),
-            with.secret_access_key.expose().to_string(),
-            with.session_token.as_ref().map(|t| t.expose().to_string()),
-            with.expiration.map(std::time::SystemTime::from),
-            "creds",
-        );
         let mut config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
             .retry_config(crate::aws::retries())
             .timeout_config(crate::aws::timeouts());
+        if let Some(with) = with {
+            let credentials = aws_sdk_sts::config::Credentials::new(
+                with.access_key_id.clone(),
+                with.secret_access_key.expose().to_string(),
+                with.session_token.as_ref().map(|t| t.expose().to_string()),
+                with.expiration.map(std::time::SystemTime::from),
+                "creds",
+            );
+            config = config.credentials_provider(SharedCredentialsProvider::new(credentials));
+        }
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
@@ -142,21 +145,8 @@ impl Sts for AwsSts {
         target: &StsTarget,
         request: &WebIdentityRequest,
     ) -> Result<Credentials> {
-        use aws_sdk_sts::config::{BehaviorVersion, Region};
-        // No credentials provider: the operation is unsigned.
-        let mut config = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(target.region.clone()))
-            .retry_config(crate::aws::retries())
-            .timeout_config(crate::aws::timeouts());
-        if let Some(endpoint) = &target.endpoint {
-            config = config.endpoint_url(endpoint.clone());
-        }
-        let client = aws_sdk_sts::Client::from_conf(
-            config
-                .http_client(crate::aws::http_client(target.ca_bundle.as_deref())?)
-                .build(),
-        );
+        // No credentials: the operation is unsigned.
+        let client = Self::client(target, None)?;
         let call = client
             .assume_role_with_web_identity()
             .role_arn(&request.role_arn)
@@ -182,7 +172,7 @@ impl Sts for AwsSts {
         target: &StsTarget,
         with: &Credentials,
     ) -> Result<CallerIdentity> {
-        let client = Self::client(target, with)?;
+        let client = Self::client(target, Some(with))?;
         let date = DateHeader::default();
         let out = crate::aws::block_on(
             client
@@ -219,7 +209,7 @@ impl Sts for AwsSts {
         with: &Credentials,
         request: &AssumeRoleRequest,
     ) -> Result<Credentials> {
-        let client = Self::client(target, with)?;
+        let client = Self::client(target, Some(with))?;
         let call = client
             .assume_role()
             .role_arn(&request.role_arn)
@@ -245,7 +235,7 @@ impl Sts for AwsSts {
         mfa: Option<&MfaCode>,
         duration_seconds: Option<u32>,
     ) -> Result<Credentials> {
-        let client = Self::client(target, with)?;
+        let client = Self::client(target, Some(with))?;
         let call = client
             .get_session_token()
             .set_serial_number(mfa.map(|m| m.serial.clone()))

@@ -44,29 +44,39 @@ class Moto:
         return self.assumed_roles().count(role_arn)
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    port = free_port()
-    log = open(ROOT / "target" / "moto.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def start_moto(url, log, extra=(), context=None):
+    """Starts moto's server on `url`'s port with `extra` arguments, logging to `log`, and
+    waits (at most 60 s) until it answers; `context` is the TLS context to reach it with."""
+    port = url.rsplit(":", 1)[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", port, *extra],
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
-            break
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2, context=context).read()
+            return proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"moto's server did not start on {url}; see target/moto.log")
+                pytest.fail(f"moto's server did not start on {url}; see {log.name}")
             time.sleep(0.2)
-    yield Moto(url)
+
+
+def stop(proc):
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    url = f"http://127.0.0.1:{free_port()}"
+    with open(ROOT / "target" / "moto.log", "w") as log:
+        proc = start_moto(url, log)
+        yield Moto(url)
+        stop(proc)
 
 
 @pytest.fixture

@@ -6,12 +6,9 @@ import ipaddress
 import json
 import ssl
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from conftest import free_port
+from conftest import free_port, start_moto, stop
 from test_interop import AWS_CLI, EXPECTED_ARN, chain_config
 
 
@@ -59,30 +56,12 @@ def make_ca_and_server_cert(dir):
 def tls_moto(tmp_path_factory):
     dir = tmp_path_factory.mktemp("tls")
     make_ca_and_server_cert(dir)
-    port = free_port()
-    log = open(dir / "moto.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port),
-                             "-c", str(dir / "server.pem"), "-k", str(dir / "server.key")],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"https://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{free_port()}"
     context = ssl.create_default_context(cafile=str(dir / "ca.pem"))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2, context=context).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"moto's server did not start over HTTPS on {url}; see {dir / 'moto.log'}")
-            time.sleep(0.2)
-    yield url, dir
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with open(dir / "moto.log", "w") as log:
+        proc = start_moto(url, log, ["-c", str(dir / "server.pem"), "-k", str(dir / "server.key")], context)
+        yield url, dir
+        stop(proc)
 
 
 def export(creds_bin, home, env):
