@@ -477,23 +477,6 @@ fn sso(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
     }))
 }
 
-impl Chain {
-    /// Fails with a clear "not supported yet" error for sources that later releases add.
-    pub fn check_supported(&self) -> Result<()> {
-        let unsupported = |profile: &str, what: &str| {
-            Err(Error::config(format!("profile `{profile}`: {what} is not supported yet by this version of creds; use the AWS CLI for this profile for now")))
-        };
-        if let Base::NamedSource {
-            profile,
-            source: s @ (NamedSource::Ec2InstanceMetadata | NamedSource::EcsContainer),
-        } = &self.base
-        {
-            return unsupported(profile, &format!("credential_source = {}", s.name()));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -288,7 +288,6 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         session_name: ctx.env.get("AWS_ROLE_SESSION_NAME").map(str::to_string),
     };
     let chain = chain::resolve_or_env(&set, &settings.profile.value, &env_web_identity)?;
-    chain.check_supported()?;
     let endpoints = settings.sso_endpoints();
     let hops = source::plan(
         &chain,
@@ -297,6 +296,8 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
             sts: &settings.sts,
             sso: &endpoints,
             session_token: request.session_token,
+            imds: &settings.imds,
+            container: &settings.container,
         },
     )?;
 

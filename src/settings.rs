@@ -14,11 +14,14 @@
 //! | cache directory | `CREDS_CACHE_DIR`, `XDG_CACHE_HOME/creds`, `~/Library/Caches/creds` (macOS), `%LOCALAPPDATA%\creds` (Windows), `~/.cache/creds` |
 //! | recursion guard | `_CREDS_PROFILE_CHAIN` (the profiles being exported by the creds processes above) |
 //! | CA bundle for AWS calls | `AWS_CA_BUNDLE`, the profile's `ca_bundle` (a leading `~` expanded); its certificates replace the system's, as in the AWS CLI |
+//! | EC2 instance metadata endpoint | `AWS_EC2_METADATA_SERVICE_ENDPOINT`, the profile's `ec2_metadata_service_endpoint`, else by mode (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`, the profile's `ec2_metadata_service_endpoint_mode`): `IPv4` `http://169.254.169.254` (the default), `IPv6` `http://[fd00:ec2::254]`; none when `AWS_EC2_METADATA_DISABLED` is `true` |
+//! | container credentials endpoint | `http://169.254.170.2` + `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, else `AWS_CONTAINER_CREDENTIALS_FULL_URI`; its token from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, else `AWS_CONTAINER_AUTHORIZATION_TOKEN` |
 //! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
 //! handed to it) and resolves everything else from them and the environment snapshot.
 
+use crate::aws::metadata::Container;
 use crate::aws::sso::Endpoints;
 use crate::aws::sts::StsTarget;
 use crate::cache::Mode;
@@ -116,6 +119,10 @@ pub struct Settings {
     pub process_timeout: Sourced<std::time::Duration>,
     /// The PEM file of the certificates to trust for AWS calls, if one is named.
     pub ca_bundle: Option<Sourced<PathBuf>>,
+    /// The EC2 instance metadata service's endpoint, or why it cannot be used.
+    pub imds: std::result::Result<Sourced<String>, String>,
+    /// The container credentials endpoint, or why there is none.
+    pub container: std::result::Result<Container, String>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -236,6 +243,83 @@ pub fn ca_bundle(env: &Env, section: Option<&Section>) -> Result<Option<Sourced<
         expand(&prop.value, env, platform)?.into(),
         Origin::File(prop.origin()),
     )))
+}
+
+/// The instance metadata endpoint in the SDKs' order (see the table above); `Err` says why
+/// there is none (the SDKs fail the same way, and only when the service is used).
+pub fn imds_endpoint(
+    env: &Env,
+    section: Option<&Section>,
+) -> std::result::Result<Sourced<String>, String> {
+    const DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
+    if env
+        .get(DISABLED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Err(format!(
+            "the instance metadata service is turned off by {DISABLED}=true; unset it to use it"
+        ));
+    }
+    let setting = |var: &'static str, key: &str| -> Option<Sourced<String>> {
+        if let Some(value) = env.get(var).filter(|v| !v.is_empty()) {
+            return Some(Sourced::new(value.to_string(), Origin::Env(var)));
+        }
+        let prop = section?.property(key).filter(|p| !p.value.is_empty())?;
+        Some(Sourced::new(
+            prop.value.clone(),
+            Origin::File(prop.origin()),
+        ))
+    };
+    if let Some(url) = setting(
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "ec2_metadata_service_endpoint",
+    ) {
+        return check_url(&url.value, url.origin).map_err(|e| e.message);
+    }
+    match setting(
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+        "ec2_metadata_service_endpoint_mode",
+    ) {
+        None => Ok(Sourced::new("http://169.254.169.254".into(), Origin::Default)),
+        Some(mode) if mode.value.eq_ignore_ascii_case("ipv4") => Ok(Sourced::new("http://169.254.169.254".into(), mode.origin)),
+        Some(mode) if mode.value.eq_ignore_ascii_case("ipv6") => Ok(Sourced::new("http://[fd00:ec2::254]".into(), mode.origin)),
+        Some(mode) => Err(format!(
+            "the instance metadata endpoint mode `{}` from {} is not valid: it must be IPv4 or IPv6",
+            mode.value, mode.origin
+        )),
+    }
+}
+
+/// The container credentials endpoint, as the SDKs find it (see the table above); `Err` says
+/// why there is none.
+pub fn container(env: &Env) -> std::result::Result<Container, String> {
+    const RELATIVE: &str = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+    const FULL: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+    let get = |var: &str| env.get(var).filter(|v| !v.is_empty());
+    let (uri, uri_from) = match (get(RELATIVE), get(FULL)) {
+        (Some(relative), _) if relative.starts_with('/') => {
+            (format!("http://169.254.170.2{relative}"), RELATIVE)
+        }
+        (Some(relative), _) => {
+            return Err(format!(
+                "{RELATIVE} `{relative}` is not valid: it must be a path starting with /"
+            ))
+        }
+        (None, Some(full)) => {
+            let url = check_url(full, Origin::Env(FULL)).map_err(|e| e.message)?;
+            (url.value, FULL)
+        }
+        (None, None) => {
+            return Err(format!("neither {RELATIVE} nor {FULL} is set: ECS, EKS Pod Identity and similar runtimes set one inside the container"))
+        }
+    };
+    let token_file = get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").map(str::to_string);
+    Ok(Container {
+        uri,
+        uri_from,
+        token: token_file.is_some() || get("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some(),
+        token_file,
+    })
 }
 
 /// The cache directory: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`, else
@@ -435,6 +519,8 @@ impl Settings {
             guard: guard(env),
             process_timeout: process_timeout(env)?,
             ca_bundle,
+            imds: imds_endpoint(env, section),
+            container: container(env),
             login_profile: profile.value.clone(),
             profile,
             shadowed,

@@ -307,16 +307,27 @@ fn config_errors_exit_3_and_name_file_and_line() {
 }
 
 #[test]
-fn later_sources_are_not_supported_yet() {
+fn an_unreachable_metadata_service_is_a_network_error() {
     let env = TestEnv::new();
     env.config(
-        "[profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\n",
+        "[profile imds]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = Ec2InstanceMetadata\nec2_metadata_service_endpoint = http://127.0.0.1:9\n",
     );
     let err = env
         .run(&["export", "-p", "imds"])
-        .fails(3, "not supported yet")
+        .fails(
+            6,
+            "cannot reach the instance metadata service at http://127.0.0.1:9",
+        )
         .to_string();
-    assert!(err.contains("Ec2InstanceMetadata"), "{err}");
+    assert!(
+        err.starts_with("creds: profile `imds` (credential_source = Ec2InstanceMetadata)"),
+        "{err}"
+    );
+    env.config(
+        "[profile task]\nrole_arn = arn:aws:iam::1:role/I\ncredential_source = EcsContainer\n",
+    );
+    env.run(&["export", "-p", "task"])
+        .fails(3, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set");
 }
 
 #[test]

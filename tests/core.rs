@@ -643,6 +643,8 @@ fn plan(config: &str, profile: &str, env: &creds::context::Env) -> Vec<creds::so
         sts: &sts,
         sso: &Default::default(),
         session_token: false,
+        imds: &creds::settings::imds_endpoint(env, set.profile(profile)),
+        container: &creds::settings::container(env),
     };
     creds::source::plan(&chain, &inputs).unwrap()
 }
@@ -944,4 +946,130 @@ fn the_environments_web_identity_serves_a_profile_that_gives_none() {
     w.config(CHAIN);
     export(&w, "a").unwrap();
     assert_eq!(w.sts.calls().last().unwrap().operation, "AssumeRole");
+}
+
+#[test]
+fn instance_metadata_is_the_cached_base_of_a_role_chain() {
+    let mut w = World::new();
+    w.vars.push((
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT".into(),
+        "http://127.0.0.1:9/".into(),
+    ));
+    w.config(
+        "[profile ec2]\nrole_arn = arn:aws:iam::222222222222:role/RoleB\ncredential_source = Ec2InstanceMetadata\n",
+    );
+    let first = export(&w, "ec2").unwrap();
+    assert_eq!(w.metadata.calls(), ["instance http://127.0.0.1:9"]);
+    // The role is assumed with the instance's credentials.
+    let calls = w.sts.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].signed_with, "ASIAMETA00000001");
+    // Both hops are cached: a second export calls nothing.
+    assert_eq!(export(&w, "ec2").unwrap(), first);
+    assert_eq!((w.metadata.calls().len(), w.sts.calls().len()), (1, 1));
+    // After the role's hour, only the role is assumed again (the instance's 6 h still hold).
+    w.clock.advance(std::time::Duration::from_secs(50 * 60));
+    export(&w, "ec2").unwrap();
+    assert_eq!((w.metadata.calls().len(), w.sts.calls().len()), (1, 2));
+    assert_eq!(w.sts.calls()[1].signed_with, "ASIAMETA00000001");
+}
+
+#[test]
+fn instance_metadata_endpoint_follows_the_sdks_settings() {
+    let config = "[profile ec2]\nrole_arn = arn:aws:iam::222222222222:role/RoleB\ncredential_source = Ec2InstanceMetadata\nec2_metadata_service_endpoint_mode = IPv6\n\n[profile v4]\nrole_arn = arn:aws:iam::222222222222:role/RoleB\ncredential_source = Ec2InstanceMetadata\n";
+    let labels = |vars: &[(&str, &str)], profile: &str| {
+        let env = creds::context::Env::from_pairs(vars.iter().copied());
+        plan(config, profile, &env)[0].label.clone()
+    };
+    assert_eq!(
+        labels(&[], "v4"),
+        "instance-metadata http://169.254.169.254"
+    );
+    assert_eq!(
+        labels(&[], "ec2"),
+        "instance-metadata http://[fd00:ec2::254]"
+    );
+    assert_eq!(
+        labels(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipv4")], "ec2"),
+        "instance-metadata http://169.254.169.254"
+    );
+    assert_eq!(
+        labels(
+            &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://localhost:1338")],
+            "ec2"
+        ),
+        "instance-metadata http://localhost:1338"
+    );
+    // Turned off, or a mode that is neither: exit 3 naming the setting.
+    let mut w = World::new();
+    w.config(config);
+    w.vars
+        .push(("AWS_EC2_METADATA_DISABLED".into(), "TRUE".into()));
+    let err = export(&w, "v4").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains("AWS_EC2_METADATA_DISABLED"),
+        "{}",
+        err.message
+    );
+    w.vars.pop();
+    w.vars.push((
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE".into(),
+        "IPv5".into(),
+    ));
+    let err = export(&w, "v4").unwrap_err();
+    assert!(
+        err.message
+            .contains("`IPv5` from AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is not valid"),
+        "{}",
+        err.message
+    );
+    assert!(w.metadata.calls().is_empty());
+}
+
+#[test]
+fn container_credentials_follow_the_environment() {
+    let config = "[profile task]\nrole_arn = arn:aws:iam::222222222222:role/RoleB\ncredential_source = EcsContainer\n";
+    let mut w = World::new();
+    w.config(config);
+    // Neither variable: exit 3 saying what the runtime sets.
+    let err = export(&w, "task").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI"
+        ),
+        "{}",
+        err.message
+    );
+    // The relative URI wins over the full one, as in the SDKs.
+    w.vars.push((
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        "http://127.0.0.1:9/full".into(),
+    ));
+    w.vars.push((
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(),
+        "/v2/credentials/abc".into(),
+    ));
+    export(&w, "task").unwrap();
+    assert_eq!(
+        w.metadata.calls(),
+        ["container http://169.254.170.2/v2/credentials/abc"]
+    );
+    assert_eq!(w.sts.calls()[0].signed_with, "ASIAMETA00000001");
+    // A failing endpoint keeps its kind and names the profile.
+    w.vars.pop();
+    w.metadata.fail_next(Error::new(
+        Kind::Network,
+        "cannot reach the container credentials endpoint".to_string(),
+    ));
+    let err = export(&w, "task").unwrap_err();
+    assert_eq!(err.kind, Kind::Network);
+    assert!(
+        err.message
+            .starts_with("profile `task` (credential_source = EcsContainer): cannot reach"),
+        "{}",
+        err.message
+    );
+    assert_eq!(w.metadata.calls()[1], "container http://127.0.0.1:9/full");
 }

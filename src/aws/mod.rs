@@ -2,11 +2,14 @@
 //! (rustls on ring, proxies from the environment), timeouts, retries and how failures read.
 //!
 //! - [`sts`]: `AssumeRole` and `GetSessionToken` behind the [`sts::Sts`] seam;
-//! - [`sso`]: IAM Identity Center's OIDC and portal services behind the [`sso::SsoApi`] seam.
+//! - [`sso`]: IAM Identity Center's OIDC and portal services behind the [`sso::SsoApi`] seam;
+//! - [`metadata`]: the EC2 instance and the container metadata services behind the
+//!   [`metadata::Metadata`] seam (aws-config's providers).
 //!
 //! Each real client builds its runtime and SDK client only when a call is made, so the
 //! cache-hit path never pays for either. Nothing here knows about profiles or caches.
 
+pub mod metadata;
 pub mod sso;
 pub mod sts;
 
@@ -46,6 +49,17 @@ pub fn retries() -> RetryConfig {
 /// `ca_bundle`), the certificates in that PEM file are the only ones trusted, as in the AWS CLI
 /// (a company's TLS-inspecting proxy, a private endpoint).
 pub fn http_client(ca_bundle: Option<&std::path::Path>) -> Result<SharedHttpClient> {
+    client(ca_bundle, true)
+}
+
+/// The HTTP client for the instance and container metadata services: never through a proxy
+/// (they are link-local or loopback addresses a proxy cannot reach, and their replies are
+/// secrets a proxy must not see), with the system's CAs.
+pub fn direct_http_client() -> Result<SharedHttpClient> {
+    client(None, false)
+}
+
+fn client(ca_bundle: Option<&std::path::Path>, proxy: bool) -> Result<SharedHttpClient> {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
     let tls_context = match ca_bundle {
         None => None,
@@ -66,7 +80,10 @@ pub fn http_client(ca_bundle: Option<&std::path::Path>) -> Result<SharedHttpClie
     };
     Ok(
         Builder::new().build_with_connector_fn(move |settings, components| {
-            let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
+            let mut builder = Connector::builder().proxy_config(match proxy {
+                true => ProxyConfig::from_env(),
+                false => ProxyConfig::disabled(),
+            });
             builder.set_connector_settings(settings.cloned());
             if let Some(components) = components {
                 builder.set_sleep_impl(components.sleep_impl());

@@ -6,7 +6,7 @@
 //! comes from the worst problem's [`Kind`].
 
 use crate::cache::{file::FileStore, fresh};
-use crate::chain::{self, Base, Chain};
+use crate::chain::{self, Base, Chain, NamedSource};
 use crate::claude;
 use crate::cli::DoctorArgs;
 use crate::config::ProfileSet;
@@ -38,6 +38,8 @@ pub struct Diagnosis {
     pub sts_endpoint: Option<String>,
     /// The CA bundle AWS calls trust, where it was named, and how many certificates it holds.
     pub ca_bundle: Option<String>,
+    /// The proxies AWS calls go through (passwords hidden), and what they skip.
+    pub proxy: Option<String>,
     /// Where credentials are cached, and why there.
     pub cache: Option<String>,
     pub source: Option<String>,
@@ -226,20 +228,22 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
         })
         .collect();
     d.warnings = set.warnings.clone();
-    let chain = match chain::resolve(set, &d.profile).and_then(|c| c.check_supported().map(|()| c))
-    {
+    let chain = match chain::resolve(set, &d.profile) {
         Ok(c) => c,
         Err(e) => {
             return d.blocking(&e, "see the message: it names the setting to change");
         }
     };
     check_region(settings, d);
+    d.proxy = describe_proxy(&ctx.env);
     let endpoints = settings.sso_endpoints();
     let inputs = PlanInputs {
         env: &ctx.env,
         sts: &settings.sts,
         sso: &endpoints,
         session_token: false,
+        imds: &settings.imds,
+        container: &settings.container,
     };
     let hops = match source::plan(&chain, &inputs) {
         Ok(hops) => hops,
@@ -247,7 +251,7 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
     };
     d.source = Some(format!(
         "{} (profile `{}`)",
-        describe_base(&chain),
+        describe_base(&chain, settings),
         chain.base.profile()
     ));
     let fresh_from = check_chain(ctx, settings, &hops, d);
@@ -537,7 +541,47 @@ fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn describe_base(chain: &Chain) -> String {
+/// The proxies of the environment as the HTTP client reads them (the upper-case name first),
+/// with any password hidden.
+fn describe_proxy(env: &crate::context::Env) -> Option<String> {
+    let find = |names: [&'static str; 2]| {
+        names
+            .into_iter()
+            .find_map(|n| env.get(n).filter(|v| !v.is_empty()).map(|v| (n, v)))
+    };
+    let hide = |url: &str| match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme.saturating_add(3)..at];
+            let user = user.split(':').next().unwrap_or_default();
+            format!(
+                "{}{user}:***{}",
+                &url[..scheme.saturating_add(3)],
+                &url[at..]
+            )
+        }
+        _ => url.to_string(),
+    };
+    let mut parts = Vec::new();
+    for (scheme, names) in [
+        ("https", ["HTTPS_PROXY", "https_proxy"]),
+        ("http", ["HTTP_PROXY", "http_proxy"]),
+        ("any", ["ALL_PROXY", "all_proxy"]),
+    ] {
+        if let Some((name, url)) = find(names) {
+            parts.push(format!("{scheme} via {} (from {name})", hide(url)));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    if let Some((name, rules)) = find(["NO_PROXY", "no_proxy"]) {
+        parts.push(format!("not for {rules} (from {name})"));
+    }
+    parts.push("never for the metadata services".into());
+    Some(parts.join("; "))
+}
+
+fn describe_base(chain: &Chain, settings: &Settings) -> String {
     match &chain.base {
         Base::AccessKey(k) => {
             let id: Vec<char> = k.access_key_id.chars().collect();
@@ -559,6 +603,39 @@ fn describe_base(chain: &Chain) -> String {
             };
             format!("static keys {shown}{token}")
         }
+        Base::NamedSource {
+            source: NamedSource::Ec2InstanceMetadata,
+            ..
+        } => match &settings.imds {
+            Ok(e) => format!(
+                "credential_source = Ec2InstanceMetadata (IMDSv2 at {}, from {})",
+                e.value, e.origin
+            ),
+            Err(why) => format!("credential_source = Ec2InstanceMetadata ({why})"),
+        },
+        Base::NamedSource {
+            source: NamedSource::EcsContainer,
+            ..
+        } => match &settings.container {
+            Ok(c) => {
+                let token = match (&c.token_file, c.token) {
+                    (Some(file), _) => {
+                        let state = match std::fs::metadata(file) {
+                            Ok(m) if m.is_file() => "present",
+                            _ => "missing",
+                        };
+                        format!("token file {file}: {state}")
+                    }
+                    (None, true) => "token from AWS_CONTAINER_AUTHORIZATION_TOKEN".into(),
+                    (None, false) => "no token".into(),
+                };
+                format!(
+                    "credential_source = EcsContainer ({} from {}; {token})",
+                    c.uri, c.uri_from
+                )
+            }
+            Err(why) => format!("credential_source = EcsContainer ({why})"),
+        },
         Base::NamedSource { source, .. } => format!("credential_source = {}", source.name()),
         Base::WebIdentity {
             role_arn,
@@ -615,6 +692,9 @@ pub fn render(d: &Diagnosis) -> String {
         lines.push(format!("STS endpoint: {endpoint}"));
         if let Some(bundle) = &d.ca_bundle {
             lines.push(format!("CA bundle: {bundle}"));
+        }
+        if let Some(proxy) = &d.proxy {
+            lines.push(format!("proxy: {proxy}"));
         }
         if let Some(cache) = &d.cache {
             lines.push(format!("cache: {cache}"));

@@ -17,7 +17,6 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
     let (settings, set) = Settings::load(flags, &ctx.env)?;
     let profile = settings.profile.value.clone();
     let chain = chain::resolve(&set, &profile)?;
-    chain.check_supported()?;
     let Some(region) = settings.saved_region() else {
         return Err(Error::config(format!("profile `{profile}` has no region and Bedrock needs one: pass --region REGION or add `region = ...` to [profile {profile}]")));
     };
@@ -101,8 +100,7 @@ pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
         region: None,
     };
     let (settings, set) = Settings::load(flags, &ctx.env)?;
-    let from = chain::resolve(&set, &args.from)?;
-    from.check_supported()?;
+    chain::resolve(&set, &args.from)?;
     let command = claude::export_command(ctx.paths.exe(), &args.from, "process");
     if let Some(existing) = set.profile(&args.name) {
         if existing.get("credential_process") == Some(command.as_str()) {

@@ -9,6 +9,8 @@
 //! | [`environment`] | `credential_source = Environment` | no |
 //! | [`process`] | `credential_process` (with the recursion guard) | yes |
 //! | [`sso_role`] | IAM Identity Center role credentials | yes |
+//! | [`instance_metadata`] | `credential_source = Ec2InstanceMetadata` (IMDSv2) | yes |
+//! | [`container`] | `credential_source = EcsContainer` (ECS, EKS Pod Identity) | yes |
 //! | [`web_identity`] | `web_identity_token_file` + `role_arn` (STS `AssumeRoleWithWebIdentity`) | yes |
 //! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
 //! | [`mfa`] | an MFA session (STS `GetSessionToken` with a code) under MFA roles over long-term keys | yes |
@@ -19,7 +21,9 @@
 //! policy and the locks are `crate::exec`'s.
 
 pub mod assume_role;
+pub mod container;
 pub mod environment;
+pub mod instance_metadata;
 pub mod mfa;
 pub mod process;
 pub mod session_token;
@@ -46,6 +50,11 @@ pub enum Source {
         command: String,
     },
     SsoRole(Sso),
+    /// The EC2 instance metadata service at this endpoint.
+    InstanceMetadata {
+        endpoint: String,
+    },
+    Container(crate::aws::metadata::Container),
     WebIdentity(web_identity::WebIdentity),
     /// An MFA session over long-term keys.
     MfaSession(mfa::MfaSession),
@@ -87,6 +96,10 @@ pub struct PlanInputs<'a> {
     pub sso: &'a Endpoints,
     /// Turn long-term keys into session credentials (GetSessionToken) when no hop does.
     pub session_token: bool,
+    /// The instance metadata endpoint, or why there is none.
+    pub imds: &'a std::result::Result<crate::settings::Sourced<String>, String>,
+    /// The container credentials endpoint, or why there is none.
+    pub container: &'a std::result::Result<crate::aws::metadata::Container, String>,
 }
 
 /// The hops of `chain` in call order, with their cache keys.
@@ -147,16 +160,47 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
             },
             profile,
         },
-        other => {
-            return Err(Error::config(format!(
-                "profile `{}`: this credential source is not supported yet",
-                other.profile()
-            )))
+        Base::NamedSource {
+            source: NamedSource::Ec2InstanceMetadata,
+            ..
+        } => {
+            let endpoint = inputs.imds.as_ref().map_err(|why| {
+                Error::config(format!(
+                    "profile `{profile}` uses credential_source = Ec2InstanceMetadata, but {why}"
+                ))
+            })?;
+            Hop {
+                key: instance_metadata::key(&endpoint.value),
+                label: instance_metadata::label(&endpoint.value),
+                source: Source::InstanceMetadata {
+                    endpoint: endpoint.value.clone(),
+                },
+                profile,
+            }
+        }
+        Base::NamedSource {
+            source: NamedSource::EcsContainer,
+            ..
+        } => {
+            let c = inputs.container.as_ref().map_err(|why| {
+                Error::config(format!(
+                    "profile `{profile}` uses credential_source = EcsContainer, but {why}"
+                ))
+            })?;
+            Hop {
+                key: container::key(c),
+                label: container::label(c),
+                source: Source::Container(c.clone()),
+                profile,
+            }
         }
     };
     let base_has_token = match &base.source {
         Source::Static(c) | Source::Environment(c) => c.session_token.is_some(),
-        Source::SsoRole(_) | Source::WebIdentity(_) => true,
+        Source::SsoRole(_)
+        | Source::WebIdentity(_)
+        | Source::InstanceMetadata { .. }
+        | Source::Container(_) => true,
         _ => false,
     };
     let long_term = matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
@@ -238,6 +282,10 @@ pub fn fetch(
         ),
         Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
         Source::WebIdentity(w) => web_identity::fetch(ctx, at.sts, w),
+        Source::InstanceMetadata { endpoint } => {
+            instance_metadata::fetch(ctx, &hop.profile, endpoint)
+        }
+        Source::Container(c) => container::fetch(ctx, &hop.profile, c),
         Source::MfaSession(session) => mfa::fetch(ctx, &at.mfa, at.sts, session, parent()?),
         Source::AssumeRole(role) => {
             // The code goes with the call unless the credentials below are an MFA session.

@@ -455,12 +455,63 @@ impl ProcessRunner for FakeProcesses {
     }
 }
 
+/// The instance and container metadata services: each call answers new credentials valid for
+/// six hours, or the next queued error; every call is recorded as `instance ENDPOINT` or
+/// `container URI`.
+#[derive(Clone)]
+pub struct FakeMetadata {
+    calls: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<VecDeque<Error>>>,
+    clock: Arc<ManualClock>,
+}
+
+impl FakeMetadata {
+    pub fn new(clock: Arc<ManualClock>) -> Self {
+        FakeMetadata {
+            calls: Arc::default(),
+            failures: Arc::default(),
+            clock,
+        }
+    }
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+    pub fn fail_next(&self, err: Error) {
+        self.failures.lock().unwrap().push_back(err);
+    }
+    fn answer(&self, call: String) -> Result<Credentials> {
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(call);
+        if let Some(err) = self.failures.lock().unwrap().pop_front() {
+            return Err(err);
+        }
+        let n = calls.len();
+        Ok(Credentials {
+            access_key_id: format!("ASIAMETA{n:08}"),
+            secret_access_key: Secret::new(format!("meta-secret-{n}")),
+            session_token: Some(Secret::new(format!("meta-token-{n}"))),
+            expiration: Some(self.clock.now() + Duration::hours(6)),
+            account_id: None,
+        })
+    }
+}
+
+impl creds::aws::metadata::Metadata for FakeMetadata {
+    fn instance(&self, endpoint: &str) -> Result<Credentials> {
+        self.answer(format!("instance {endpoint}"))
+    }
+    fn container(&self, c: &creds::aws::metadata::Container) -> Result<Credentials> {
+        self.answer(format!("container {}", c.uri))
+    }
+}
+
 /// A temporary HOME with the fakes wired into a [`Context`].
 pub struct World {
     pub dir: tempfile::TempDir,
     pub clock: Arc<ManualClock>,
     pub sts: FakeSts,
     pub sso: FakeSso,
+    pub metadata: FakeMetadata,
     pub processes: FakeProcesses,
     pub redirects: QueuedRedirects,
     pub browser: RecordingBrowser,
@@ -481,6 +532,7 @@ impl World {
         World {
             sts: FakeSts::new(clock.clone()),
             sso: FakeSso::new(clock.clone(), shown.clone()),
+            metadata: FakeMetadata::new(clock.clone()),
             shown,
             terminal: Captured::default(),
             processes: FakeProcesses::default(),
@@ -520,6 +572,7 @@ impl World {
             processes: Box::new(self.processes.clone()),
             sts: Box::new(self.sts.clone()),
             sso: Box::new(self.sso.clone()),
+            metadata: Box::new(self.metadata.clone()),
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),

@@ -104,8 +104,8 @@ class Home:
     def config(self, text):
         (self.root / ".aws" / "config").write_text(text)
 
-    def run(self, args, timeout=120, **kw):
-        return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+    def run(self, args, timeout=120, env=None, **kw):
+        return subprocess.run(args, env=env or self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
 
     def entry(self, hop):
         for path in sorted(self.cache.glob("*.json")):
@@ -165,3 +165,23 @@ def fake_sso():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """A real proxy (Debian's tinyproxy) on 127.0.0.1 with basic auth; its log names every
+    request it forwarded."""
+    port = free_port()
+    log = tmp_path / "tinyproxy.log"
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{log}\"\nLogLevel Info\nMaxClients 20\nBasicAuth user s3cret\nAllow 127.0.0.1\n")
+    proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "listening" in log.read_text().lower()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("tinyproxy did not start (scripts/test installs it)")
+        time.sleep(0.1)
+    yield port, log
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -238,27 +238,6 @@ credential_process = {shlex.quote(creds_bin)} export --profile hop2 --format pro
     assert moto.count(ROLE_B) == 1
 
 
-@pytest.fixture
-def proxy(tmp_path):
-    """A real proxy (Debian's tinyproxy) on 127.0.0.1 with basic auth; its log names every
-    request it forwarded."""
-    from conftest import free_port
-    port = free_port()
-    log = tmp_path / "tinyproxy.log"
-    conf = tmp_path / "tinyproxy.conf"
-    conf.write_text(f"Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{log}\"\nLogLevel Info\nMaxClients 20\nBasicAuth user s3cret\nAllow 127.0.0.1\n")
-    proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not (log.exists() and "listening" in log.read_text().lower()):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("tinyproxy did not start (scripts/test installs it)")
-        time.sleep(0.1)
-    yield port, log
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def test_sts_calls_go_through_a_proxy_with_credentials(creds_bin, home, moto, proxy):
     port, log = proxy
     home.config(chain_config(creds_bin))
