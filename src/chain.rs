@@ -5,7 +5,7 @@
 //!   its `credential_source`; the first profile's `role_arn` beats its static keys, and from the
 //!   second profile on static keys win;
 //! - a profile that is not a hop is the base: `credential_source`, web identity, SSO,
-//!   `credential_process`, then static keys;
+//!   `login_session` (`aws login`), `credential_process`, then static keys;
 //! - a profile seen twice is a loop, reported with the whole path.
 //!
 //! Nothing here reads a file, the environment or the clock.
@@ -33,6 +33,8 @@ pub enum Base {
     },
     /// IAM Identity Center.
     Sso(Sso),
+    /// `login_session`: an `aws login` console session.
+    Login { profile: String, session: String },
     /// `credential_process`.
     Process { profile: String, command: String },
 }
@@ -102,6 +104,7 @@ impl Base {
             Base::AccessKey(k) => &k.profile,
             Base::NamedSource { profile, .. }
             | Base::WebIdentity { profile, .. }
+            | Base::Login { profile, .. }
             | Base::Process { profile, .. } => profile,
             Base::Sso(s) => &s.profile,
         }
@@ -137,6 +140,7 @@ pub fn resolve_or_env(set: &ProfileSet, selected: &str, env: &EnvWebIdentity) ->
                     | "credential_process"
                     | "sso_session"
                     | "sso_start_url"
+                    | "login_session"
                     | "web_identity_token_file"
             )
         })
@@ -387,6 +391,15 @@ fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
     if let Some(sso) = sso(set, profile)? {
         return Ok(Base::Sso(sso));
     }
+    if let Some(session) = profile
+        .get("login_session")
+        .filter(|s| !s.trim().is_empty())
+    {
+        return Ok(Base::Login {
+            profile: name,
+            session: session.to_string(),
+        });
+    }
     if let Some(command) = profile.get("credential_process") {
         return Ok(Base::Process {
             profile: name,
@@ -396,7 +409,7 @@ fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
     match static_keys(profile)? {
         Some(keys) => Ok(Base::AccessKey(keys)),
         None => Err(Error::config(format!(
-            "profile `{name}` did not contain credential information ({}:{}): add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, sso_session, or credential_process",
+            "profile `{name}` did not contain credential information ({}:{}): add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, sso_session, login_session (`aws login`), or credential_process",
             profile.file, profile.line
         ))),
     }
@@ -500,5 +513,35 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn login_session_ranks_between_sso_and_credential_process() {
+        let base = |text: &str| {
+            let set = ProfileSet::from_texts("cfg", text, "creds", "").unwrap();
+            resolve(&set, "p").unwrap().base
+        };
+        let login = Base::Login {
+            profile: "p".into(),
+            session: "arn:aws:iam::1:user/A".into(),
+        };
+        assert_eq!(
+            base("[profile p]\nlogin_session = arn:aws:iam::1:user/A\ncredential_process = x\naws_access_key_id = A\naws_secret_access_key = B\n"),
+            login
+        );
+        assert!(matches!(
+            base("[profile p]\nlogin_session = arn:aws:iam::1:user/A\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n"),
+            Base::Sso(_)
+        ));
+        // Under a role, as its source profile.
+        let set = ProfileSet::from_texts(
+            "cfg",
+            "[profile r]\nrole_arn = arn:aws:iam::2:role/R\nsource_profile = p\n[profile p]\nlogin_session = arn:aws:iam::1:user/A\n",
+            "creds",
+            "",
+        )
+        .unwrap();
+        let chain = resolve(&set, "r").unwrap();
+        assert_eq!((chain.base, chain.hops.len()), (login, 1));
     }
 }

@@ -298,6 +298,8 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
             session_token: request.session_token,
             imds: &settings.imds,
             container: &settings.container,
+            login_cache: settings.login_cache.as_ref().map(|d| d.value.as_path()),
+            login_profile: &settings.login_profile,
         },
     )?;
 

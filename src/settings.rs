@@ -16,6 +16,7 @@
 //! | CA bundle for AWS calls | `AWS_CA_BUNDLE`, the profile's `ca_bundle` (a leading `~` expanded); its certificates replace the system's, as in the AWS CLI |
 //! | EC2 instance metadata endpoint | `AWS_EC2_METADATA_SERVICE_ENDPOINT`, the profile's `ec2_metadata_service_endpoint`, else by mode (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`, the profile's `ec2_metadata_service_endpoint_mode`): `IPv4` `http://169.254.169.254` (the default), `IPv6` `http://[fd00:ec2::254]`; none when `AWS_EC2_METADATA_DISABLED` is `true` |
 //! | container credentials endpoint | `http://169.254.170.2` + `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, else `AWS_CONTAINER_CREDENTIALS_FULL_URI`; its token from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, else `AWS_CONTAINER_AUTHORIZATION_TOKEN` |
+//! | `aws login` sessions | `AWS_LOGIN_CACHE_DIRECTORY`, `~/.aws/login/cache` |
 //! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
@@ -123,6 +124,8 @@ pub struct Settings {
     pub imds: std::result::Result<Sourced<String>, String>,
     /// The container credentials endpoint, or why there is none.
     pub container: std::result::Result<Container, String>,
+    /// Where the AWS CLI keeps `aws login` sessions.
+    pub login_cache: Option<Sourced<PathBuf>>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -288,6 +291,23 @@ pub fn imds_endpoint(
             mode.value, mode.origin
         )),
     }
+}
+
+/// Where the AWS CLI keeps `aws login` sessions: `AWS_LOGIN_CACHE_DIRECTORY` (taken as it is,
+/// like aws-config), else `~/.aws/login/cache`.
+pub fn login_cache(env: &Env) -> Option<Sourced<PathBuf>> {
+    const VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
+    if let Some(dir) = env.get(VAR).filter(|d| !d.is_empty()) {
+        return Some(Sourced::new(dir.into(), Origin::Env(VAR)));
+    }
+    let home = home(env)?;
+    Some(Sourced::new(
+        PathBuf::from(home.value)
+            .join(".aws")
+            .join("login")
+            .join("cache"),
+        home.origin,
+    ))
 }
 
 /// The container credentials endpoint, as the SDKs find it (see the table above); `Err` says
@@ -521,6 +541,7 @@ impl Settings {
             ca_bundle,
             imds: imds_endpoint(env, section),
             container: container(env),
+            login_cache: login_cache(env),
             login_profile: profile.value.clone(),
             profile,
             shadowed,

@@ -645,6 +645,8 @@ fn plan(config: &str, profile: &str, env: &creds::context::Env) -> Vec<creds::so
         session_token: false,
         imds: &creds::settings::imds_endpoint(env, set.profile(profile)),
         container: &creds::settings::container(env),
+        login_cache: None,
+        login_profile: profile,
     };
     creds::source::plan(&chain, &inputs).unwrap()
 }
@@ -1072,4 +1074,66 @@ fn container_credentials_follow_the_environment() {
         err.message
     );
     assert_eq!(w.metadata.calls()[1], "container http://127.0.0.1:9/full");
+}
+
+#[test]
+fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
+    let w = World::new();
+    const SESSION: &str = "arn:aws:iam::123456789012:user/Admin";
+    w.config(&format!(
+        "[profile console]\nlogin_session = {SESSION}\nregion = us-east-1\n\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = console\n"
+    ));
+    // No session in the AWS CLI's cache: exit 4 naming `aws login` and the file.
+    let err = export(&w, "admin").unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    let file =
+        creds::source::login_session::token_file(&w.home().join("home/.aws/login/cache"), SESSION);
+    assert!(
+        err.message.contains(&file.display().to_string()),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("run `aws login --profile admin`"),
+        "{}",
+        err.message
+    );
+    assert!(w.signin.calls().is_empty());
+    // The file name is the AWS CLI's: SHA-256 of the trimmed session ARN.
+    assert_eq!(
+        file.file_name().unwrap().to_str().unwrap(),
+        format!(
+            "{}.json",
+            creds::wire::hex(&<sha2::Sha256 as sha2::Digest>::digest(SESSION.as_bytes()))
+        )
+    );
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{}").unwrap();
+    let first = export(&w, "admin").unwrap();
+    assert_eq!(w.signin.calls(), [SESSION]);
+    assert_eq!(w.sts.calls()[0].signed_with, "ASIALOGIN0000001");
+    assert_eq!(export(&w, "admin").unwrap(), first);
+    assert_eq!(w.signin.calls().len(), 1);
+    // A session that is over: exit 4 with the same hint.
+    w.signin.fail_next(Error::new(
+        Kind::LoginNeeded,
+        "the `aws login` session cannot be used (cached Login token is expired)",
+    ));
+    let err = export_with(
+        &w,
+        &ExportArgs {
+            refresh: true,
+            ..args("admin")
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert!(
+        err.message.starts_with(
+            "profile `console` (login_session): the `aws login` session cannot be used"
+        ),
+        "{}",
+        err.message
+    );
+    assert!(err.message.ends_with("run `aws login --profile admin` in a terminal (creds does not run that sign-in itself)"), "{}", err.message);
 }

@@ -88,7 +88,7 @@ impl Metadata for AwsMetadata {
     }
 }
 
-fn convert(c: aws_credential_types::Credentials) -> Credentials {
+pub(crate) fn convert(c: aws_credential_types::Credentials) -> Credentials {
     Credentials {
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: Secret::new(c.secret_access_key()),
@@ -133,7 +133,7 @@ fn failure(
 }
 
 /// Whether a provider error comes from the connection rather than the service's answer.
-fn is_dispatch(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_dispatch(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut e = err;
     loop {
         let text = e.to_string();

@@ -4,12 +4,15 @@
 //! - [`sts`]: `AssumeRole` and `GetSessionToken` behind the [`sts::Sts`] seam;
 //! - [`sso`]: IAM Identity Center's OIDC and portal services behind the [`sso::SsoApi`] seam;
 //! - [`metadata`]: the EC2 instance and the container metadata services behind the
-//!   [`metadata::Metadata`] seam (aws-config's providers).
+//!   [`metadata::Metadata`] seam (aws-config's providers);
+//! - [`signin`]: AWS Sign-In's `aws login` sessions behind the [`signin::SignIn`] seam
+//!   (aws-config's provider).
 //!
 //! Each real client builds its runtime and SDK client only when a call is made, so the
 //! cache-hit path never pays for either. Nothing here knows about profiles or caches.
 
 pub mod metadata;
+pub mod signin;
 pub mod sso;
 pub mod sts;
 
@@ -147,6 +150,20 @@ pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         e = source;
     }
     e.to_string()
+}
+
+/// Every message of an error's chain, outermost first, joined by `: ` (repeats left out).
+pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut e = Some(err);
+    while let Some(current) = e {
+        let text = current.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        e = current.source();
+    }
+    parts.join(": ")
 }
 
 /// Whether `err` comes from a server certificate that failed verification. The chain the SDK

@@ -244,6 +244,8 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
         session_token: false,
         imds: &settings.imds,
         container: &settings.container,
+        login_cache: settings.login_cache.as_ref().map(|d| d.value.as_path()),
+        login_profile: &settings.login_profile,
     };
     let hops = match source::plan(&chain, &inputs) {
         Ok(hops) => hops,
@@ -657,6 +659,20 @@ fn describe_base(chain: &Chain, settings: &Settings) -> String {
             s.account_id.as_deref().unwrap_or("?"),
             s.role_name.as_deref().unwrap_or("?")
         ),
+        Base::Login { session, .. } => match &settings.login_cache {
+            Some(dir) => {
+                let file = source::login_session::token_file(&dir.value, session);
+                let state = match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() => "present",
+                    _ => "missing: run `aws login`",
+                };
+                format!(
+                    "`aws login` session {session} (token file {}: {state})",
+                    file.display()
+                )
+            }
+            None => format!("`aws login` session {session} (no home directory)"),
+        },
         Base::Process { command, .. } => {
             format!("credential_process `{}`", process::shown(command))
         }

@@ -27,9 +27,11 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
     }
 }
 
-/// `creds login` for a profile whose roles need MFA: gets (and caches) the credentials with
-/// the code given, so that later exports need none while the MFA session lasts.
-fn mfa_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String> {
+/// `creds login` for a profile whose roles need MFA, or whose base is an `aws login` session:
+/// gets (and caches) the credentials (with the MFA code given), so that later exports need
+/// nothing while the MFA session lasts. For `aws login`, creds does not run the browser
+/// sign-in: a session that is missing or over fails with exit 4 and `aws login --profile P`.
+fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String> {
     let request = crate::exec::Request {
         profile: Some(profile),
         min_ttl: chrono::Duration::minutes(15),
@@ -71,8 +73,10 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
     if args.sso_session.is_none() {
         let chain = chain::resolve(&set, &settings.profile.value)?;
         let mfa = chain.hops.iter().any(|h| h.mfa_serial.is_some());
-        if mfa && (!matches!(chain.base, Base::Sso(_)) || args.mfa_code.is_some()) {
-            return mfa_login(ctx, args, &settings.profile.value);
+        if matches!(chain.base, Base::Login { .. })
+            || (mfa && (!matches!(chain.base, Base::Sso(_)) || args.mfa_code.is_some()))
+        {
+            return chain_login(ctx, args, &settings.profile.value);
         }
     }
     let session = session(&settings, &set, args.sso_session.as_deref())?;

@@ -11,6 +11,7 @@
 //! | [`sso_role`] | IAM Identity Center role credentials | yes |
 //! | [`instance_metadata`] | `credential_source = Ec2InstanceMetadata` (IMDSv2) | yes |
 //! | [`container`] | `credential_source = EcsContainer` (ECS, EKS Pod Identity) | yes |
+//! | [`login_session`] | `login_session` (an `aws login` console session) | yes |
 //! | [`web_identity`] | `web_identity_token_file` + `role_arn` (STS `AssumeRoleWithWebIdentity`) | yes |
 //! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
 //! | [`mfa`] | an MFA session (STS `GetSessionToken` with a code) under MFA roles over long-term keys | yes |
@@ -24,6 +25,7 @@ pub mod assume_role;
 pub mod container;
 pub mod environment;
 pub mod instance_metadata;
+pub mod login_session;
 pub mod mfa;
 pub mod process;
 pub mod session_token;
@@ -55,6 +57,7 @@ pub enum Source {
         endpoint: String,
     },
     Container(crate::aws::metadata::Container),
+    Login(login_session::Login),
     WebIdentity(web_identity::WebIdentity),
     /// An MFA session over long-term keys.
     MfaSession(mfa::MfaSession),
@@ -100,6 +103,10 @@ pub struct PlanInputs<'a> {
     pub imds: &'a std::result::Result<crate::settings::Sourced<String>, String>,
     /// The container credentials endpoint, or why there is none.
     pub container: &'a std::result::Result<crate::aws::metadata::Container, String>,
+    /// Where `aws login` sessions are kept.
+    pub login_cache: Option<&'a std::path::Path>,
+    /// The profile to name in `aws login --profile ...` hints.
+    pub login_profile: &'a str,
 }
 
 /// The hops of `chain` in call order, with their cache keys.
@@ -152,6 +159,22 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
                 profile,
             }
         }
+        Base::Login { session, .. } => {
+            let l = login_session::Login {
+                profile: profile.clone(),
+                session: session.clone(),
+                token_file: inputs
+                    .login_cache
+                    .map(|dir| login_session::token_file(dir, session)),
+                login_profile: inputs.login_profile.to_string(),
+            };
+            Hop {
+                key: login_session::key(&l, inputs.sts),
+                label: login_session::label(&l),
+                source: Source::Login(l),
+                profile,
+            }
+        }
         Base::Process { command, .. } => Hop {
             key: process::key(command),
             label: process::label(command),
@@ -200,7 +223,8 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         Source::SsoRole(_)
         | Source::WebIdentity(_)
         | Source::InstanceMetadata { .. }
-        | Source::Container(_) => true,
+        | Source::Container(_)
+        | Source::Login(_) => true,
         _ => false,
     };
     let long_term = matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
@@ -286,6 +310,7 @@ pub fn fetch(
             instance_metadata::fetch(ctx, &hop.profile, endpoint)
         }
         Source::Container(c) => container::fetch(ctx, &hop.profile, c),
+        Source::Login(l) => login_session::fetch(ctx, at.sts, l),
         Source::MfaSession(session) => mfa::fetch(ctx, &at.mfa, at.sts, session, parent()?),
         Source::AssumeRole(role) => {
             // The code goes with the call unless the credentials below are an MFA session.

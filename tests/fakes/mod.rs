@@ -505,6 +505,49 @@ impl creds::aws::metadata::Metadata for FakeMetadata {
     }
 }
 
+/// AWS Sign-In: each call answers new credentials valid for 15 minutes, or the next queued
+/// error; every call is recorded as the session ARN.
+#[derive(Clone)]
+pub struct FakeSignIn {
+    calls: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<VecDeque<Error>>>,
+    clock: Arc<ManualClock>,
+}
+
+impl FakeSignIn {
+    pub fn new(clock: Arc<ManualClock>) -> Self {
+        FakeSignIn {
+            calls: Arc::default(),
+            failures: Arc::default(),
+            clock,
+        }
+    }
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+    pub fn fail_next(&self, err: Error) {
+        self.failures.lock().unwrap().push_back(err);
+    }
+}
+
+impl creds::aws::signin::SignIn for FakeSignIn {
+    fn credentials(&self, session: &str, _: &StsTarget) -> Result<Credentials> {
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(session.to_string());
+        if let Some(err) = self.failures.lock().unwrap().pop_front() {
+            return Err(err);
+        }
+        let n = calls.len();
+        Ok(Credentials {
+            access_key_id: format!("ASIALOGIN{n:07}"),
+            secret_access_key: Secret::new(format!("login-secret-{n}")),
+            session_token: Some(Secret::new(format!("login-token-{n}"))),
+            expiration: Some(self.clock.now() + Duration::minutes(15)),
+            account_id: Some("123456789012".into()),
+        })
+    }
+}
+
 /// A temporary HOME with the fakes wired into a [`Context`].
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -512,6 +555,7 @@ pub struct World {
     pub sts: FakeSts,
     pub sso: FakeSso,
     pub metadata: FakeMetadata,
+    pub signin: FakeSignIn,
     pub processes: FakeProcesses,
     pub redirects: QueuedRedirects,
     pub browser: RecordingBrowser,
@@ -533,6 +577,7 @@ impl World {
             sts: FakeSts::new(clock.clone()),
             sso: FakeSso::new(clock.clone(), shown.clone()),
             metadata: FakeMetadata::new(clock.clone()),
+            signin: FakeSignIn::new(clock.clone()),
             shown,
             terminal: Captured::default(),
             processes: FakeProcesses::default(),
@@ -573,6 +618,7 @@ impl World {
             sts: Box::new(self.sts.clone()),
             sso: Box::new(self.sso.clone()),
             metadata: Box::new(self.metadata.clone()),
+            signin: Box::new(self.signin.clone()),
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),
