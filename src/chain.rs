@@ -46,6 +46,11 @@ pub struct StaticKeys {
     pub secret_access_key: Secret,
     pub session_token: Option<Secret>,
     pub account_id: Option<String>,
+    /// `mfa_serial` of the keys' own profile: used directly (no role above), the keys are
+    /// exchanged for an MFA session, as aws-vault does.
+    pub mfa_serial: Option<String>,
+    /// `mfa_process` of the keys' own profile.
+    pub mfa_process: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,6 +355,8 @@ fn static_keys(profile: &Section) -> Result<Option<StaticKeys>> {
             secret_access_key: Secret::new(secret),
             session_token: profile.get("aws_session_token").map(Secret::new),
             account_id: profile.get("aws_account_id").map(str::to_string),
+            mfa_serial: profile.get("mfa_serial").map(str::to_string),
+            mfa_process: profile.get("mfa_process").map(str::to_string),
         })),
         (Some(_), None) => Err(perr(
             profile,

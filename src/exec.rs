@@ -329,6 +329,7 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
             given: request.mfa_code,
             dialog: ctx.env.get("CREDS_MFA_PROMPT"),
             process_timeout: settings.process_timeout.value,
+            session_seconds: settings.mfa_session.value,
         },
     };
     let (min_ttl, lowered_by) = chain_min_ttl(request.min_ttl, &hops);

@@ -17,6 +17,7 @@
 //! | EC2 instance metadata endpoint | `AWS_EC2_METADATA_SERVICE_ENDPOINT`, the profile's `ec2_metadata_service_endpoint`, else by mode (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`, the profile's `ec2_metadata_service_endpoint_mode`): `IPv4` `http://169.254.169.254` (the default), `IPv6` `http://[fd00:ec2::254]`; none when `AWS_EC2_METADATA_DISABLED` is `true` |
 //! | container credentials endpoint | `http://169.254.170.2` + `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, else `AWS_CONTAINER_CREDENTIALS_FULL_URI`; its token from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, else `AWS_CONTAINER_AUTHORIZATION_TOKEN` |
 //! | `aws login` sessions | `AWS_LOGIN_CACHE_DIRECTORY`, `~/.aws/login/cache` |
+//! | MFA session length | `CREDS_MFA_SESSION_DURATION`, the profile's `mfa_session_duration` (`43200`, `12h`, `90m`; 15 minutes to 36 hours), else 12 hours |
 //! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
@@ -126,6 +127,8 @@ pub struct Settings {
     pub container: std::result::Result<Container, String>,
     /// Where the AWS CLI keeps `aws login` sessions.
     pub login_cache: Option<Sourced<PathBuf>>,
+    /// How long an MFA session (GetSessionToken with a code) is asked to last, in seconds.
+    pub mfa_session: Sourced<u32>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -400,6 +403,29 @@ pub fn process_timeout(env: &Env) -> Result<Sourced<std::time::Duration>> {
 }
 
 /// Parses `90`, `90s`, `15m`, `1h` or `1h30m`: at most a week.
+/// How long an MFA session lasts when nothing says (GetSessionToken's 12 hours).
+pub const DEFAULT_MFA_SESSION: u32 = 12 * 3600;
+
+/// The MFA session length: `CREDS_MFA_SESSION_DURATION`, the profile's
+/// `mfa_session_duration`, else 12 hours; GetSessionToken takes 15 minutes to 36 hours.
+pub fn mfa_session(env: &Env, section: Option<&Section>) -> Result<Sourced<u32>> {
+    const VAR: &str = "CREDS_MFA_SESSION_DURATION";
+    let (text, origin) = match (
+        env.get(VAR).filter(|v| !v.is_empty()),
+        section
+            .and_then(|s| s.property("mfa_session_duration"))
+            .filter(|p| !p.value.is_empty()),
+    ) {
+        (Some(v), _) => (v.to_string(), Origin::Env(VAR)),
+        (None, Some(p)) => (p.value.clone(), Origin::File(p.origin())),
+        (None, None) => return Ok(Sourced::new(DEFAULT_MFA_SESSION, Origin::Default)),
+    };
+    match parse_duration(&text).map(|d| d.num_seconds()) {
+        Ok(secs @ 900..=129_600) => Ok(Sourced::new(u32::try_from(secs).unwrap_or(DEFAULT_MFA_SESSION), origin)),
+        _ => Err(Error::config(format!("the MFA session length `{text}` from {origin} is not valid: it must be from 15m to 36h (900 to 129600 seconds)"))),
+    }
+}
+
 pub fn parse_duration(text: &str) -> std::result::Result<chrono::Duration, String> {
     const WEEK: i64 = 7 * 24 * 3600;
     let bad = || format!("`{text}` is not a duration such as 900, 900s, 15m or 1h");
@@ -542,6 +568,7 @@ impl Settings {
             imds: imds_endpoint(env, section),
             container: container(env),
             login_cache: login_cache(env),
+            mfa_session: mfa_session(env, section)?,
             login_profile: profile.value.clone(),
             profile,
             shadowed,

@@ -1137,3 +1137,75 @@ fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
     );
     assert!(err.message.ends_with("run `aws login --profile admin` in a terminal (creds does not run that sign-in itself)"), "{}", err.message);
 }
+
+#[test]
+fn the_mfa_session_length_is_configurable() {
+    let mut w = World::new();
+    w.config(MFA);
+    export(&w, "admin").unwrap();
+    assert_eq!(
+        w.sts.calls()[0].duration,
+        Some(12 * 3600),
+        "12 hours by default"
+    );
+    // The profile's mfa_session_duration, then CREDS_MFA_SESSION_DURATION over it.
+    let mut w2 = World::new();
+    w2.config(&MFA.replace(
+        "[profile admin]\n",
+        "[profile admin]\nmfa_session_duration = 90m\n",
+    ));
+    export(&w2, "admin").unwrap();
+    assert_eq!(w2.sts.calls()[0].duration, Some(5400));
+    w2.vars
+        .push(("CREDS_MFA_SESSION_DURATION".into(), "36h".into()));
+    export_with(
+        &w2,
+        &ExportArgs {
+            refresh: true,
+            ..args("admin")
+        },
+    )
+    .unwrap();
+    assert_eq!(w2.sts.calls()[2].duration, Some(129_600));
+    // Out of GetSessionToken's range: exit 3 naming where it came from.
+    w.vars
+        .push(("CREDS_MFA_SESSION_DURATION".into(), "37h".into()));
+    let err = export(&w, "admin").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message
+            .contains("`37h` from CREDS_MFA_SESSION_DURATION is not valid"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn keys_with_an_mfa_device_of_their_own_become_an_mfa_session() {
+    let w = World::new();
+    w.config(&format!(
+        "{MFA}\n[profile user]\naws_access_key_id = AKIDUSER\naws_secret_access_key = SECRETUSERKEY0123456789\nmfa_serial = arn:aws:iam::000000000000:mfa/user\nmfa_process = get-mfa-code\n"
+    ));
+    for format in [Format::Process, Format::Claude] {
+        let mut a = args("user");
+        a.format = format;
+        let ctx = w.context(false);
+        let doc = export::run(&ctx, &a, false).unwrap();
+        assert!(doc.contains("ASIAFAKE00000001"), "{doc}");
+    }
+    // One GetSessionToken with the code, signed with the keys; the Claude format reuses it.
+    let calls = w.sts.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].operation, "GetSessionToken");
+    assert_eq!(calls[0].signed_with, "AKIDUSER");
+    assert_eq!(
+        calls[0].mfa,
+        Some(("arn:aws:iam::000000000000:mfa/user".into(), "123456".into()))
+    );
+    // Under a role, the role's own mfa_serial decides (the base's is not asked for).
+    export(&w, "admin").unwrap();
+    assert_eq!(
+        w.sts.calls()[1].mfa,
+        Some(("arn:aws:iam::000000000000:mfa/me".into(), "123456".into()))
+    );
+}

@@ -1,7 +1,8 @@
 //! MFA (`mfa_serial` on a role profile), as aws-vault does it.
 //!
 //! - Over long-term keys, the chain gets an *MFA session* hop: STS `GetSessionToken` with
-//!   `SerialNumber` and `TokenCode`, for [`SESSION_SECONDS`], cached per (source keys, device).
+//!   `SerialNumber` and `TokenCode`, for 12 hours unless `CREDS_MFA_SESSION_DURATION` or the
+//!   profile's `mfa_session_duration` says otherwise, cached per (source keys, device).
 //!   Every role above it, and every other role on the same keys and device, is assumed with
 //!   that session: one code serves the day.
 //! - Over temporary credentials (SSO, web identity, a process), `AssumeRole` itself gets the
@@ -19,9 +20,6 @@ use crate::cache::Key;
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::{Credentials, Secret};
-
-/// How long an MFA session lasts (GetSessionToken's 12 hours).
-pub const SESSION_SECONDS: u32 = 12 * 3600;
 
 /// An MFA session over long-term keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +54,8 @@ pub struct Sources<'a> {
     /// `CREDS_MFA_PROMPT`: `zenity`, `kdialog` or `osascript`.
     pub dialog: Option<&'a str>,
     pub process_timeout: std::time::Duration,
+    /// How long an MFA session is asked to last, in seconds.
+    pub session_seconds: u32,
 }
 
 fn digits(text: &str) -> Option<String> {
@@ -137,9 +137,19 @@ pub fn code(
     Err(Error::new(
         Kind::LoginNeeded,
         format!(
-            "profile `{profile}`: the role needs a code from MFA device {serial} and none can be asked for here; run `creds login --profile {profile} --mfa-code CODE` in a terminal (its MFA session then serves for 12 hours), or set mfa_process"
+            "profile `{profile}`: the role needs a code from MFA device {serial} and none can be asked for here; run `creds login --profile {profile} --mfa-code CODE` in a terminal (its MFA session then serves for {}), or set mfa_process",
+            hours(sources.session_seconds)
         ),
     ))
+}
+
+/// `seconds` as people say it: `12 hours`, `90 minutes`.
+fn hours(seconds: u32) -> String {
+    match seconds {
+        s if s % 3600 == 0 && s == 3600 => "1 hour".into(),
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s => format!("{} minutes", s / 60),
+    }
 }
 
 /// The MFA session: GetSessionToken with a code, signed with the long-term keys below.
@@ -158,7 +168,7 @@ pub fn fetch(
         session.process.as_deref(),
     )?;
     ctx.sts
-        .get_session_token(target, parent, Some(&mfa), Some(SESSION_SECONDS))
+        .get_session_token(target, parent, Some(&mfa), Some(sources.session_seconds))
         .map_err(|e| {
             Error::new(
                 e.kind,

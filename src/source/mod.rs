@@ -230,22 +230,30 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
     let long_term = matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
     let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(3));
     hops.push(base);
-    // Over long-term keys, an MFA role is assumed with an MFA session (one code a day).
-    if let Some((role, serial)) = chain
+    // Over long-term keys, an MFA role is assumed with an MFA session (one code a day); keys
+    // with an MFA device of their own and no role above become an MFA session themselves.
+    let first_role = chain
         .hops
         .first()
-        .and_then(|r| Some((r, r.mfa_serial.as_deref()?)))
-        .filter(|_| long_term)
-    {
+        .and_then(|r| Some((&r.profile, r.mfa_serial.as_deref()?, &r.mfa_process)));
+    let own = match &chain.base {
+        Base::AccessKey(k) if chain.hops.is_empty() => k
+            .mfa_serial
+            .as_deref()
+            .map(|serial| (&k.profile, serial, &k.mfa_process)),
+        _ => None,
+    };
+    let mfa = first_role.or(own).filter(|_| long_term);
+    if let Some((role_profile, serial, process)) = mfa {
         let parent = &hops.last().expect("the base hop").key;
         hops.push(Hop {
             key: mfa::key(parent, serial, inputs.sts),
             label: mfa::label(serial),
-            profile: role.profile.clone(),
+            profile: role_profile.clone(),
             source: Source::MfaSession(mfa::MfaSession {
-                profile: role.profile.clone(),
+                profile: role_profile.clone(),
                 serial: serial.to_string(),
-                process: role.mfa_process.clone(),
+                process: process.clone(),
             }),
         });
     }
@@ -258,7 +266,7 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
             source: Source::AssumeRole(role.clone()),
         });
     }
-    if inputs.session_token && chain.hops.is_empty() && !base_has_token {
+    if inputs.session_token && chain.hops.is_empty() && !base_has_token && mfa.is_none() {
         let base_key = &hops.first().expect("the base hop").key;
         hops.push(Hop {
             key: session_token::key(base_key, inputs.sts),

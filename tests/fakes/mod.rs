@@ -35,6 +35,8 @@ pub struct StsCall {
     pub signed_with: String,
     /// `SerialNumber` and `TokenCode`, when the call carried them.
     pub mfa: Option<(String, String)>,
+    /// `DurationSeconds` of a `GetSessionToken` call.
+    pub duration: Option<u32>,
 }
 
 #[derive(Default)]
@@ -96,6 +98,7 @@ impl FakeSts {
             role_arn: role.map(str::to_string),
             signed_with: with.access_key_id.clone(),
             mfa: mfa.map(|m| (m.serial.clone(), m.code.expose().to_string())),
+            duration: None,
         });
         if let Some(err) = s.failures.pop_front() {
             return Err(err);
@@ -158,9 +161,13 @@ impl Sts for FakeSts {
         _: &StsTarget,
         with: &Credentials,
         mfa: Option<&creds::aws::sts::MfaCode>,
-        _: Option<u32>,
+        duration: Option<u32>,
     ) -> Result<Credentials> {
-        self.answer_mfa("GetSessionToken", None, with, mfa)
+        let answer = self.answer_mfa("GetSessionToken", None, with, mfa);
+        if let Some(call) = self.state.lock().unwrap().calls.last_mut() {
+            call.duration = duration;
+        }
+        answer
     }
 }
 

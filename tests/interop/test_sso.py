@@ -137,3 +137,33 @@ def test_creds_login_token_serves_boto3_and_the_aws_cli(creds_bin, home, moto, f
     # Neither client signed in again or renewed the token.
     assert fake_sso.count("StartDeviceAuthorization") == 1
     assert fake_sso.count("CreateToken") == 2  # one pending answer, then the token
+
+
+def test_sso_calls_go_through_the_proxy(creds_bin, home, moto, fake_sso, proxy):
+    """IAM Identity Center's OIDC (a renewal) and portal (GetRoleCredentials) calls, and STS, go
+    through a real proxy with basic auth, like every AWS call of creds."""
+    sso_home(home, fake_sso)
+    home.config(SSO_CONFIG + f"""
+[profile hop]
+role_arn = arn:aws:iam::222222222222:role/InteropB
+source_profile = dev
+role_session_name = interop-b
+""")
+    fake_sso.configure(rotate=True)
+    issued = fake_sso.issue()
+    path = token_path(home)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": issued["accessToken"],
+        "expiresAt": stamp(5), "clientId": "client-0", "clientSecret": "csecret-0",
+        "registrationExpiresAt": stamp(60 * 24 * 30), "refreshToken": issued["refreshToken"],
+    }))
+    port, log = proxy
+    env = dict(home.env, HTTP_PROXY=f"http://user:s3cret@127.0.0.1:{port}")
+    out = home.run([creds_bin, "export", "--profile", "hop"], env=env)
+    assert out.returncode == 0, out.stderr
+    assert fake_sso.count("CreateToken") == 1 and fake_sso.count("GetRoleCredentials") == 1
+    text = log.read_text()
+    assert text.count(f"POST {fake_sso.url}/token") == 1, text
+    assert text.count(f"GET {fake_sso.url}/federation/credentials") == 1, text
+    assert text.count(f"POST {moto.url}/") == 1, text
