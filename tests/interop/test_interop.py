@@ -204,7 +204,10 @@ credential_process = {shlex.quote(creds_bin)} export --profile deploy --format p
     out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["Arn"] == EXPECTED_ARN
-    assert moto.count(ROLE_B) == 1
+    cli = home.run([AWS_CLI, "sts", "get-caller-identity", "--profile", "consumer", "--endpoint-url", moto.url, "--output", "json"])
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
+    assert moto.count(ROLE_B) == 1, "the AWS CLI was served from the cache"
 
 
 def test_mfa_chain_against_moto(creds_bin, home, moto, tmp_path):
