@@ -33,6 +33,8 @@ pub enum Base {
     },
     /// IAM Identity Center.
     Sso(Sso),
+    /// `creds_keyring = AKIA...`: long-term keys kept in the OS keyring by `creds keys`.
+    Keyring(KeyringKeys),
     /// `login_session`: an `aws login` console session.
     Login { profile: String, session: String },
     /// `credential_process`.
@@ -50,6 +52,18 @@ pub struct StaticKeys {
     /// exchanged for an MFA session, as aws-vault does.
     pub mfa_serial: Option<String>,
     /// `mfa_process` of the keys' own profile.
+    pub mfa_process: Option<String>,
+}
+
+/// Long-term keys in the OS keyring: the profile names the access key id (`creds_keyring`),
+/// the keyring holds the secret. Only ever handed out as session credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyringKeys {
+    pub profile: String,
+    pub access_key_id: String,
+    /// Where `creds_keyring` is (`FILE:LINE`), for messages.
+    pub origin: String,
+    pub mfa_serial: Option<String>,
     pub mfa_process: Option<String>,
 }
 
@@ -107,6 +121,7 @@ impl Base {
     pub fn profile(&self) -> &str {
         match self {
             Base::AccessKey(k) => &k.profile,
+            Base::Keyring(k) => &k.profile,
             Base::NamedSource { profile, .. }
             | Base::WebIdentity { profile, .. }
             | Base::Login { profile, .. }
@@ -146,6 +161,7 @@ pub fn resolve_or_env(set: &ProfileSet, selected: &str, env: &EnvWebIdentity) ->
                     | "sso_session"
                     | "sso_start_url"
                     | "login_session"
+                    | "creds_keyring"
                     | "web_identity_token_file"
             )
         })
@@ -188,8 +204,12 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
         }
         visited.push(name);
 
-        // From the second profile on, static keys win over everything else.
+        // From the second profile on, static keys (in a file or the keyring) win over
+        // everything else.
         if visited.len() > 1 {
+            if let Some(keys) = keyring_keys(profile)? {
+                break Base::Keyring(keys);
+            }
             if let Ok(Some(keys)) = static_keys(profile) {
                 break Base::AccessKey(keys);
             }
@@ -371,9 +391,33 @@ fn static_keys(profile: &Section) -> Result<Option<StaticKeys>> {
     }
 }
 
+/// `creds_keyring = AKIA...`: `Ok(None)` when the profile has none.
+fn keyring_keys(profile: &Section) -> Result<Option<KeyringKeys>> {
+    let Some(id) = profile.get("creds_keyring") else {
+        return Ok(None);
+    };
+    let valid = (16..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !valid {
+        return Err(perr(profile, "creds_keyring", &format!("creds_keyring `{id}` is not an access key id (16 to 128 upper-case letters and digits, such as AKIA...); `creds keys add {}` writes it", profile.name)));
+    }
+    Ok(Some(KeyringKeys {
+        profile: profile.name.clone(),
+        access_key_id: id.to_string(),
+        origin: profile.origin("creds_keyring"),
+        mfa_serial: profile.get("mfa_serial").map(str::to_string),
+        mfa_process: profile.get("mfa_process").map(str::to_string),
+    }))
+}
+
 /// The base provider of a profile that is not an assume-role hop.
 fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
     let name = profile.name.clone();
+    // creds' own: it ranks first, since `creds keys` also writes a `credential_process` (for
+    // the other tools) that leads back to it.
+    if let Some(keys) = keyring_keys(profile)? {
+        return Ok(Base::Keyring(keys));
+    }
     if let Some(source) = profile.get("credential_source") {
         return Ok(Base::NamedSource {
             profile: name,

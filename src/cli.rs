@@ -63,6 +63,14 @@ pub enum Command {
     #[command(subcommand)]
     Cache(CacheCommand),
 
+    /// Keep long-term access keys in the OS keyring instead of ~/.aws/credentials.
+    ///
+    /// A keyring-backed profile is only ever handed out as session credentials (GetSessionToken,
+    /// an MFA session, or the role above it); the AWS CLI and SDKs get them through the
+    /// credential_process line creds writes next to `creds_keyring` in ~/.aws/config.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     Completions { shell: clap_complete::Shell },
 
@@ -128,6 +136,20 @@ pub struct DoctorArgs {
     /// ARN and the clock skew.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, PartialEq, Subcommand)]
+pub enum KeysCommand {
+    /// Store a profile's access key in the keyring: typed without echo in a terminal, or piped
+    /// into stdin as `AKIA... SECRET` (never an argument).
+    Add { profile: String },
+    /// The profiles whose keys are in the keyring, and their key ids (never a secret).
+    List,
+    /// Remove a profile's key from the keyring, and its creds_keyring line from ~/.aws/config.
+    Remove { profile: String },
+    /// Move a profile's keys from ~/.aws/credentials into the keyring (keeping credentials.bak;
+    /// every other byte of the file stays as it was).
+    Import { profile: String },
 }
 
 #[derive(Debug, PartialEq, Subcommand)]

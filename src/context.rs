@@ -63,6 +63,8 @@ pub const VARIABLES: &[&str] = &[
     "CREDS_PROCESS_TIMEOUT",
     "CREDS_MFA_PROMPT",
     "CREDS_MFA_SESSION_DURATION",
+    "CREDS_KEYRING_TIMEOUT",
+    "DBUS_SESSION_BUS_ADDRESS",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
@@ -686,11 +688,22 @@ pub struct Context {
     pub sso: Box<dyn SsoApi>,
     pub metadata: Box<dyn crate::aws::metadata::Metadata>,
     pub signin: Box<dyn crate::aws::signin::SignIn>,
+    /// The OS keyring (`creds keys`, `CREDS_CACHE=keyring`).
+    pub keyring: Box<dyn crate::keyring::SecretStore>,
     pub browser: Box<dyn Browser>,
     pub redirects: Box<dyn Redirects>,
     pub paths: Paths,
     /// Human output (stderr).
     pub ui: crate::ui::Ui,
+}
+
+/// `CREDS_KEYRING_TIMEOUT` (whole seconds: `2`, `2s`, `1m`), else 2 s.
+fn keyring_timeout(env: &Env) -> std::time::Duration {
+    env.get("CREDS_KEYRING_TIMEOUT")
+        .and_then(|t| crate::settings::parse_duration(t).ok())
+        .and_then(|d| d.to_std().ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(crate::keyring::DEFAULT_TIMEOUT)
 }
 
 impl Context {
@@ -699,6 +712,7 @@ impl Context {
     /// can move it.
     pub fn from_process() -> Self {
         let env = Env::from_process();
+        let keyring_timeout = keyring_timeout(&env);
         let browser = Box::new(SystemBrowser::from_env(&env));
         Context {
             env,
@@ -708,6 +722,9 @@ impl Context {
             sso: Box::new(crate::aws::sso::AwsSso),
             metadata: Box::new(crate::aws::metadata::AwsMetadata),
             signin: Box::new(crate::aws::signin::AwsSignIn),
+            keyring: Box::new(crate::keyring::OsKeyring {
+                timeout: keyring_timeout,
+            }),
             browser,
             redirects: Box::new(TcpRedirects),
             paths: Paths::default(),

@@ -41,6 +41,7 @@ pub mod context;
 pub mod error;
 pub mod exec;
 pub mod fsutil;
+pub mod keyring;
 pub mod output;
 pub mod secret;
 pub mod settings;
@@ -51,7 +52,7 @@ pub mod wire;
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
-    use cli::{CacheCommand, Command, SetupCommand};
+    use cli::{CacheCommand, Command, KeysCommand, SetupCommand};
     let result: error::Result<(String, i32)> = match &cli.command {
         Command::Export(args) => commands::export::run(ctx, args, cli.verbose).map(|d| (d, 0)),
         Command::Login(args) => commands::login::login(ctx, args).map(|d| (d, 0)),
@@ -68,6 +69,16 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
         }
         Command::Cache(CacheCommand::Clear { profile, all }) => {
             commands::cache::clear(ctx, profile.as_deref(), *all).map(|d| (d, 0))
+        }
+        Command::Keys(KeysCommand::Add { profile }) => commands::keys::read_input(ctx)
+            .and_then(|input| commands::keys::add(ctx, profile, &input))
+            .map(|d| (d, 0)),
+        Command::Keys(KeysCommand::List) => commands::keys::list(ctx).map(|d| (d, 0)),
+        Command::Keys(KeysCommand::Remove { profile }) => {
+            commands::keys::remove(ctx, profile).map(|d| (d, 0))
+        }
+        Command::Keys(KeysCommand::Import { profile }) => {
+            commands::keys::import(ctx, profile).map(|d| (d, 0))
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;

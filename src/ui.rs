@@ -19,6 +19,14 @@ pub trait Sink: Send + Sync {
     fn ask(&self, _prompt: &str) -> Option<String> {
         None
     }
+    /// Asks for one line without showing what is typed (a secret), if a person can answer.
+    fn ask_hidden(&self, _prompt: &str) -> Option<String> {
+        None
+    }
+    /// What a program piped into stdin (at most 4 KiB), when stdin is not a terminal.
+    fn piped_input(&self) -> Option<String> {
+        None
+    }
     /// Whether a person reads it on a terminal (else a program captures it).
     fn is_terminal(&self) -> bool {
         false
@@ -54,6 +62,81 @@ impl Sink for Stderr {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).ok()?;
         Some(line.trim().to_string())
+    }
+
+    /// As [`Sink::ask`], with the terminal's echo off while the line is typed (restored
+    /// afterwards, also when reading fails).
+    fn ask_hidden(&self, prompt: &str) -> Option<String> {
+        use std::io::{BufRead, IsTerminal};
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{prompt}");
+        let _ = err.flush();
+        let _echo = EchoOff::new();
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line);
+        drop(_echo);
+        let _ = writeln!(err);
+        read.ok()?;
+        Some(line.trim().to_string())
+    }
+
+    fn piped_input(&self) -> Option<String> {
+        use std::io::{IsTerminal, Read};
+        if std::io::stdin().is_terminal() {
+            return None;
+        }
+        let mut text = String::new();
+        std::io::stdin()
+            .lock()
+            .take(4096)
+            .read_to_string(&mut text)
+            .ok()?;
+        Some(text)
+    }
+}
+
+/// The terminal's echo turned off on stdin until dropped (Unix; elsewhere nothing).
+struct EchoOff {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios owned here.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(0, &mut t) != 0 {
+                    return EchoOff { saved: None };
+                }
+                let saved = t;
+                t.c_lflag &= !(libc::ECHO | libc::ECHONL);
+                t.c_lflag |= libc::ICANON;
+                if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
+                    return EchoOff { saved: None };
+                }
+                EchoOff { saved: Some(saved) }
+            }
+        }
+        #[cfg(not(unix))]
+        EchoOff {}
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores the settings read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, saved);
+            }
+        }
     }
 }
 
@@ -213,6 +296,16 @@ impl Ui {
     /// Asks for one line of input, if a person can answer here.
     pub fn ask(&self, prompt: &str) -> Option<String> {
         self.sink.ask(prompt)
+    }
+
+    /// Asks for a secret without echo, if a person can answer here.
+    pub fn ask_hidden(&self, prompt: &str) -> Option<String> {
+        self.sink.ask_hidden(prompt)
+    }
+
+    /// What a program piped into stdin, when stdin is not a terminal.
+    pub fn piped_input(&self) -> Option<String> {
+        self.sink.piped_input()
     }
 
     /// `creds: warning: ...`.

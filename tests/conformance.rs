@@ -199,6 +199,7 @@ fn chain_json(chain: &Chain) -> Value {
             ("sso_account_id", s.account_id.as_deref()),
             ("sso_role_name", s.role_name.as_deref()),
         ])}),
+        Base::Keyring(k) => json!({"Keyring": k.access_key_id}),
         Base::Login { session, .. } => json!({"LoginSession": {"login_session_arn": session}}),
         Base::Process { command, .. } => json!({"CredentialProcess": command}),
     };

@@ -1209,3 +1209,90 @@ fn keys_with_an_mfa_device_of_their_own_become_an_mfa_session() {
         Some(("arn:aws:iam::000000000000:mfa/me".into(), "123456".into()))
     );
 }
+
+fn key_input(id: &str, secret: &str) -> creds::commands::keys::KeyInput {
+    creds::commands::keys::KeyInput {
+        access_key_id: id.into(),
+        secret_access_key: creds::secret::Secret::new(secret),
+    }
+}
+
+#[test]
+fn keyring_keys_are_only_ever_handed_out_as_sessions() {
+    use creds::commands::keys;
+    let w = World::new();
+    w.config("[profile other]\nregion = us-east-1\n");
+    let ctx = w.context(false);
+    keys::add(&ctx, "user", &key_input("AKIAKEYRINGUSER00001", "ring-secret")).unwrap();
+    assert_eq!(
+        w.keyring.secrets.lock().unwrap().get("access-key/AKIAKEYRINGUSER00001").map(String::as_str),
+        Some("ring-secret")
+    );
+    let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    assert_eq!(
+        config,
+        "[profile other]\nregion = us-east-1\n\n[profile user]\ncreds_keyring = AKIAKEYRINGUSER00001\ncredential_process = /usr/bin/creds export --profile user --format process\n"
+    );
+    // export: GetSessionToken signed with the stored key; the key itself is never printed.
+    let out = export(&w, "user").unwrap();
+    assert_eq!(out["AccessKeyId"], "ASIAFAKE00000001");
+    let calls = w.sts.calls();
+    assert_eq!((calls[0].operation, calls[0].signed_with.as_str()), ("GetSessionToken", "AKIAKEYRINGUSER00001"));
+    // A cache hit never touches the keyring: it can be gone.
+    *w.keyring.fail.lock().unwrap() = Some("no bus".into());
+    assert_eq!(export(&w, "user").unwrap(), out);
+    // A miss with the keyring gone is exit 3 with the reason, never plain-text keys.
+    let err = export_with(&w, &ExportArgs { refresh: true, ..args("user") }).unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(err.message.contains("the OS keyring cannot be used: no bus"), "{}", err.message);
+    *w.keyring.fail.lock().unwrap() = None;
+    // A role above it is assumed with the stored key directly.
+    let mut text = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    text.push_str(&format!("\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = user\n"));
+    w.config(&text);
+    export(&w, "admin").unwrap();
+    let last = w.sts.calls().last().cloned().unwrap();
+    assert_eq!((last.operation, last.signed_with.as_str()), ("AssumeRole", "AKIAKEYRINGUSER00001"));
+    // list names the key, never the secret; remove takes both lines and the secret away.
+    let listed = keys::list(&ctx).unwrap();
+    assert_eq!(listed, "user\tAKIAKEYRINGUSER00001\tin the keyring\n");
+    keys::remove(&ctx, "user").unwrap();
+    assert!(w.keyring.secrets.lock().unwrap().is_empty());
+    let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    assert!(!config.contains("creds_keyring") && !config.contains("credential_process"), "{config}");
+    // Temporary keys and bad ids are refused before anything is stored.
+    let err = keys::add(&ctx, "user", &key_input("ASIATEMPORARY0000001", "x")).unwrap_err();
+    assert_eq!(err.kind, Kind::Usage);
+    assert!(w.keyring.secrets.lock().unwrap().is_empty());
+}
+
+#[test]
+fn keys_import_moves_keys_and_keeps_every_other_byte() {
+    use creds::commands::keys;
+    let w = World::new();
+    w.config("[profile dev]\nregion = eu-west-1\n");
+    let credentials = w.home().join("home/.aws/credentials");
+    let old = "# my keys\r\n[dev]\r\naws_access_key_id = AKIAIMPORTED00000001\r\naws_secret_access_key = imported-secret\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n";
+    std::fs::write(&credentials, old).unwrap();
+    let ctx = w.context(false);
+    // The keyring unavailable: exit 3, and no file changes.
+    *w.keyring.fail.lock().unwrap() = Some("no bus".into());
+    assert_eq!(keys::import(&ctx, "dev").unwrap_err().kind, Kind::Config);
+    assert_eq!(std::fs::read_to_string(&credentials).unwrap(), old);
+    *w.keyring.fail.lock().unwrap() = None;
+    keys::import(&ctx, "dev").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&credentials).unwrap(),
+        "# my keys\r\n[dev]\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n"
+    );
+    assert_eq!(std::fs::read_to_string(w.home().join("home/.aws/credentials.bak")).unwrap(), old);
+    assert_eq!(
+        w.keyring.secrets.lock().unwrap().get("access-key/AKIAIMPORTED00000001").map(String::as_str),
+        Some("imported-secret")
+    );
+    let out = export(&w, "dev").unwrap();
+    assert_eq!(out["AccessKeyId"], "ASIAFAKE00000001");
+    assert_eq!(w.sts.calls()[0].signed_with, "AKIAIMPORTED00000001");
+    // Importing again: there is nothing left to move.
+    assert_eq!(keys::import(&ctx, "dev").unwrap_err().kind, Kind::Config);
+}

@@ -605,6 +605,10 @@ fn describe_base(chain: &Chain, settings: &Settings) -> String {
             };
             format!("static keys {shown}{token}")
         }
+        Base::Keyring(k) => format!(
+            "long-term keys {} in the OS keyring (creds_keyring at {}; handed out only as session credentials)",
+            k.access_key_id, k.origin
+        ),
         Base::NamedSource {
             source: NamedSource::Ec2InstanceMetadata,
             ..

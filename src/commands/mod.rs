@@ -6,5 +6,6 @@
 pub mod cache;
 pub mod doctor;
 pub mod export;
+pub mod keys;
 pub mod login;
 pub mod setup;

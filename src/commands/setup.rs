@@ -69,12 +69,7 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
 }
 
 /// Whether `name` is a profile name the AWS SDKs accept.
-pub fn valid_profile_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
-}
+pub use crate::config::edit::valid_profile_name;
 
 /// `old` with `[profile NAME]` appended, the old bytes kept as they are.
 pub fn profile_section(old: &str, name: &str, command: &str, region: Option<&str>) -> String {

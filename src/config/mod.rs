@@ -5,6 +5,7 @@
 //! decided in `crate::settings`. Every property remembers its file and line so that errors
 //! can point at them.
 
+pub mod edit;
 pub mod normalize;
 pub mod parse;
 

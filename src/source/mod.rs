@@ -6,6 +6,7 @@
 //! | module | source | cached |
 //! |---|---|---|
 //! | [`static_keys`] | `aws_access_key_id` + `aws_secret_access_key` | no |
+//! | [`keyring_keys`] | `creds_keyring` (long-term keys in the OS keyring; always exchanged) | no |
 //! | [`environment`] | `credential_source = Environment` | no |
 //! | [`process`] | `credential_process` (with the recursion guard) | yes |
 //! | [`sso_role`] | IAM Identity Center role credentials | yes |
@@ -25,6 +26,7 @@ pub mod assume_role;
 pub mod container;
 pub mod environment;
 pub mod instance_metadata;
+pub mod keyring_keys;
 pub mod login_session;
 pub mod mfa;
 pub mod process;
@@ -48,6 +50,8 @@ pub enum Source {
     Static(Credentials),
     /// `credential_source = Environment` (carried, not fetched).
     Environment(Credentials),
+    /// Long-term keys whose secret is read from the OS keyring (never cached, never handed out).
+    Keyring(crate::chain::KeyringKeys),
     Process {
         command: String,
     },
@@ -69,7 +73,10 @@ pub enum Source {
 impl Source {
     /// Whether the hop's result is cached (static and environment keys are not).
     pub fn cacheable(&self) -> bool {
-        !matches!(self, Source::Static(_) | Source::Environment(_))
+        !matches!(
+            self,
+            Source::Static(_) | Source::Environment(_) | Source::Keyring(_)
+        )
     }
 
     /// Whether the hop is signed with the previous hop's credentials.
@@ -122,6 +129,12 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
                 profile,
             }
         }
+        Base::Keyring(k) => Hop {
+            key: keyring_keys::key(k),
+            label: keyring_keys::label(k),
+            source: Source::Keyring(k.clone()),
+            profile,
+        },
         Base::NamedSource {
             source: NamedSource::Environment,
             ..
@@ -227,7 +240,9 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         | Source::Login(_) => true,
         _ => false,
     };
-    let long_term = matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
+    let keyring = matches!(&base.source, Source::Keyring(_));
+    let long_term = keyring
+        || matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
     let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(3));
     hops.push(base);
     // Over long-term keys, an MFA role is assumed with an MFA session (one code a day); keys
@@ -238,6 +253,10 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         .and_then(|r| Some((&r.profile, r.mfa_serial.as_deref()?, &r.mfa_process)));
     let own = match &chain.base {
         Base::AccessKey(k) if chain.hops.is_empty() => k
+            .mfa_serial
+            .as_deref()
+            .map(|serial| (&k.profile, serial, &k.mfa_process)),
+        Base::Keyring(k) if chain.hops.is_empty() => k
             .mfa_serial
             .as_deref()
             .map(|serial| (&k.profile, serial, &k.mfa_process)),
@@ -266,7 +285,8 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
             source: Source::AssumeRole(role.clone()),
         });
     }
-    if inputs.session_token && chain.hops.is_empty() && !base_has_token && mfa.is_none() {
+    // Keyring keys are never handed out: with nothing above them, they become a session.
+    if (inputs.session_token || keyring) && chain.hops.is_empty() && !base_has_token && mfa.is_none() {
         let base_key = &hops.first().expect("the base hop").key;
         hops.push(Hop {
             key: session_token::key(base_key, inputs.sts),
@@ -304,6 +324,7 @@ pub fn fetch(
     };
     match &hop.source {
         Source::Static(c) | Source::Environment(c) => Ok(c.clone()),
+        Source::Keyring(k) => keyring_keys::fetch(ctx, k),
         Source::Process { command } => process::run(
             ctx.processes.as_ref(),
             &hop.profile,
