@@ -397,7 +397,9 @@ fn keyring_keys(profile: &Section) -> Result<Option<KeyringKeys>> {
         return Ok(None);
     };
     let valid = (16..=128).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if !valid {
         return Err(perr(profile, "creds_keyring", &format!("creds_keyring `{id}` is not an access key id (16 to 128 upper-case letters and digits, such as AKIA...); `creds keys add {}` writes it", profile.name)));
     }

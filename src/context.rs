@@ -697,12 +697,22 @@ pub struct Context {
     pub ui: crate::ui::Ui,
 }
 
-/// `CREDS_KEYRING_TIMEOUT` (whole seconds: `2`, `2s`, `1m`), else 2 s.
+/// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else 2 s.
 fn keyring_timeout(env: &Env) -> std::time::Duration {
+    let parse = |t: &str| -> Option<Duration> {
+        let t = t.trim();
+        if let Some(ms) = t.strip_suffix("ms") {
+            return ms.parse().ok().map(Duration::from_millis);
+        }
+        t.strip_suffix('s')
+            .unwrap_or(t)
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    };
     env.get("CREDS_KEYRING_TIMEOUT")
-        .and_then(|t| crate::settings::parse_duration(t).ok())
-        .and_then(|d| d.to_std().ok())
-        .filter(|d| !d.is_zero())
+        .and_then(parse)
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(60))
         .unwrap_or(crate::keyring::DEFAULT_TIMEOUT)
 }
 

@@ -243,9 +243,17 @@ mod tests {
     #[test]
     fn keyring_errors_name_the_fix() {
         let locked = keyring::Error::NoStorageAccess("Prompt".into());
-        assert!(describe(&locked).contains("locked"), "{}", describe(&locked));
+        assert!(
+            describe(&locked).contains("locked"),
+            "{}",
+            describe(&locked)
+        );
         let down = keyring::Error::PlatformFailure("Unavailable".into());
-        assert!(describe(&down).contains("dbus-run-session"), "{}", describe(&down));
+        assert!(
+            describe(&down).contains("dbus-run-session"),
+            "{}",
+            describe(&down)
+        );
     }
 
     #[test]
@@ -253,8 +261,7 @@ mod tests {
         // The keyring crate's mock store: an error set on an entry comes back as it is.
         keyring::set_default_credential_builder(keyring::mock::default_credential_builder());
         let entry = keyring::Entry::new(SERVICE, "access-key/AKIAMOCK").unwrap();
-        let mock: &keyring::mock::MockCredential =
-            entry.get_credential().downcast_ref().unwrap();
+        let mock: &keyring::mock::MockCredential = entry.get_credential().downcast_ref().unwrap();
         mock.set_error(keyring::Error::NoStorageAccess("Prompt".into()));
         let err = entry.get_password().unwrap_err();
         assert!(describe(&err).starts_with("the keyring is locked"));

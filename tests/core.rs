@@ -1223,9 +1223,19 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     let w = World::new();
     w.config("[profile other]\nregion = us-east-1\n");
     let ctx = w.context(false);
-    keys::add(&ctx, "user", &key_input("AKIAKEYRINGUSER00001", "ring-secret")).unwrap();
+    keys::add(
+        &ctx,
+        "user",
+        &key_input("AKIAKEYRINGUSER00001", "ring-secret"),
+    )
+    .unwrap();
     assert_eq!(
-        w.keyring.secrets.lock().unwrap().get("access-key/AKIAKEYRINGUSER00001").map(String::as_str),
+        w.keyring
+            .secrets
+            .lock()
+            .unwrap()
+            .get("access-key/AKIAKEYRINGUSER00001")
+            .map(String::as_str),
         Some("ring-secret")
     );
     let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
@@ -1237,29 +1247,52 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     let out = export(&w, "user").unwrap();
     assert_eq!(out["AccessKeyId"], "ASIAFAKE00000001");
     let calls = w.sts.calls();
-    assert_eq!((calls[0].operation, calls[0].signed_with.as_str()), ("GetSessionToken", "AKIAKEYRINGUSER00001"));
+    assert_eq!(
+        (calls[0].operation, calls[0].signed_with.as_str()),
+        ("GetSessionToken", "AKIAKEYRINGUSER00001")
+    );
     // A cache hit never touches the keyring: it can be gone.
     *w.keyring.fail.lock().unwrap() = Some("no bus".into());
     assert_eq!(export(&w, "user").unwrap(), out);
     // A miss with the keyring gone is exit 3 with the reason, never plain-text keys.
-    let err = export_with(&w, &ExportArgs { refresh: true, ..args("user") }).unwrap_err();
+    let err = export_with(
+        &w,
+        &ExportArgs {
+            refresh: true,
+            ..args("user")
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.kind, Kind::Config);
-    assert!(err.message.contains("the OS keyring cannot be used: no bus"), "{}", err.message);
+    assert!(
+        err.message
+            .contains("the OS keyring cannot be used: no bus"),
+        "{}",
+        err.message
+    );
     *w.keyring.fail.lock().unwrap() = None;
     // A role above it is assumed with the stored key directly.
     let mut text = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
-    text.push_str(&format!("\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = user\n"));
+    text.push_str(&format!(
+        "\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = user\n"
+    ));
     w.config(&text);
     export(&w, "admin").unwrap();
     let last = w.sts.calls().last().cloned().unwrap();
-    assert_eq!((last.operation, last.signed_with.as_str()), ("AssumeRole", "AKIAKEYRINGUSER00001"));
+    assert_eq!(
+        (last.operation, last.signed_with.as_str()),
+        ("AssumeRole", "AKIAKEYRINGUSER00001")
+    );
     // list names the key, never the secret; remove takes both lines and the secret away.
     let listed = keys::list(&ctx).unwrap();
     assert_eq!(listed, "user\tAKIAKEYRINGUSER00001\tin the keyring\n");
     keys::remove(&ctx, "user").unwrap();
     assert!(w.keyring.secrets.lock().unwrap().is_empty());
     let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
-    assert!(!config.contains("creds_keyring") && !config.contains("credential_process"), "{config}");
+    assert!(
+        !config.contains("creds_keyring") && !config.contains("credential_process"),
+        "{config}"
+    );
     // Temporary keys and bad ids are refused before anything is stored.
     let err = keys::add(&ctx, "user", &key_input("ASIATEMPORARY0000001", "x")).unwrap_err();
     assert_eq!(err.kind, Kind::Usage);
@@ -1285,9 +1318,17 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
         std::fs::read_to_string(&credentials).unwrap(),
         "# my keys\r\n[dev]\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n"
     );
-    assert_eq!(std::fs::read_to_string(w.home().join("home/.aws/credentials.bak")).unwrap(), old);
     assert_eq!(
-        w.keyring.secrets.lock().unwrap().get("access-key/AKIAIMPORTED00000001").map(String::as_str),
+        std::fs::read_to_string(w.home().join("home/.aws/credentials.bak")).unwrap(),
+        old
+    );
+    assert_eq!(
+        w.keyring
+            .secrets
+            .lock()
+            .unwrap()
+            .get("access-key/AKIAIMPORTED00000001")
+            .map(String::as_str),
         Some("imported-secret")
     );
     let out = export(&w, "dev").unwrap();

@@ -61,7 +61,9 @@ fn check_key(input: &KeyInput) -> Result<()> {
         return Err(Error::usage(format!("{id} is a temporary key (ASIA...): only long-term keys (AKIA...) belong in the keyring; temporary ones expire")));
     }
     if !(16..=128).contains(&id.len())
-        || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Err(Error::usage(format!(
             "`{id}` is not an access key id (16 to 128 upper-case letters and digits, such as AKIA...)"
@@ -124,7 +126,14 @@ fn check_profile(set: &ProfileSet, profile: &str) -> Result<()> {
     let Some(section) = set.profile(profile) else {
         return Ok(());
     };
-    for key in ["role_arn", "sso_session", "sso_start_url", "credential_source", "web_identity_token_file", "login_session"] {
+    for key in [
+        "role_arn",
+        "sso_session",
+        "sso_start_url",
+        "credential_source",
+        "web_identity_token_file",
+        "login_session",
+    ] {
         if section.get(key).is_some() {
             return Err(Error::config(format!(
                 "profile `{profile}` ({}) gets its credentials from `{key}`, not from long-term keys; keep keys in a profile of their own and point source_profile at it",
@@ -250,7 +259,9 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
     let process = set
         .profile(profile)
         .and_then(|s| s.get("credential_process"))
-        .filter(|c| *c == ours || c.ends_with(&format!(" export --profile {profile} --format process")));
+        .filter(|c| {
+            *c == ours || c.ends_with(&format!(" export --profile {profile} --format process"))
+        });
     let keys: &[&str] = match process {
         Some(_) => &["creds_keyring", "credential_process"],
         None => &["creds_keyring"],
@@ -260,7 +271,11 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
     ctx.ui.say(&format!(
         "creds: removed {id} of profile `{profile}` from the {}{}",
         said_where(ctx),
-        if had { "" } else { " (it held no secret for it)" }
+        if had {
+            ""
+        } else {
+            " (it held no secret for it)"
+        }
     ));
     Ok(String::new())
 }

@@ -203,14 +203,22 @@ mod tests {
             set(text, File::Config, "new", &[("a", "b")]),
             format!("{text}\n[profile new]\na = b\n")
         );
-        assert_eq!(set("", File::Config, "p", &[("a", "b")]), "[profile p]\na = b\n");
+        assert_eq!(
+            set("", File::Config, "p", &[("a", "b")]),
+            "[profile p]\na = b\n"
+        );
         assert_eq!(
             set("[x]\ny = 1", File::Credentials, "p", &[("a", "b")]),
             "[x]\ny = 1\n\n[p]\na = b\n"
         );
         // CRLF files stay CRLF; a header with spaces matches.
         assert_eq!(
-            set("[ profile  dev ]\r\nregion = x\r\n", File::Config, "dev", &[("k", "v")]),
+            set(
+                "[ profile  dev ]\r\nregion = x\r\n",
+                File::Config,
+                "dev",
+                &[("k", "v")]
+            ),
             "[ profile  dev ]\r\nregion = x\r\nk = v\r\n"
         );
     }

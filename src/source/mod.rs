@@ -286,7 +286,11 @@ pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
         });
     }
     // Keyring keys are never handed out: with nothing above them, they become a session.
-    if (inputs.session_token || keyring) && chain.hops.is_empty() && !base_has_token && mfa.is_none() {
+    if (inputs.session_token || keyring)
+        && chain.hops.is_empty()
+        && !base_has_token
+        && mfa.is_none()
+    {
         let base_key = &hops.first().expect("the base hop").key;
         hops.push(Hop {
             key: session_token::key(base_key, inputs.sts),
