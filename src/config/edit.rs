@@ -100,13 +100,16 @@ pub fn set(text: &str, file: File, profile: &str, pairs: &[(&str, &str)]) -> Str
         }
         skipping = false;
         if let Some(key) = line_key(line) {
-            if let Some(i) = pairs.iter().position(|(k, _)| *k == key) {
-                let (k, v) = pairs[i];
+            let found = pairs
+                .iter()
+                .zip(done.iter_mut())
+                .find(|((k, _), _)| *k == key);
+            if let Some(((k, v), was_done)) = found {
                 skipping = true;
-                if done[i] {
+                if *was_done {
                     continue; // a repeated line of the key: the first one holds the value
                 }
-                done[i] = true;
+                *was_done = true;
                 let ending = if line.ends_with('\n') { nl } else { "" };
                 out.push(format!("{k} = {v}{ending}"));
                 last_in_section = Some(out.len().saturating_sub(1));
