@@ -73,6 +73,8 @@ pub struct Walk<'a> {
     ctx: &'a Context,
     /// `None` when caching is off.
     store: Option<FileStore>,
+    /// Entries in the OS keyring instead of the directory (`CREDS_CACHE=keyring`).
+    keyring: Option<cache::keyring::KeyringEntries<'a>>,
     at: FetchInputs<'a>,
     opts: Options,
     started: DateTime<Utc>,
@@ -84,6 +86,7 @@ impl<'a> Walk<'a> {
     pub fn new(
         ctx: &'a Context,
         store: Option<FileStore>,
+        keyring: bool,
         at: FetchInputs<'a>,
         opts: Options,
     ) -> Self {
@@ -91,6 +94,7 @@ impl<'a> Walk<'a> {
             started: ctx.clock.now(),
             ctx,
             store: None,
+            keyring: None,
             at,
             opts,
             warned: std::cell::Cell::new(false),
@@ -105,7 +109,46 @@ impl<'a> Walk<'a> {
                 false
             }
         });
-        Walk { store, ..walk }
+        let keyring = (keyring && store.is_some())
+            .then(|| cache::keyring::KeyringEntries::new(ctx.keyring.as_ref()));
+        Walk {
+            store,
+            keyring,
+            ..walk
+        }
+    }
+
+    /// The keyring cache, while it works.
+    fn keyring(&self) -> Option<&cache::keyring::KeyringEntries<'a>> {
+        self.keyring.as_ref().filter(|k| k.usable())
+    }
+
+    /// Says, once, that the keyring cache failed and the file cache serves instead.
+    fn keyring_failed(&self, why: &crate::keyring::Unavailable) {
+        self.ctx.ui.warn(&format!(
+            "the keyring cache (CREDS_CACHE=keyring) cannot be used: {why}; using the file cache"
+        ));
+    }
+
+    /// The cached entry of `key`: from the keyring in keyring mode, else from the directory.
+    fn read_entry(&self, store: &FileStore, key: &cache::Key) -> Option<Entry> {
+        if let Some(keyring) = self.keyring() {
+            match keyring.read(key) {
+                Ok(entry) => return entry,
+                Err(why) => self.keyring_failed(&why),
+            }
+        }
+        store.read(key)
+    }
+
+    fn write_entry(&self, store: &FileStore, entry: &Entry) -> Result<()> {
+        if let Some(keyring) = self.keyring() {
+            match keyring.write(entry) {
+                Ok(()) => return Ok(()),
+                Err(why) => self.keyring_failed(&why),
+            }
+        }
+        store.write(entry)
     }
 
     /// Warns, once, that the cache cannot be used.
@@ -150,7 +193,10 @@ impl<'a> Walk<'a> {
             return self.fetch(hops, i);
         };
         if !self.opts.refresh {
-            if let Some(c) = store.read(&hop.key).and_then(|e| e.credentials()) {
+            if let Some(c) = self
+                .read_entry(store, &hop.key)
+                .and_then(|e| e.credentials())
+            {
                 if cache::fresh(&c, self.ctx.clock.now(), ttl) {
                     self.log(|| {
                         format!(
@@ -176,7 +222,7 @@ impl<'a> Walk<'a> {
             }
         };
         let now = self.ctx.clock.now();
-        if let Some(entry) = store.read(&hop.key) {
+        if let Some(entry) = self.read_entry(store, &hop.key) {
             let refreshed_since_start = entry.fetched_at().is_some_and(|t| t > self.started);
             if let Some(c) = entry.credentials().filter(|c| cache::fresh(c, now, ttl)) {
                 if !self.opts.refresh || refreshed_since_start {
@@ -200,7 +246,7 @@ impl<'a> Walk<'a> {
             Ok(c) => {
                 let now = self.ctx.clock.now();
                 if let Some(entry) = Entry::new(&hop.key, &hop.profile, &hop.label, &c, now) {
-                    if let Err(e) = store.write(&entry) {
+                    if let Err(e) = self.write_entry(store, &entry) {
                         self.unusable(&e.message);
                     }
                 }
@@ -307,7 +353,7 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         true => None,
         false => settings.cache_store_dir().cloned().map(FileStore::new),
     };
-    if !request.no_cache && settings.cache_mode.value == Mode::File && settings.cache_dir.is_none()
+    if !request.no_cache && settings.cache_mode.value != Mode::None && settings.cache_dir.is_none()
     {
         ctx.ui
             .warn("no cache directory (set HOME or CREDS_CACHE_DIR); credentials are not cached");
@@ -349,7 +395,8 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         refresh: request.refresh,
         verbose,
     };
-    let creds = Walk::new(ctx, store, at, options).resolve(&hops)?;
+    let keyring = settings.cache_mode.value == Mode::Keyring;
+    let creds = Walk::new(ctx, store, keyring, at, options).resolve(&hops)?;
     Ok((settings, creds))
 }
 

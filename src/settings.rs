@@ -10,7 +10,7 @@
 //! | credentials file | `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials` |
 //! | region | `--region` (setup), `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`; STS falls back to `us-east-1` |
 //! | STS, SSO and SSO OIDC endpoints | `AWS_ENDPOINT_URL_STS` (`_SSO`, `_SSO_OIDC`), `AWS_ENDPOINT_URL`, the profile's `services` section (`sts = endpoint_url = ...`), the profile's `endpoint_url`, else the regional endpoint; all but the last are ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's `ignore_configured_endpoint_urls` is `true` |
-//! | cache | `CREDS_CACHE` (`file`, the default, or `none`) |
+//! | cache | `CREDS_CACHE`, the profile's `creds_cache` (`file`, the default, `keyring` or `none`) |
 //! | cache directory | `CREDS_CACHE_DIR`, `XDG_CACHE_HOME/creds`, `~/Library/Caches/creds` (macOS), `%LOCALAPPDATA%\creds` (Windows), `~/.cache/creds` |
 //! | recursion guard | `_CREDS_PROFILE_CHAIN` (the profiles being exported by the creds processes above) |
 //! | CA bundle for AWS calls | `AWS_CA_BUNDLE`, the profile's `ca_bundle` (a leading `~` expanded); its certificates replace the system's, as in the AWS CLI |
@@ -375,14 +375,22 @@ pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
 }
 
 /// `CREDS_CACHE`: `file` (the default) or `none`.
-pub fn cache_mode(env: &Env) -> Result<Sourced<Mode>> {
-    let origin = Origin::Env("CREDS_CACHE");
-    match env.get("CREDS_CACHE").map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(Sourced::new(Mode::File, Origin::Default)),
-        Some("file") => Ok(Sourced::new(Mode::File, origin)),
-        Some("none") | Some("off") => Ok(Sourced::new(Mode::None, origin)),
-        Some("keyring") => Err(Error::config("CREDS_CACHE=keyring is not supported yet by this version of creds; unset it to use the file cache")),
-        Some(other) => Err(Error::config(format!("CREDS_CACHE=`{other}` is not valid; use `file` (the default) or `none`"))),
+pub fn cache_mode(env: &Env, section: Option<&Section>) -> Result<Sourced<Mode>> {
+    let (text, origin) = match (
+        env.get("CREDS_CACHE").filter(|v| !v.is_empty()),
+        section
+            .and_then(|s| s.property("creds_cache"))
+            .filter(|p| !p.value.is_empty()),
+    ) {
+        (Some(v), _) => (v.to_ascii_lowercase(), Origin::Env("CREDS_CACHE")),
+        (None, Some(p)) => (p.value.to_ascii_lowercase(), Origin::File(p.origin())),
+        (None, None) => return Ok(Sourced::new(Mode::File, Origin::Default)),
+    };
+    match text.as_str() {
+        "file" => Ok(Sourced::new(Mode::File, origin)),
+        "keyring" => Ok(Sourced::new(Mode::Keyring, origin)),
+        "none" | "off" => Ok(Sourced::new(Mode::None, origin)),
+        other => Err(Error::config(format!("the cache `{other}` from {origin} is not valid; use `file` (the default), `keyring` or `none`"))),
     }
 }
 
@@ -560,7 +568,7 @@ impl Settings {
             profile_region,
             home: home(env).map(|h| Sourced::new(PathBuf::from(h.value), h.origin)),
             files,
-            cache_mode: cache_mode(env)?,
+            cache_mode: cache_mode(env, section)?,
             cache_dir: cache_dir(env),
             guard: guard(env),
             process_timeout: process_timeout(env)?,
@@ -603,7 +611,8 @@ impl Settings {
     /// The cache directory, when caching is on.
     pub fn cache_store_dir(&self) -> Option<&PathBuf> {
         match self.cache_mode.value {
-            Mode::File => self.cache_dir.as_ref().map(|d| &d.value),
+            // The keyring cache keeps its locks and failures in the directory.
+            Mode::File | Mode::Keyring => self.cache_dir.as_ref().map(|d| &d.value),
             Mode::None => None,
         }
     }

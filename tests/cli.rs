@@ -9,8 +9,10 @@ mod setup;
 mod sso;
 mod support;
 
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
-use support::{json, FakeSts, TestEnv};
+use support::{json, to_run, FakeSts, TestEnv};
 
 const CHAIN: &str = "\
 [profile base]
@@ -612,4 +614,52 @@ fn concurrent_mfa_exports_ask_for_one_code() {
     env.set("CREDS_PROCESS_TIMEOUT", "1s");
     env.run(&["export", "-p", "stuck"])
         .fails(6, "mfa_process `sh ...` gave no MFA code");
+}
+
+/// Without a session bus (no `DBUS_SESSION_BUS_ADDRESS`): `keys add` from stdin and a
+/// keyring-backed export fail at once with exit 3 naming the fix, and never read plain-text
+/// keys instead; `CREDS_CACHE=keyring` falls back to the file cache with one warning.
+#[test]
+fn without_a_session_bus_the_keyring_fails_fast_and_clearly() {
+    let sts = FakeSts::start();
+    let env = chain_env(&sts);
+    let mut add = env.command(&["keys", "add", "ring"]);
+    add.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"AKIAKEYRINGTEST00001\nkeyring-test-secret\n")
+        .unwrap();
+    let run = to_run(child.wait_with_output().unwrap());
+    let err = run.fails(3, "the OS keyring cannot be used").to_string();
+    assert!(err.contains("dbus-run-session"), "{err}");
+    assert!(!std::fs::read_to_string(env.home().join(".aws/config"))
+        .unwrap()
+        .contains("creds_keyring"));
+    // A profile that names keyring keys: exit 3, no STS call, even with plain-text keys beside.
+    env.config(&format!(
+        "{CHAIN}\n[profile ring]\ncreds_keyring = AKIAKEYRINGTEST00001\n"
+    ));
+    env.credentials("[ring]\naws_access_key_id = AKIAPLAIN\naws_secret_access_key = plain\n");
+    env.run(&["export", "-p", "ring"])
+        .fails(3, "profile `ring` (creds_keyring AKIAKEYRINGTEST00001 at");
+    assert!(sts.calls().is_empty());
+    // The keyring cache: one warning, the file cache, credentials on stdout.
+    let mut env = env;
+    env.set("CREDS_CACHE", "keyring");
+    let out = env.run(&["export", "-p", "b"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("AccessKeyId"));
+    let warnings: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("creds: warning: the keyring cache (CREDS_CACHE=keyring) cannot be used"),
+        "{warnings:?}"
+    );
+    assert_eq!(env.cache_entries().len(), 2);
 }

@@ -1337,3 +1337,59 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
     // Importing again: there is nothing left to move.
     assert_eq!(keys::import(&ctx, "dev").unwrap_err().kind, Kind::Config);
 }
+
+#[test]
+fn the_keyring_cache_keeps_entries_out_of_files_and_falls_back_with_one_warning() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push(("CREDS_CACHE".into(), "keyring".into()));
+    let first = export(&w, "b").unwrap();
+    let entries: Vec<String> = w.keyring.secrets.lock().unwrap().keys().cloned().collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries.iter().all(|a| a.starts_with("cache/")),
+        "{entries:?}"
+    );
+    let cache_dir = w.home().join("home/cache");
+    let json = |dir: &std::path::Path| -> usize {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "json")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(json(&cache_dir), 0, "no entry in the file cache");
+    assert_eq!(export(&w, "b").unwrap(), first);
+    assert_eq!(w.sts.calls().len(), 2, "served from the keyring");
+    // The keyring gone: one warning, the file cache serves, credentials are still printed.
+    *w.keyring.fail.lock().unwrap() = Some("no bus".into());
+    let shown = w.shown.lines().len();
+    export(&w, "b").unwrap();
+    let warnings: Vec<String> = w.shown.lines()[shown..].to_vec();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(
+            "the keyring cache (CREDS_CACHE=keyring) cannot be used: no bus; using the file cache"
+        ),
+        "{warnings:?}"
+    );
+    assert_eq!(json(&cache_dir), 2);
+    // The profile's creds_cache setting chooses it too; CREDS_CACHE wins over it.
+    w.vars.pop();
+    *w.keyring.fail.lock().unwrap() = None;
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\ncreds_cache = none\n"));
+    let before = w.sts.calls().len();
+    export(&w, "b").unwrap();
+    assert_eq!(
+        w.sts.calls().len(),
+        before + 2,
+        "creds_cache = none: nothing cached"
+    );
+}

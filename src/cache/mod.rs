@@ -8,6 +8,7 @@
 //! `crate::settings` (`CREDS_CACHE`, `CREDS_CACHE_DIR`).
 
 pub mod file;
+pub mod keyring;
 
 use crate::error::Error;
 use crate::secret::{Credentials, Secret};
@@ -188,6 +189,8 @@ impl Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     File,
+    /// Entries in the OS keyring; locks and failures in the cache directory.
+    Keyring,
     None,
 }
 

@@ -40,6 +40,8 @@ pub struct Diagnosis {
     pub ca_bundle: Option<String>,
     /// The proxies AWS calls go through (passwords hidden), and what they skip.
     pub proxy: Option<String>,
+    /// Whether the OS keyring answered and how fast (keyring-backed keys, or its cache).
+    pub keyring: Option<String>,
     /// Where credentials are cached, and why there.
     pub cache: Option<String>,
     pub source: Option<String>,
@@ -236,6 +238,10 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
     };
     check_region(settings, d);
     d.proxy = describe_proxy(&ctx.env);
+    let keyring_base = matches!(&chain.base, Base::Keyring(_));
+    if keyring_base || settings.cache_mode.value == crate::cache::Mode::Keyring {
+        check_keyring(ctx, &chain, d);
+    }
     let endpoints = settings.sso_endpoints();
     let inputs = PlanInputs {
         env: &ctx.env,
@@ -309,6 +315,11 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
     }
     d.cache = Some(match (&settings.cache_mode.value, &settings.cache_dir) {
         (crate::cache::Mode::None, _) => format!("off (from {})", settings.cache_mode.origin),
+        (crate::cache::Mode::Keyring, Some(dir)) => format!(
+            "the OS keyring (from {}); locks in {}",
+            settings.cache_mode.origin,
+            dir.value.display()
+        ),
         (_, Some(dir)) => match FileStore::new(dir.value.clone()).check() {
             Ok(()) => format!("{} (from {})", dir.value.display(), dir.origin),
             Err(why) => format!("not used: {why} (from {})", dir.origin),
@@ -335,6 +346,8 @@ fn check_chain(
         ));
     }
     let store = settings.cache_store_dir().cloned().map(FileStore::new);
+    let keyring = (settings.cache_mode.value == crate::cache::Mode::Keyring)
+        .then(|| crate::cache::keyring::KeyringEntries::new(ctx.keyring.as_ref()));
     let mut fresh_from = None;
     for (i, hop) in hops.iter().enumerate() {
         let ttl = if i.saturating_add(1) == hops.len() {
@@ -343,7 +356,17 @@ fn check_chain(
             INTERMEDIATE_TTL
         };
         let cached = match (&store, hop.source.cacheable()) {
-            (Some(store), true) => store.read(&hop.key).and_then(|e| e.credentials()),
+            (Some(store), true) => {
+                let in_keyring = keyring
+                    .as_ref()
+                    .filter(|k| k.usable())
+                    .and_then(|k| k.read(&hop.key).ok());
+                match in_keyring {
+                    Some(entry) => entry,
+                    None => store.read(&hop.key),
+                }
+                .and_then(|e| e.credentials())
+            }
             _ => None,
         };
         let status = match (&cached, hop.source.cacheable()) {
@@ -543,6 +566,59 @@ fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// Whether the keyring answers, and how fast; for a keyring-backed profile, whether it holds
+/// the profile's secret (never read out: only whether there is one).
+fn check_keyring(ctx: &Context, chain: &Chain, d: &mut Diagnosis) {
+    let store = ctx.keyring.as_ref();
+    let account = match &chain.base {
+        Base::Keyring(k) => crate::keyring::key_account(&k.access_key_id),
+        _ => "probe".to_string(),
+    };
+    let start = ctx.clock.monotonic();
+    let answer = store.get(&account);
+    let took = ctx.clock.monotonic().saturating_sub(start).as_millis();
+    match (answer, &chain.base) {
+        (Ok(found), Base::Keyring(k)) => {
+            d.keyring = Some(format!(
+                "{} answered in {took} ms; it {} the secret of {}",
+                store.name(),
+                if found.is_some() {
+                    "holds"
+                } else {
+                    "does not hold"
+                },
+                k.access_key_id
+            ));
+            if found.is_none() {
+                d.problem(
+                    format!("profile `{}` names {} in creds_keyring ({}), but the keyring holds no secret for it", k.profile, k.access_key_id, k.origin),
+                    format!("run `creds keys add {}`", k.profile),
+                );
+            }
+        }
+        (Ok(_), _) => d.keyring = Some(format!("{} answered in {took} ms", store.name())),
+        (Err(why), Base::Keyring(k)) => {
+            d.keyring = Some(format!(
+                "{} unavailable after {took} ms: {why}",
+                store.name()
+            ));
+            d.problem(
+                format!(
+                    "profile `{}` keeps its keys in the OS keyring, which cannot be used: {why}",
+                    k.profile
+                ),
+                "see the message: it names the fix",
+            );
+        }
+        (Err(why), _) => {
+            d.keyring = Some(format!(
+                "{} unavailable after {took} ms: {why}; the file cache serves instead",
+                store.name()
+            ))
+        }
+    }
+}
+
 /// The proxies of the environment as the HTTP client reads them (the upper-case name first),
 /// with any password hidden.
 fn describe_proxy(env: &crate::context::Env) -> Option<String> {
@@ -715,6 +791,9 @@ pub fn render(d: &Diagnosis) -> String {
         }
         if let Some(proxy) = &d.proxy {
             lines.push(format!("proxy: {proxy}"));
+        }
+        if let Some(keyring) = &d.keyring {
+            lines.push(format!("keyring: {keyring}"));
         }
         if let Some(cache) = &d.cache {
             lines.push(format!("cache: {cache}"));
