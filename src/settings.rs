@@ -853,12 +853,12 @@ mod tests {
         let env = Env::from_pairs([("HOME", "/h"), ("CREDS_CACHE_DIR", "/c")]);
         assert_eq!(cache_dir(&env).unwrap().value, PathBuf::from("/c"));
         assert_eq!(
-            cache_mode(&Env::from_pairs([("CREDS_CACHE", "None")]))
+            cache_mode(&Env::from_pairs([("CREDS_CACHE", "None")]), None)
                 .unwrap()
                 .value,
             Mode::None
         );
-        assert!(cache_mode(&Env::from_pairs([("CREDS_CACHE", "bogus")])).is_err());
+        assert!(cache_mode(&Env::from_pairs([("CREDS_CACHE", "bogus")]), None).is_err());
         assert_eq!(
             guard(&Env::from_pairs([(GUARD_VAR, "a,,b")])),
             ["a".to_string(), "b".to_string()]
