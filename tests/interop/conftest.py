@@ -105,7 +105,9 @@ class Home:
         (self.root / ".aws" / "config").write_text(text)
 
     def run(self, args, timeout=120, env=None, **kw):
-        return subprocess.run(args, env=env or self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+        if "input" not in kw:
+            kw["stdin"] = subprocess.DEVNULL
+        return subprocess.run(args, env=env or self.env, capture_output=True, text=True, timeout=timeout, **kw)
 
     def entry(self, hop):
         for path in sorted(self.cache.glob("*.json")):
