@@ -187,3 +187,34 @@ def proxy(tmp_path):
     yield port, log
     proc.terminate()
     proc.wait(timeout=10)
+
+
+class Tmux:
+    """A program in a real terminal: a tmux server of its own (`-L`), read with capture-pane."""
+
+    def __init__(self, home, command, name):
+        self.socket = f"creds-{name}-{os.getpid()}"
+        self.env = dict(home.env, TERM="xterm-256color")
+        self.started = time.monotonic()
+        self.run("new-session", "-d", "-x", "160", "-y", "50", "-s", "t", "-c", str(home.root), command)
+
+    def run(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket, *args], env=self.env, capture_output=True, text=True, timeout=30)
+
+    def screen(self):
+        return self.run("capture-pane", "-p", "-J", "-t", "t").stdout
+
+    def keys(self, *keys):
+        self.run("send-keys", "-t", "t", *keys)
+
+    def wait_for(self, predicate, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        return None
+
+    def close(self):
+        self.run("kill-server")

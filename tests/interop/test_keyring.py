@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Tmux
+
 ROLE_B = "arn:aws:iam::222222222222:role/InteropB"
 KEY_ID = "AKIAKEYRINGINTEROP01"
 SECRET = "keyring-interop-Secret/0123456789abcdefghij"
@@ -268,3 +270,27 @@ def test_a_stuck_or_missing_keyring_never_hangs(creds_bin, home, moto, sts, keyr
         assert len(out.stderr.splitlines()) == 1 and "using the file cache" in out.stderr, out.stderr
     finally:
         empty.close()
+
+
+def test_keys_add_in_a_terminal_does_not_show_the_secret(creds_bin, home, moto, sts, keyring_bus):
+    """`creds keys add` in a real terminal (tmux): the key id is echoed, the secret is not, and
+    the terminal echoes again afterwards."""
+    home.env["DBUS_SESSION_BUS_ADDRESS"] = keyring_bus.address
+    home.config("")
+    tmux = Tmux(home, f"{shlex.quote(creds_bin)} keys add tty; echo exit=$?; exec cat", "keys")
+    try:
+        assert tmux.wait_for(lambda s: "AWS access key id:" in s, 10), tmux.screen()
+        tmux.keys(KEY_ID, "Enter")
+        assert tmux.wait_for(lambda s: "AWS secret access key (not shown):" in s, 10), tmux.screen()
+        tmux.keys(SECRET, "Enter")
+        screen = tmux.wait_for(lambda s: "exit=" in s, 15)
+        assert screen and "exit=0" in screen, tmux.screen()
+        assert KEY_ID in screen and SECRET not in screen, screen
+        assert "stored " + KEY_ID + " for profile `tty`" in screen, screen
+        tmux.keys("echo-is-back")  # no Enter: only the terminal's echo can show it
+        assert tmux.wait_for(lambda s: "echo-is-back" in s, 5), "the terminal echoes again"
+    finally:
+        tmux.close()
+    out = home.run([creds_bin, "export", "--profile", "tty"])
+    assert out.returncode == 0, out.stderr
+    assert sts.calls == [("GetSessionToken", KEY_ID)]
