@@ -246,16 +246,29 @@ def test_a_stuck_or_missing_keyring_never_hangs(creds_bin, home, moto, sts, keyr
         assert took < 15, took
         cached = home.run([creds_bin, "export", "--profile", "admin"], env=dict(home.env, CREDS_CACHE="keyring"), timeout=30)
         assert cached.returncode == 3, cached.stderr  # the keys themselves are in the stuck keyring
-        # A creds killed while waiting on the keyring leaves nothing that blocks the next one.
-        proc = subprocess.Popen([creds_bin, "export", "--profile", "user"], env=dict(home.env, CREDS_KEYRING_TIMEOUT="30"),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1)
-        proc.kill()
-        proc.wait(timeout=10)
+        # A creds killed (-9) in the middle of a keyring write, and one in the middle of an
+        # export, leave nothing that blocks the next ones.
+        killed = []
+        for args in (["keys", "add", "user"], ["export", "--profile", "user"]):
+            proc = subprocess.Popen([creds_bin, *args], env=dict(home.env, CREDS_KEYRING_TIMEOUT="30"),
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc.stdin.write(f"{KEY_ID} {SECRET}-rotated".encode())
+            proc.stdin.close()
+            killed.append(proc)
+        time.sleep(1.5)
+        for proc in killed:
+            assert proc.poll() is None, "still waiting on the stopped keyring"
+            proc.kill()
+            proc.wait(timeout=10)
     finally:
         os.kill(keyring_bus.daemon.pid, signal.SIGCONT)
-    out = home.run([creds_bin, "export", "--profile", "user"], timeout=30)
+    started = time.monotonic()
+    again = home.run([creds_bin, "keys", "add", "user"], input=f"{KEY_ID} {SECRET}", timeout=30)
+    assert again.returncode == 0, again.stderr
+    out = home.run([creds_bin, "export", "--profile", "user", "--refresh"], timeout=30)
     assert out.returncode == 0, out.stderr
+    assert time.monotonic() - started < 10
+    assert sts.calls[-1] == ("GetSessionToken", KEY_ID)
     # A bus with no Secret Service at all: exit 3 at once naming the fix; the keyring cache
     # falls back to files with one warning.
     empty = Bus(tmp_path / "empty-bus", provider=False)
