@@ -2,7 +2,7 @@
 //! keys, and where `CREDS_CACHE=keyring` keeps cached credentials.
 //!
 //! - [`OsKeyring`] is the real store, on the `keyring` crate: the Secret Service over D-Bus
-//!   (pure Rust) on Linux, the Keychain on macOS, the Credential Manager on Windows. Every
+//!   (libdbus, linked statically) on Linux, the Keychain on macOS, the Credential Manager on Windows. Every
 //!   operation runs on a thread of its own and is given up after a deadline (2 s unless
 //!   `CREDS_KEYRING_TIMEOUT` says otherwise), so a missing bus, a provider that never answers
 //!   or a collection waiting on an unlock prompt is an error in seconds, never a hang.
@@ -68,16 +68,14 @@ impl OsKeyring {
         let spawned = std::thread::Builder::new()
             .name("creds-keyring".into())
             .spawn(move || {
-                let _ = tx.send(with_runtime(|| {
-                    keyring::Entry::new(SERVICE, &account).and_then(|entry| op(&entry))
-                }));
+                let _ =
+                    tx.send(keyring::Entry::new(SERVICE, &account).and_then(|entry| op(&entry)));
             });
         if let Err(e) = spawned {
             return Err(Unavailable(format!("cannot start a thread for it ({e})")));
         }
         match rx.recv_timeout(self.timeout) {
-            Ok(Ok(result)) => result.map_err(|e| Unavailable(describe(&e))),
-            Ok(Err(why)) => Err(Unavailable(why)),
+            Ok(result) => result.map_err(|e| Unavailable(describe(&e))),
             // The thread is left behind: the process ends soon, and nothing waits for it.
             Err(_) => Err(Unavailable(format!(
                 "it did not answer within {} ms ({}); unlock it, or check that its daemon is running and not stuck (CREDS_KEYRING_TIMEOUT sets the limit)",
@@ -86,26 +84,6 @@ impl OsKeyring {
             ))),
         }
     }
-}
-
-/// Runs `f` where the Linux backend can use tokio (zbus spawns its tasks on the runtime
-/// entered); elsewhere as it is.
-fn with_runtime<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    #[cfg(target_os = "linux")]
-    {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime ({e})"))?;
-        let _entered = runtime.enter();
-        let out = f();
-        drop(_entered);
-        runtime.shutdown_background();
-        Ok(out)
-    }
-    #[cfg(not(target_os = "linux"))]
-    Ok(f())
 }
 
 fn backend_name() -> &'static str {
@@ -124,14 +102,9 @@ fn backend_name() -> &'static str {
 pub fn describe(e: &keyring::Error) -> String {
     use keyring::Error as E;
     match e {
-        E::NoStorageAccess(inner) => {
-            let inner = inner.to_string();
-            if inner.to_ascii_lowercase().contains("prompt") || inner.contains("locked") {
-                format!("the keyring is locked and creds cannot show an unlock prompt ({inner}); unlock it (log in to the desktop, or run `gnome-keyring-daemon --unlock` with your password on stdin)")
-            } else {
-                format!("access to the keyring was refused ({inner}); unlock it or allow creds")
-            }
-        }
+        E::NoStorageAccess(inner) => format!(
+            "the keyring is locked, or has no default collection, and creds cannot show a prompt ({inner}); unlock it (log in to the desktop, or run `gnome-keyring-daemon --unlock` with your password on stdin), or create a default keyring with your desktop's keyring tool"
+        ),
         E::PlatformFailure(inner) => {
             let inner = inner.to_string();
             if cfg!(target_os = "linux") {

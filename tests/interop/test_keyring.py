@@ -42,7 +42,7 @@ class Bus:
     """A private session bus (no service activation), and optionally gnome-keyring on it,
     unlocked with a test password."""
 
-    def __init__(self, root, provider):
+    def __init__(self, root, provider, unlock=True):
         root.mkdir(parents=True, exist_ok=True)
         conf = root / "bus.conf"
         conf.write_text(BUS_CONFIG.format(dir=root))
@@ -58,10 +58,12 @@ class Bus:
             home.mkdir(exist_ok=True)
             env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address, HOME=str(home),
                        XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(root))
-            self.daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            unlocking = ["--unlock"] if unlock else []
+            self.daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", *unlocking, "--components=secrets"],
                                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL, env=env)
-            self.daemon.stdin.write(b"test-password")
+            if unlock:
+                self.daemon.stdin.write(b"test-password")
             self.daemon.stdin.close()
             self.procs.append(self.daemon)
             deadline = time.monotonic() + 20
@@ -283,6 +285,16 @@ def test_a_stuck_or_missing_keyring_never_hangs(creds_bin, home, moto, sts, keyr
         assert len(out.stderr.splitlines()) == 1 and "using the file cache" in out.stderr, out.stderr
     finally:
         empty.close()
+    # A Secret Service whose collection is locked (it would need an unlock prompt, and there is
+    # no display): exit 3 saying it is locked and how to unlock it.
+    locked = Bus(tmp_path / "locked-bus", provider=True, unlock=False)
+    try:
+        env = dict(home.env, DBUS_SESSION_BUS_ADDRESS=locked.address)
+        add = home.run([creds_bin, "keys", "add", "other"], input=f"{KEY_ID} {SECRET}", env=env, timeout=30)
+        assert add.returncode == 3 and "locked" in add.stderr, add.stderr
+        assert len(add.stderr.splitlines()) == 1, add.stderr
+    finally:
+        locked.close()
 
 
 def test_keys_add_in_a_terminal_does_not_show_the_secret(creds_bin, home, moto, sts, keyring_bus):
