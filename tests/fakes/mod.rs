@@ -462,22 +462,27 @@ impl ProcessRunner for FakeProcesses {
     }
 }
 
-/// The instance and container metadata services: each call answers new credentials valid for
-/// six hours, or the next queued error; every call is recorded as `instance ENDPOINT` or
-/// `container URI`.
+/// A credentials service answering each call with new credentials (`PREFIX` + the call's
+/// number, valid for `lifetime`) or the next queued error, recording every call.
 #[derive(Clone)]
-pub struct FakeMetadata {
+pub struct Issuer {
     calls: Arc<Mutex<Vec<String>>>,
     failures: Arc<Mutex<VecDeque<Error>>>,
     clock: Arc<ManualClock>,
+    prefix: &'static str,
+    lifetime: Duration,
+    account: Option<&'static str>,
 }
 
-impl FakeMetadata {
-    pub fn new(clock: Arc<ManualClock>) -> Self {
-        FakeMetadata {
+impl Issuer {
+    fn new(clock: Arc<ManualClock>, prefix: &'static str, lifetime: Duration) -> Self {
+        Issuer {
             calls: Arc::default(),
             failures: Arc::default(),
             clock,
+            prefix,
+            lifetime,
+            account: None,
         }
     }
     pub fn calls(&self) -> Vec<String> {
@@ -493,65 +498,64 @@ impl FakeMetadata {
             return Err(err);
         }
         let n = calls.len();
+        let width = 16usize.saturating_sub(self.prefix.len());
         Ok(Credentials {
-            access_key_id: format!("ASIAMETA{n:08}"),
-            secret_access_key: Secret::new(format!("meta-secret-{n}")),
-            session_token: Some(Secret::new(format!("meta-token-{n}"))),
-            expiration: Some(self.clock.now() + Duration::hours(6)),
-            account_id: None,
+            access_key_id: format!("{}{n:0width$}", self.prefix),
+            secret_access_key: Secret::new(format!("{}-secret-{n}", self.prefix)),
+            session_token: Some(Secret::new(format!("{}-token-{n}", self.prefix))),
+            expiration: Some(self.clock.now() + self.lifetime),
+            account_id: self.account.map(str::to_string),
         })
+    }
+}
+
+/// The instance and container metadata services: credentials for six hours; every call is
+/// recorded as `instance ENDPOINT` or `container URI`.
+#[derive(Clone)]
+pub struct FakeMetadata(pub Issuer);
+
+impl FakeMetadata {
+    pub fn new(clock: Arc<ManualClock>) -> Self {
+        FakeMetadata(Issuer::new(clock, "ASIAMETA", Duration::hours(6)))
+    }
+    pub fn calls(&self) -> Vec<String> {
+        self.0.calls()
+    }
+    pub fn fail_next(&self, err: Error) {
+        self.0.fail_next(err)
     }
 }
 
 impl creds::aws::metadata::Metadata for FakeMetadata {
     fn instance(&self, endpoint: &str) -> Result<Credentials> {
-        self.answer(format!("instance {endpoint}"))
+        self.0.answer(format!("instance {endpoint}"))
     }
     fn container(&self, c: &creds::aws::metadata::Container) -> Result<Credentials> {
-        self.answer(format!("container {}", c.uri))
+        self.0.answer(format!("container {}", c.uri))
     }
 }
 
-/// AWS Sign-In: each call answers new credentials valid for 15 minutes, or the next queued
-/// error; every call is recorded as the session ARN.
+/// AWS Sign-In: credentials for 15 minutes; every call is recorded as the session ARN.
 #[derive(Clone)]
-pub struct FakeSignIn {
-    calls: Arc<Mutex<Vec<String>>>,
-    failures: Arc<Mutex<VecDeque<Error>>>,
-    clock: Arc<ManualClock>,
-}
+pub struct FakeSignIn(pub Issuer);
 
 impl FakeSignIn {
     pub fn new(clock: Arc<ManualClock>) -> Self {
-        FakeSignIn {
-            calls: Arc::default(),
-            failures: Arc::default(),
-            clock,
-        }
+        let mut issuer = Issuer::new(clock, "ASIALOGIN", Duration::minutes(15));
+        issuer.account = Some("123456789012");
+        FakeSignIn(issuer)
     }
     pub fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
+        self.0.calls()
     }
     pub fn fail_next(&self, err: Error) {
-        self.failures.lock().unwrap().push_back(err);
+        self.0.fail_next(err)
     }
 }
 
 impl creds::aws::signin::SignIn for FakeSignIn {
     fn credentials(&self, session: &str, _: &StsTarget) -> Result<Credentials> {
-        let mut calls = self.calls.lock().unwrap();
-        calls.push(session.to_string());
-        if let Some(err) = self.failures.lock().unwrap().pop_front() {
-            return Err(err);
-        }
-        let n = calls.len();
-        Ok(Credentials {
-            access_key_id: format!("ASIALOGIN{n:07}"),
-            secret_access_key: Secret::new(format!("login-secret-{n}")),
-            session_token: Some(Secret::new(format!("login-token-{n}"))),
-            expiration: Some(self.clock.now() + Duration::minutes(15)),
-            account_id: Some("123456789012".into()),
-        })
+        self.0.answer(session.to_string())
     }
 }
 

@@ -44,6 +44,18 @@ def sso_home(home, fake_sso):
     return home
 
 
+def write_token(home, issued, minutes):
+    """The token `issued` by the fake, in the AWS CLI's file, expiring in `minutes`."""
+    path = token_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": issued["accessToken"],
+        "expiresAt": stamp(minutes), "clientId": "client-0", "clientSecret": "csecret-0",
+        "registrationExpiresAt": stamp(60 * 24 * 30), "refreshToken": issued["refreshToken"],
+    }))
+    return path
+
+
 def bearers(fake_sso):
     return [token for op, token in fake_sso.log() if op == "GetRoleCredentials"]
 
@@ -54,13 +66,7 @@ def test_botocore_written_token_is_used_and_renewed_by_creds(creds_bin, home, mo
     # refresh token from the file when a renewal returns none).
     fake_sso.configure(rotate=True)
     issued = fake_sso.issue()
-    path = token_path(home)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({
-        "startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": issued["accessToken"],
-        "expiresAt": stamp(5), "clientId": "client-0", "clientSecret": "csecret-0",
-        "registrationExpiresAt": stamp(60 * 24 * 30), "refreshToken": issued["refreshToken"],
-    }))
+    path = write_token(home, issued, minutes=5)
     # botocore's own SSO token provider renews the token (5 minutes left) and writes the file.
     out = home.run([sys.executable, "-c", BOTO3_CALLER, moto.url])
     assert out.returncode == 0, out.stderr
@@ -151,13 +157,7 @@ role_session_name = interop-b
 """)
     fake_sso.configure(rotate=True)
     issued = fake_sso.issue()
-    path = token_path(home)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({
-        "startUrl": "https://d-test.awsapps.com/start", "region": "us-east-1", "accessToken": issued["accessToken"],
-        "expiresAt": stamp(5), "clientId": "client-0", "clientSecret": "csecret-0",
-        "registrationExpiresAt": stamp(60 * 24 * 30), "refreshToken": issued["refreshToken"],
-    }))
+    path = write_token(home, issued, minutes=5)
     port, log = proxy
     env = dict(home.env, HTTP_PROXY=f"http://user:s3cret@127.0.0.1:{port}")
     out = home.run([creds_bin, "export", "--profile", "hop"], env=env)
