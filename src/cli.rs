@@ -243,6 +243,11 @@ pub struct ExportArgs {
     /// Neither read nor write the cache.
     #[arg(long, conflicts_with = "refresh")]
     pub no_cache: bool,
+
+    /// Never start a background renewal of credentials that will soon fall under --min-ttl
+    /// (refresh-ahead; also CREDS_REFRESH_AHEAD=off).
+    #[arg(long)]
+    pub no_refresh_ahead: bool,
 }
 
 impl Cli {
@@ -262,6 +267,7 @@ impl Cli {
         let (mut verbose, mut seen_export) = (false, false);
         let (mut profile, mut format, mut min_ttl, mut refresh, mut no_cache) =
             (None, None, None, false, false);
+        let mut no_refresh_ahead = false;
         while let Some(arg) = args.next() {
             let arg = arg?;
             let (name, inline) = match arg.split_once('=') {
@@ -290,6 +296,9 @@ impl Cli {
                 }
                 "--refresh" if seen_export && inline.is_none() => refresh = once(refresh)?,
                 "--no-cache" if seen_export && inline.is_none() => no_cache = once(no_cache)?,
+                "--no-refresh-ahead" if seen_export && inline.is_none() => {
+                    no_refresh_ahead = once(no_refresh_ahead)?
+                }
                 _ => return None,
             }
         }
@@ -304,6 +313,7 @@ impl Cli {
                 min_ttl: min_ttl.unwrap_or(chrono::Duration::minutes(15)),
                 refresh,
                 no_cache,
+                no_refresh_ahead,
             }),
         })
     }
@@ -363,6 +373,9 @@ mod tests {
             "creds export --min-ttl soon",
             "creds export --profile=",
             "creds -v -v export",
+            "creds export -p a --no-refresh-ahead --min-ttl 1500",
+            "creds export --no-refresh-ahead --no-refresh-ahead",
+            "creds export --no-refresh-ahead=yes",
         ];
         for line in lines {
             let argv: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();

@@ -64,6 +64,7 @@ pub const VARIABLES: &[&str] = &[
     "CREDS_MFA_PROMPT",
     "CREDS_MFA_SESSION_DURATION",
     "CREDS_KEYRING_TIMEOUT",
+    "CREDS_REFRESH_AHEAD",
     "DBUS_SESSION_BUS_ADDRESS",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
@@ -251,6 +252,58 @@ pub struct ProcessOutput {
     pub code: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+/// Starts the detached background renewals of refresh-ahead.
+pub trait Background: Send + Sync {
+    /// Runs `exe ARGS` detached from the caller: a session of its own, no stdin, stdout or
+    /// stderr (so a caller reading our output to its end never waits for it), with `lock` as
+    /// its file descriptor 3, held until it exits. Returns once it has started.
+    fn renew(&self, exe: &std::path::Path, args: &[String], lock: std::fs::File) -> io::Result<()>;
+}
+
+/// Renewals as real processes. Each is reaped by a thread of this process while it lives, and
+/// by init after it exits: none is left a zombie.
+pub struct DetachedRenewals;
+
+impl Background for DetachedRenewals {
+    fn renew(&self, exe: &std::path::Path, args: &[String], lock: std::fs::File) -> io::Result<()> {
+        let mut command = std::process::Command::new(exe);
+        command
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            use std::os::unix::process::CommandExt;
+            let fd = lock.as_raw_fd();
+            // SAFETY: only async-signal-safe calls (setsid, dup2, fcntl) between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::setsid();
+                    if fd == 3 {
+                        let flags = libc::fcntl(3, libc::F_GETFD);
+                        if flags == -1
+                            || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) == -1
+                        {
+                            return Err(io::Error::last_os_error());
+                        }
+                    } else if libc::dup2(fd, 3) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn()?;
+        drop(lock);
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+        Ok(())
+    }
 }
 
 /// Runs `credential_process` commands.
@@ -690,6 +743,8 @@ pub struct Context {
     pub signin: Box<dyn crate::aws::signin::SignIn>,
     /// The OS keyring (`creds keys`, `CREDS_CACHE=keyring`).
     pub keyring: Box<dyn crate::keyring::SecretStore>,
+    /// Background renewals (refresh-ahead).
+    pub background: Box<dyn Background>,
     pub browser: Box<dyn Browser>,
     pub redirects: Box<dyn Redirects>,
     pub paths: Paths,
@@ -735,6 +790,7 @@ impl Context {
             keyring: Box::new(crate::keyring::OsKeyring {
                 timeout: keyring_timeout,
             }),
+            background: Box::new(DetachedRenewals),
             browser,
             redirects: Box::new(TcpRedirects),
             paths: Paths::default(),

@@ -80,6 +80,8 @@ pub struct Walk<'a> {
     started: DateTime<Utc>,
     /// Whether the cache has been warned about (once per run).
     warned: std::cell::Cell<bool>,
+    /// When the last hop's credentials were fetched, if this walk served them from the cache.
+    served_from_cache: std::cell::Cell<Option<DateTime<Utc>>>,
 }
 
 impl<'a> Walk<'a> {
@@ -98,6 +100,7 @@ impl<'a> Walk<'a> {
             at,
             opts,
             warned: std::cell::Cell::new(false),
+            served_from_cache: std::cell::Cell::new(None),
         };
         let store = store.filter(|s| match s.check() {
             Ok(()) => {
@@ -193,11 +196,13 @@ impl<'a> Walk<'a> {
             return self.fetch(hops, i);
         };
         if !self.opts.refresh {
-            if let Some(c) = self
-                .read_entry(store, &hop.key)
-                .and_then(|e| e.credentials())
-            {
+            let entry = self.read_entry(store, &hop.key);
+            let fetched_at = entry.as_ref().and_then(|e| e.fetched_at());
+            if let Some(c) = entry.and_then(|e| e.credentials()) {
                 if cache::fresh(&c, self.ctx.clock.now(), ttl) {
+                    if i.saturating_add(1) == hops.len() {
+                        self.served_from_cache.set(fetched_at);
+                    }
                     self.log(|| {
                         format!(
                             "profile `{}`: {}: cached, expires {}",
@@ -309,6 +314,9 @@ pub struct Request<'a> {
     pub verbose: bool,
     /// An MFA code given on the command line (`creds login --mfa-code`).
     pub mfa_code: Option<&'a str>,
+    /// Refresh-ahead, with the `--format` a renewal exports in (which decides its hops);
+    /// `None` when it is off for this call.
+    pub refresh_ahead: Option<&'a str>,
 }
 
 /// The credentials of a profile, as `creds export` hands them out: settings, chain, plan,
@@ -396,8 +404,93 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         verbose,
     };
     let keyring = settings.cache_mode.value == Mode::Keyring;
-    let creds = Walk::new(ctx, store, keyring, at, options).resolve(&hops)?;
+    let walk = Walk::new(ctx, store, keyring, at, options);
+    let creds = walk.resolve(&hops)?;
+    if let (Some(format), Some(window), Some(fetched_at), Some(top)) = (
+        request.refresh_ahead,
+        settings.refresh_ahead.value,
+        walk.served_from_cache.get(),
+        hops.last(),
+    ) {
+        let renewal = Renewal {
+            top,
+            fetched_at,
+            min_ttl,
+            window,
+            format,
+            verbose,
+        };
+        refresh_ahead(ctx, &settings, &creds, &renewal);
+    }
     Ok((settings, creds))
+}
+
+/// What [`refresh_ahead`] looks at.
+struct Renewal<'a> {
+    top: &'a Hop,
+    /// When the served credentials were fetched.
+    fetched_at: DateTime<Utc>,
+    min_ttl: Duration,
+    window: Duration,
+    format: &'a str,
+    verbose: bool,
+}
+
+/// Refresh-ahead: when the credentials just served from the cache have at least `min_ttl` left
+/// but will fall under it within `window`, starts one detached `creds export` that renews them
+/// (with `min_ttl + window`, under the usual locks; its output goes nowhere). At most one runs
+/// per hop (the holder of `KEY.renew`); none starts while the hop's last failure is remembered,
+/// nor when a renewal could not do better (credentials that never last `min_ttl + window`).
+fn refresh_ahead(ctx: &Context, settings: &Settings, creds: &Credentials, r: &Renewal<'_>) {
+    let (Some(expiration), Some(dir)) = (creds.expiration, settings.cache_store_dir()) else {
+        return;
+    };
+    let now = ctx.clock.now();
+    let horizon = r.min_ttl.checked_add(&r.window).unwrap_or(r.min_ttl);
+    let inside = expiration.signed_duration_since(now) < horizon;
+    let worth_it = expiration.signed_duration_since(r.fetched_at) > horizon;
+    if !inside || !worth_it {
+        return;
+    }
+    let store = FileStore::new(dir.clone());
+    if store
+        .read_failure(&r.top.key)
+        .and_then(|f| f.error(now))
+        .is_some()
+    {
+        return;
+    }
+    let Some(lock) = store.try_renewal(&r.top.key) else {
+        return;
+    };
+    let horizon_secs = horizon.num_seconds().to_string();
+    let args: Vec<String> = [
+        "export",
+        "--profile",
+        settings.profile.value.as_str(),
+        "--format",
+        r.format,
+        "--min-ttl",
+        horizon_secs.as_str(),
+        "--no-refresh-ahead",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let profile = &settings.profile.value;
+    match ctx.background.renew(ctx.paths.exe(), &args, lock) {
+        Ok(()) => ctx.ui.verbose(r.verbose, || {
+            format!(
+                "profile `{profile}`: {}: expires {}, within --min-ttl plus the refresh-ahead window ({}s): started a renewal in the background",
+                r.top.label,
+                format_time(expiration),
+                horizon.num_seconds()
+            )
+        }),
+        Err(e) => ctx.ui.verbose(r.verbose, || {
+            format!("profile `{profile}`: could not start a background renewal: {e}")
+        }),
+    }
 }
 
 /// `-v`: the files read, what they say that is ignored, and which settings are overridden.

@@ -18,6 +18,7 @@
 //! | container credentials endpoint | `http://169.254.170.2` + `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, else `AWS_CONTAINER_CREDENTIALS_FULL_URI`; its token from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, else `AWS_CONTAINER_AUTHORIZATION_TOKEN` |
 //! | `aws login` sessions | `AWS_LOGIN_CACHE_DIRECTORY`, `~/.aws/login/cache` |
 //! | MFA session length | `CREDS_MFA_SESSION_DURATION`, the profile's `mfa_session_duration` (`43200`, `12h`, `90m`; 15 minutes to 36 hours), else 12 hours |
+//! | refresh-ahead window | `CREDS_REFRESH_AHEAD`, the profile's `creds_refresh_ahead` (`10m`, `0` or `off` to turn it off), else 10 minutes |
 //! | `credential_process` time limit | `CREDS_PROCESS_TIMEOUT` (`90`, `90s`, `2m`), else 40 s (under the 45 s another caller waits for the hop's lock) |
 //!
 //! [`Settings::load`] reads the two AWS files (the only input it reads that is not a value
@@ -129,6 +130,8 @@ pub struct Settings {
     pub login_cache: Option<Sourced<PathBuf>>,
     /// How long an MFA session (GetSessionToken with a code) is asked to last, in seconds.
     pub mfa_session: Sourced<u32>,
+    /// The refresh-ahead window after `--min-ttl`; `None` when it is off.
+    pub refresh_ahead: Sourced<Option<chrono::Duration>>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -411,6 +414,36 @@ pub fn process_timeout(env: &Env) -> Result<Sourced<std::time::Duration>> {
 }
 
 /// Parses `90`, `90s`, `15m`, `1h` or `1h30m`: at most a week.
+/// The refresh-ahead window when nothing says.
+pub const DEFAULT_REFRESH_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The refresh-ahead window: `CREDS_REFRESH_AHEAD`, the profile's `creds_refresh_ahead`, else
+/// 10 minutes; `off`, `none`, `false` or `0` turn it off.
+pub fn refresh_ahead(
+    env: &Env,
+    section: Option<&Section>,
+) -> Result<Sourced<Option<chrono::Duration>>> {
+    const VAR: &str = "CREDS_REFRESH_AHEAD";
+    let (text, origin) = match (
+        env.get(VAR).filter(|v| !v.is_empty()),
+        section
+            .and_then(|s| s.property("creds_refresh_ahead"))
+            .filter(|p| !p.value.is_empty()),
+    ) {
+        (Some(v), _) => (v.to_ascii_lowercase(), Origin::Env(VAR)),
+        (None, Some(p)) => (p.value.to_ascii_lowercase(), Origin::File(p.origin())),
+        (None, None) => return Ok(Sourced::new(Some(DEFAULT_REFRESH_AHEAD), Origin::Default)),
+    };
+    if matches!(text.as_str(), "off" | "none" | "false" | "no") {
+        return Ok(Sourced::new(None, origin));
+    }
+    match parse_duration(&text) {
+        Ok(d) if d.is_zero() => Ok(Sourced::new(None, origin)),
+        Ok(d) if d <= chrono::Duration::hours(12) => Ok(Sourced::new(Some(d), origin)),
+        _ => Err(Error::config(format!("the refresh-ahead window `{text}` from {origin} is not valid: use a duration up to 12h such as 10m, or off"))),
+    }
+}
+
 /// How long an MFA session lasts when nothing says (GetSessionToken's 12 hours).
 pub const DEFAULT_MFA_SESSION: u32 = 12 * 3600;
 
@@ -577,6 +610,7 @@ impl Settings {
             container: container(env),
             login_cache: login_cache(env),
             mfa_session: mfa_session(env, section)?,
+            refresh_ahead: refresh_ahead(env, section)?,
             login_profile: profile.value.clone(),
             profile,
             shadowed,

@@ -663,3 +663,80 @@ fn without_a_session_bus_the_keyring_fails_fast_and_clearly() {
     );
     assert_eq!(env.cache_entries().len(), 2);
 }
+
+/// Refresh-ahead with real processes: 50 concurrent exports of a chain whose top hop is inside
+/// the window (20 minutes left: over --min-ttl, under --min-ttl + 10m) all print the cached key
+/// at once and start one detached renewal, which makes exactly one AssumeRole in the
+/// background; the next export gets the renewed key. Nothing is printed besides the document.
+#[test]
+fn refresh_ahead_renews_in_the_background_once() {
+    let sts = FakeSts::start();
+    sts.set_delay(Duration::from_millis(300));
+    let env = chain_env(&sts);
+    let first = env.run(&["export", "-p", "b"]).ok().to_string();
+    assert_eq!(sts.assumed(ROLE_B), 1);
+    // An hour-long role fetched 40 minutes ago.
+    let age = |env: &TestEnv| {
+        let (path, mut entry) = env.cache_entry("RoleB");
+        let now = chrono::Utc::now();
+        let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        entry["Credentials"]["Expiration"] = stamp(now + chrono::Duration::minutes(20)).into();
+        entry["FetchedAt"] = stamp(now - chrono::Duration::minutes(40)).into();
+        std::fs::write(&path, entry.to_string()).unwrap();
+    };
+    age(&env);
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            env.command(&["export", "-p", "b"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for child in children {
+        let run = to_run(child.wait_with_output().unwrap());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stderr, "");
+        keys.push(json(&run.stdout)["AccessKeyId"].clone());
+    }
+    // The cached key (a caller that came after the renewal landed may print the new one).
+    assert!(keys.contains(&json(&first)["AccessKeyId"]));
+    // The renewal: one AssumeRole of RoleB, within a bounded wait.
+    let mut renewed = None;
+    for _ in 0..100 {
+        let out = env
+            .run(&["export", "-p", "b", "--no-refresh-ahead"])
+            .ok()
+            .to_string();
+        if json(&out)["AccessKeyId"] != json(&first)["AccessKeyId"] {
+            renewed = Some(out);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        renewed.is_some(),
+        "the background renewal did not land within 10 s"
+    );
+    assert_eq!(
+        (sts.assumed(ROLE_A), sts.assumed(ROLE_B)),
+        (1, 2),
+        "one renewal, one call"
+    );
+    let renewed = json(&renewed.unwrap())["AccessKeyId"].clone();
+    assert!(keys
+        .iter()
+        .all(|k| *k == json(&first)["AccessKeyId"] || *k == renewed));
+    // -v says when a renewal starts; --no-refresh-ahead starts none.
+    age(&env);
+    let quiet = env.run(&["export", "-p", "b", "--no-refresh-ahead", "-v"]);
+    assert!(!quiet.stderr.contains("renewal"), "{}", quiet.stderr);
+    let told = env.run(&["-v", "export", "-p", "b"]);
+    assert!(
+        told.stderr.contains("started a renewal in the background"),
+        "{}",
+        told.stderr
+    );
+}

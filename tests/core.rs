@@ -43,6 +43,7 @@ fn args(profile: &str) -> ExportArgs {
         min_ttl: Duration::minutes(15),
         refresh: false,
         no_cache: false,
+        no_refresh_ahead: false,
     }
 }
 
@@ -1392,4 +1393,104 @@ fn the_keyring_cache_keeps_entries_out_of_files_and_falls_back_with_one_warning(
         before + 2,
         "creds_cache = none: nothing cached"
     );
+}
+
+#[test]
+fn refresh_ahead_starts_one_renewal_inside_the_window() {
+    let w = World::new();
+    w.config(CHAIN);
+    let first = export(&w, "b").unwrap();
+    assert!(
+        w.background.started().is_empty(),
+        "just fetched: nothing to renew"
+    );
+    // 40 minutes later RoleB has 20 minutes left: over --min-ttl (15m), inside the window
+    // (15m + 10m). The cached key is served at once and one renewal starts.
+    w.clock.advance(std::time::Duration::from_secs(40 * 60));
+    assert_eq!(export(&w, "b").unwrap(), first);
+    assert_eq!(w.sts.calls().len(), 2, "no call in the foreground");
+    assert_eq!(
+        w.background.started(),
+        [[
+            "export",
+            "--profile",
+            "b",
+            "--format",
+            "process",
+            "--min-ttl",
+            "1500",
+            "--no-refresh-ahead"
+        ]]
+    );
+    // While it runs (it holds the renewal lock), other callers start none.
+    for _ in 0..5 {
+        export(&w, "b").unwrap();
+    }
+    assert_eq!(w.background.started().len(), 1);
+    // What the renewal runs: the same export with --min-ttl 1500 fetches RoleB only.
+    let renewal = ExportArgs {
+        min_ttl: Duration::seconds(1500),
+        no_refresh_ahead: true,
+        ..args("b")
+    };
+    let renewed = export_with(&w, &renewal).unwrap();
+    assert_ne!(renewed["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!((w.sts.assumed(ROLE_A), w.sts.assumed(ROLE_B)), (1, 2));
+    w.background.finish();
+    // The next export gets the renewed key and starts nothing.
+    assert_eq!(export(&w, "b").unwrap(), renewed);
+    assert_eq!(w.background.started().len(), 1);
+}
+
+#[test]
+fn refresh_ahead_is_off_when_asked_failing_or_useless() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    export(&w, "b").unwrap();
+    w.clock.advance(std::time::Duration::from_secs(40 * 60));
+    // --no-refresh-ahead, CREDS_REFRESH_AHEAD=off, the profile's creds_refresh_ahead = off.
+    export_with(
+        &w,
+        &ExportArgs {
+            no_refresh_ahead: true,
+            ..args("b")
+        },
+    )
+    .unwrap();
+    w.vars.push(("CREDS_REFRESH_AHEAD".into(), "off".into()));
+    export(&w, "b").unwrap();
+    w.vars.pop();
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\ncreds_refresh_ahead = 0\n"));
+    export(&w, "b").unwrap();
+    assert!(w.background.started().is_empty());
+    // A window that is not a duration is exit 3.
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\ncreds_refresh_ahead = soon\n"));
+    assert_eq!(export(&w, "b").unwrap_err().kind, Kind::Config);
+    // A remembered failure of the hop: no renewal until it expires.
+    w.config(CHAIN);
+    w.sts
+        .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
+    let renewal = ExportArgs {
+        min_ttl: Duration::seconds(1500),
+        no_refresh_ahead: true,
+        ..args("b")
+    };
+    assert!(export_with(&w, &renewal).is_err());
+    export(&w, "b").unwrap();
+    assert!(
+        w.background.started().is_empty(),
+        "the failure is remembered"
+    );
+    w.clock.advance(std::time::Duration::from_secs(20));
+    export(&w, "b").unwrap();
+    assert_eq!(w.background.started().len(), 1, "after the failure expired");
+    // Credentials that never last --min-ttl + window (a 24-minute role, against 25 minutes):
+    // a renewal could not do better, so none starts.
+    let w = World::new();
+    w.config(CHAIN);
+    w.sts.set_lifetime(chrono::Duration::minutes(24));
+    let first = export(&w, "b").unwrap();
+    w.clock.advance(std::time::Duration::from_secs(60));
+    assert_eq!(export(&w, "b").unwrap(), first, "served from the cache");
+    assert!(w.background.started().is_empty());
 }

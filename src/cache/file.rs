@@ -51,7 +51,8 @@ pub enum LockError {
     Unusable(String),
 }
 
-/// Whether `name` is a file creds keeps in its cache directory: `<64 hex>.json|err|lock`.
+/// Whether `name` is a file creds keeps in its cache directory:
+/// `<64 hex>.json|err|lock|renew`.
 pub fn is_cache_file(name: &str) -> bool {
     if let Some(hash) = name
         .strip_prefix("login-")
@@ -66,7 +67,7 @@ pub fn is_cache_file(name: &str) -> bool {
                 && key
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                && matches!(ext, "json" | "err" | "lock")
+                && matches!(ext, "json" | "err" | "lock" | "renew")
         }
         None => false,
     }
@@ -305,6 +306,27 @@ impl FileStore {
         })?;
         fsutil::write_atomic(path, bytes, fsutil::Mode::Exactly(0o600))
             .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// The renewal lock of `key` (`KEY.renew`), if no other process holds it: whoever holds it
+    /// runs the one background renewal of that hop. `None` when it is held, or cannot be used.
+    pub fn try_renewal(&self, key: &Key) -> Option<File> {
+        self.ensure_dir().ok()?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+        }
+        let file = options.open(self.path(key, "renew")).ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        file.try_lock().ok()?;
+        Some(file)
     }
 
     /// Takes the lock of `key`, waiting at most `timeout` (on `clock`) for another process

@@ -174,6 +174,7 @@ pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
         session_token: false,
         verbose: false,
         mfa_code: None,
+        refresh_ahead: None,
     };
     let identity = crate::exec::credentials(ctx, &request).and_then(|(settings, creds)| {
         ctx.sts

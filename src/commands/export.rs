@@ -8,6 +8,7 @@ use crate::output::{self, Format};
 
 /// Resolves the profile and returns the document to print.
 pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
+    let format = clap::ValueEnum::to_possible_value(&args.format);
     let request = Request {
         profile: args.profile.as_deref(),
         min_ttl: args.min_ttl,
@@ -16,6 +17,10 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         session_token: args.format == Format::Claude,
         verbose,
         mfa_code: None,
+        refresh_ahead: format
+            .as_ref()
+            .map(|f| f.get_name())
+            .filter(|_| !args.no_refresh_ahead && !args.refresh && !args.no_cache),
     };
     let (settings, creds) = crate::exec::credentials(ctx, &request)?;
     if args.format == Format::Claude && creds.session_token.is_none() {

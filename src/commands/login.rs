@@ -40,6 +40,7 @@ fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String>
         session_token: false,
         verbose: false,
         mfa_code: args.mfa_code.as_deref(),
+        refresh_ahead: None,
     };
     let (_, creds) = crate::exec::credentials(ctx, &request)?;
     ctx.ui.prompt(&format!(

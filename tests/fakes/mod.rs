@@ -559,6 +559,32 @@ impl creds::aws::signin::SignIn for FakeSignIn {
     }
 }
 
+/// Background renewals: records each one's arguments, and keeps its renewal lock held until
+/// [`FakeBackground::finish`] (as a running renewal would).
+#[derive(Clone, Default)]
+pub struct FakeBackground {
+    pub started: Arc<Mutex<Vec<Vec<String>>>>,
+    held: Arc<Mutex<Vec<std::fs::File>>>,
+}
+
+impl FakeBackground {
+    pub fn started(&self) -> Vec<Vec<String>> {
+        self.started.lock().unwrap().clone()
+    }
+    /// The renewals end: their locks are released.
+    pub fn finish(&self) {
+        self.held.lock().unwrap().clear();
+    }
+}
+
+impl creds::context::Background for FakeBackground {
+    fn renew(&self, _: &Path, args: &[String], lock: std::fs::File) -> std::io::Result<()> {
+        self.started.lock().unwrap().push(args.to_vec());
+        self.held.lock().unwrap().push(lock);
+        Ok(())
+    }
+}
+
 /// A temporary HOME with the fakes wired into a [`Context`].
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -568,6 +594,7 @@ pub struct World {
     pub metadata: FakeMetadata,
     pub signin: FakeSignIn,
     pub keyring: creds::keyring::MemoryStore,
+    pub background: FakeBackground,
     pub processes: FakeProcesses,
     pub redirects: QueuedRedirects,
     pub browser: RecordingBrowser,
@@ -591,6 +618,7 @@ impl World {
             metadata: FakeMetadata::new(clock.clone()),
             signin: FakeSignIn::new(clock.clone()),
             keyring: creds::keyring::MemoryStore::default(),
+            background: FakeBackground::default(),
             shown,
             terminal: Captured::default(),
             processes: FakeProcesses::default(),
@@ -633,6 +661,7 @@ impl World {
             metadata: Box::new(self.metadata.clone()),
             signin: Box::new(self.signin.clone()),
             keyring: Box::new(self.keyring.clone()),
+            background: Box::new(self.background.clone()),
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),
