@@ -63,6 +63,15 @@ pub enum Command {
     #[command(subcommand)]
     Cache(CacheCommand),
 
+    /// Run a command with the profile's credentials.
+    ///
+    /// Without --server the command gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION and the region (creds becomes the command).
+    /// With --server creds serves the credentials on a local ECS-compatible endpoint
+    /// (127.0.0.1, a random port and token) for as long as the command runs, renewing them as
+    /// needed: `creds exec --server -p bedrock -- claude`.
+    Exec(ExecArgs),
+
     /// Keep long-term access keys in the OS keyring instead of ~/.aws/credentials.
     ///
     /// A keyring-backed profile is only ever handed out as session credentials (GetSessionToken,
@@ -136,6 +145,26 @@ pub struct DoctorArgs {
     /// ARN and the clock skew.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct ExecArgs {
+    /// The profile [default: $AWS_PROFILE, else $AWS_DEFAULT_PROFILE, else `default`]
+    #[arg(short, long)]
+    pub profile: Option<String>,
+
+    /// Serve the credentials on a local endpoint for as long as the command runs, instead of
+    /// putting keys in its environment.
+    #[arg(long)]
+    pub server: bool,
+
+    /// Never hand out credentials with less than this left: 900, 900s, 15m, 1h.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub min_ttl: chrono::Duration,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Subcommand)]

@@ -745,6 +745,8 @@ pub struct Context {
     pub keyring: Box<dyn crate::keyring::SecretStore>,
     /// Background renewals (refresh-ahead).
     pub background: Box<dyn Background>,
+    /// The commands of `creds exec`.
+    pub launcher: Box<dyn Launcher>,
     pub browser: Box<dyn Browser>,
     pub redirects: Box<dyn Redirects>,
     pub paths: Paths,
@@ -791,10 +793,230 @@ impl Context {
                 timeout: keyring_timeout,
             }),
             background: Box::new(DetachedRenewals),
+            launcher: Box::new(SystemLauncher),
             browser,
             redirects: Box::new(TcpRedirects),
             paths: Paths::default(),
             ui: crate::ui::Ui::stderr(),
         }
+    }
+}
+
+/// Changes to the inherited environment for a command creds runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChildEnv {
+    pub set: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+/// A random token of 32 bytes, hex (the endpoint's per-run authorization token).
+pub fn random_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        // No system randomness: the clock and the pid, hashed (never seen in practice).
+        let seed = entropy().to_le_bytes();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &seed);
+        for (b, d) in bytes.iter_mut().zip(digest.as_ref()) {
+            *b = *d;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One request to the local credential endpoint: method, path, `Authorization` header.
+pub type Answer<'a> = dyn Fn(&str, &str, Option<&str>) -> (u16, String) + 'a;
+
+/// Runs the commands of `creds exec`.
+pub trait Launcher: Send + Sync {
+    /// Runs `program` with `env`: on Unix by replacing this process (it returns only when the
+    /// program cannot be started); elsewhere as a child, returning its exit code.
+    fn exec(&self, program: &str, args: &[String], env: &ChildEnv) -> io::Result<i32>;
+    /// Listens on 127.0.0.1 (a random port), starts `program` with `env_for(port)`, answers
+    /// every request with `answer` until the program exits, forwarding the signals other
+    /// processes send to creds (SIGINT, SIGTERM, SIGHUP, SIGQUIT) to it; its exit code
+    /// (128 + the signal when one ended it).
+    fn serve(
+        &self,
+        program: &str,
+        args: &[String],
+        env_for: &dyn Fn(u16) -> ChildEnv,
+        answer: &Answer<'_>,
+    ) -> io::Result<i32>;
+}
+
+/// Real processes and a real listener.
+pub struct SystemLauncher;
+
+fn command(program: &str, args: &[String], env: &ChildEnv) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    for name in &env.remove {
+        command.env_remove(name);
+    }
+    for (name, value) in &env.set {
+        command.env(name, value);
+    }
+    command
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return 128_i32.saturating_add(signal);
+        }
+    }
+    status.code().unwrap_or(1)
+}
+
+/// The child to forward signals to (0: none).
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+#[cfg(unix)]
+extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // Only what another process sent (kill, a process manager): a signal from the terminal
+    // (Ctrl-C) already reached the child, which is in the same foreground process group.
+    // SAFETY: `info` is the kernel's siginfo for this signal; kill is async-signal-safe.
+    unsafe {
+        let code = if info.is_null() { 0 } else { (*info).si_code };
+        let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
+        if pid > 0 && code == libc::SI_USER {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn forward_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: installs a handler that only reads an atomic and calls kill.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// One HTTP/1.1 request on `stream` (at most 16 KiB, 5 s to arrive), answered and closed.
+fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let (method, path) = (
+        first.next().unwrap_or_default(),
+        first.next().unwrap_or_default(),
+    );
+    let authorization = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.trim().to_string());
+    let (status, body) = if method.is_empty() {
+        (400, "{}".to_string())
+    } else {
+        answer(method, path, authorization.as_deref())
+    };
+    let reason = match status {
+        200 => "OK",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        400 => "Bad Request",
+        _ => "Internal Server Error",
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+impl Launcher for SystemLauncher {
+    fn exec(&self, program: &str, args: &[String], env: &ChildEnv) -> io::Result<i32> {
+        let mut command = command(program, args, env);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            Err(command.exec())
+        }
+        #[cfg(not(unix))]
+        {
+            command.status().map(exit_code)
+        }
+    }
+
+    #[allow(clippy::disallowed_methods)] // the credential endpoint's listening socket
+    fn serve(
+        &self,
+        program: &str,
+        args: &[String],
+        env_for: &dyn Fn(u16) -> ChildEnv,
+        answer: &Answer<'_>,
+    ) -> io::Result<i32> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        #[cfg(unix)]
+        forward_signals();
+        let mut child = command(program, args, &env_for(port)).spawn()?;
+        CHILD.store(
+            i32::try_from(child.id()).unwrap_or(0),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        loop {
+            if let Some(status) = child.try_wait()? {
+                CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
+                return Ok(exit_code(status));
+            }
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    answer_one(stream, answer);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(&listener),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Waits up to 100 ms for a connection (the child's exit is checked in between).
+fn wait_readable(listener: &std::net::TcpListener) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let mut fds = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe {
+            libc::poll(&mut fds, 1, 100);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = listener;
+        #[allow(clippy::disallowed_methods)] // waits in real time for a real socket
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -740,3 +740,50 @@ fn refresh_ahead_renews_in_the_background_once() {
         told.stderr
     );
 }
+
+/// `creds exec`: without --server the command runs with the keys in its environment and its
+/// own exit code; with --server it gets only the endpoint, which serves the same credentials
+/// (read here by creds itself as a container-credentials consumer) to its token alone.
+#[test]
+fn exec_runs_the_command_with_keys_or_behind_the_endpoint() {
+    let sts = FakeSts::start();
+    let mut env = chain_env(&sts);
+    env.set("AWS_PROFILE", "b");
+    let plain = env.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$AWS_ACCESS_KEY_ID ${AWS_SESSION_TOKEN:+token} ${AWS_PROFILE:-noprofile} $AWS_REGION\"; exit 3",
+    ]);
+    assert_eq!(plain.code, 3, "{}", plain.stderr);
+    let key = json(&env.run(&["export", "-p", "b"]).ok().to_string())["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(plain.stdout, format!("{key} token noprofile us-east-1\n"));
+    // --server: the child has no keys, only the endpoint; a creds inside reads it.
+    let exe = env!("CARGO_BIN_EXE_creds");
+    env.config(&format!(
+        "{CHAIN}\n[profile task]\ncredential_source = EcsContainer\n"
+    ));
+    let served = env.run(&[
+        "exec",
+        "--server",
+        "--",
+        "sh",
+        "-c",
+        &format!("test -z \"$AWS_ACCESS_KEY_ID\" || exit 9; exec {exe} export -p task --no-cache"),
+    ]);
+    assert_eq!(served.code, 0, "{}", served.stderr);
+    assert_eq!(json(&served.stdout)["AccessKeyId"], key.as_str());
+    assert_eq!(sts.assumed(ROLE_B), 1, "served from the cache");
+    // The command's exit code, and a missing command is a usage error.
+    assert_eq!(
+        env.run(&["exec", "--server", "--", "sh", "-c", "exit 5"])
+            .code,
+        5
+    );
+    env.run(&["exec", "--", "/no/such/program"])
+        .fails(2, "cannot run `/no/such/program`");
+}

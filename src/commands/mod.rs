@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod doctor;
+pub mod exec;
 pub mod export;
 pub mod keys;
 pub mod login;

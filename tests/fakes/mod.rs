@@ -585,6 +585,59 @@ impl creds::context::Background for FakeBackground {
     }
 }
 
+/// `creds exec`'s commands: `exec` records the program, its arguments and environment and
+/// "exits" 0; `serve` also sends the queued requests (an Authorization of `TOKEN` stands for
+/// the run's token), records the answers, and "exits" with `code`.
+#[derive(Clone, Default)]
+pub struct FakeLauncher {
+    pub ran: Arc<Mutex<Vec<(String, Vec<String>, creds::context::ChildEnv)>>>,
+    pub requests: Arc<Mutex<Vec<(String, String, Option<String>)>>>,
+    pub answers: Arc<Mutex<Vec<(u16, String)>>>,
+    pub code: i32,
+}
+
+impl creds::context::Launcher for FakeLauncher {
+    fn exec(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &creds::context::ChildEnv,
+    ) -> std::io::Result<i32> {
+        self.ran
+            .lock()
+            .unwrap()
+            .push((program.into(), args.to_vec(), env.clone()));
+        Ok(0)
+    }
+    fn serve(
+        &self,
+        program: &str,
+        args: &[String],
+        env_for: &dyn Fn(u16) -> creds::context::ChildEnv,
+        answer: &creds::context::Answer<'_>,
+    ) -> std::io::Result<i32> {
+        let env = env_for(40123);
+        let token = env
+            .set
+            .iter()
+            .find(|(k, _)| k == "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+            .map(|(_, v)| v.clone());
+        self.ran
+            .lock()
+            .unwrap()
+            .push((program.into(), args.to_vec(), env));
+        for (method, path, auth) in self.requests.lock().unwrap().iter() {
+            let auth = match auth.as_deref() {
+                Some("TOKEN") => token.clone(),
+                other => other.map(str::to_string),
+            };
+            let reply = answer(method, path, auth.as_deref());
+            self.answers.lock().unwrap().push(reply);
+        }
+        Ok(self.code)
+    }
+}
+
 /// A temporary HOME with the fakes wired into a [`Context`].
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -595,6 +648,7 @@ pub struct World {
     pub signin: FakeSignIn,
     pub keyring: creds::keyring::MemoryStore,
     pub background: FakeBackground,
+    pub launcher: FakeLauncher,
     pub processes: FakeProcesses,
     pub redirects: QueuedRedirects,
     pub browser: RecordingBrowser,
@@ -619,6 +673,7 @@ impl World {
             signin: FakeSignIn::new(clock.clone()),
             keyring: creds::keyring::MemoryStore::default(),
             background: FakeBackground::default(),
+            launcher: FakeLauncher::default(),
             shown,
             terminal: Captured::default(),
             processes: FakeProcesses::default(),
@@ -662,6 +717,7 @@ impl World {
             signin: Box::new(self.signin.clone()),
             keyring: Box::new(self.keyring.clone()),
             background: Box::new(self.background.clone()),
+            launcher: Box::new(self.launcher.clone()),
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),

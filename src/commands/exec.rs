@@ -1,0 +1,230 @@
+//! `creds exec [-p PROFILE] [--server] -- COMMAND ARGS...`: runs a command with the profile's
+//! credentials.
+//!
+//! - Without `--server`, the command gets `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//!   `AWS_SESSION_TOKEN`, `AWS_CREDENTIAL_EXPIRATION` and the region, and every variable that
+//!   would make an SDK look elsewhere (a profile, a web identity, a container endpoint) is
+//!   removed. On Unix creds *becomes* the command (exec), so its exit code and signals are the
+//!   command's own.
+//! - With `--server`, creds stays as the parent and serves the credentials on a local
+//!   ECS-compatible endpoint (`127.0.0.1`, a random port, a random token): the command gets `AWS_CONTAINER_CREDENTIALS_FULL_URI`
+//!   and `AWS_CONTAINER_AUTHORIZATION_TOKEN` and no keys, so every SDK asks again when its
+//!   credentials near expiry, and gets them from the cache (with refresh-ahead). creds
+//!   forwards SIGINT, SIGTERM and SIGHUP to the command, stops serving when it exits, and
+//!   exits with its code.
+
+use crate::cli::ExecArgs;
+use crate::context::{ChildEnv, Context};
+use crate::error::{Error, Kind, Result};
+use crate::secret::Credentials;
+use crate::settings::Settings;
+
+/// The variables removed from the command's environment: each would make an SDK take
+/// credentials from somewhere else, or (with the server) win over the container endpoint.
+const REMOVED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_ACCOUNT_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
+/// The command's environment with `creds` in its variables (no server).
+pub fn env_with_keys(creds: &Credentials, region: Option<&str>) -> ChildEnv {
+    let mut set = vec![
+        ("AWS_ACCESS_KEY_ID".to_string(), creds.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            creds.secret_access_key.expose().to_string(),
+        ),
+    ];
+    if let Some(token) = &creds.session_token {
+        set.push(("AWS_SESSION_TOKEN".into(), token.expose().to_string()));
+    }
+    if let Some(expiration) = creds.expiration {
+        set.push((
+            "AWS_CREDENTIAL_EXPIRATION".into(),
+            crate::wire::format_time(expiration),
+        ));
+    }
+    if let Some(account) = &creds.account_id {
+        set.push(("AWS_ACCOUNT_ID".into(), account.clone()));
+    }
+    with_region(set, region)
+}
+
+/// The command's environment pointed at the local endpoint (`--server`).
+pub fn env_with_server(uri: &str, token: &str, region: Option<&str>) -> ChildEnv {
+    let set = vec![
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
+            uri.to_string(),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN".to_string(),
+            token.to_string(),
+        ),
+    ];
+    with_region(set, region)
+}
+
+fn with_region(mut set: Vec<(String, String)>, region: Option<&str>) -> ChildEnv {
+    if let Some(region) = region {
+        set.push(("AWS_REGION".into(), region.to_string()));
+        set.push(("AWS_DEFAULT_REGION".into(), region.to_string()));
+    }
+    let remove = REMOVED
+        .iter()
+        .filter(|name| !set.iter().any(|(k, _)| k == *name))
+        .map(|name| name.to_string())
+        .collect();
+    ChildEnv { set, remove }
+}
+
+fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::exec::Request<'a> {
+    crate::exec::Request {
+        profile: args.profile.as_deref(),
+        min_ttl: args.min_ttl,
+        refresh: false,
+        no_cache: false,
+        session_token: false,
+        verbose: false,
+        mfa_code: None,
+        refresh_ahead: format,
+    }
+}
+
+/// `creds exec`: the command's exit code (on Unix without `--server`, creds becomes the
+/// command and this returns only if it cannot be started).
+pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::usage("name the command to run after --"))?;
+    // The credentials first: a failure is creds' own (its exit code, one line), before the
+    // command starts.
+    let (settings, creds) = crate::exec::credentials(ctx, &request(args, Some("process")))?;
+    let region = settings.region.as_ref().map(|r| r.value.as_str());
+    if !args.server {
+        let env = env_with_keys(&creds, region);
+        return ctx
+            .launcher
+            .exec(program, rest, &env)
+            .map_err(|e| cannot_start(program, &e));
+    }
+    serve(ctx, args, &settings, program, rest)
+}
+
+fn cannot_start(program: &str, e: &std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => Kind::Usage,
+        _ => Kind::Other,
+    };
+    Error::new(kind, format!("cannot run `{program}`: {e}"))
+}
+
+/// `--server`: the endpoint on 127.0.0.1 with a per-run token, the command as a child;
+/// returns the command's exit code once it has exited.
+fn serve(
+    ctx: &Context,
+    args: &ExecArgs,
+    settings: &Settings,
+    program: &str,
+    rest: &[String],
+) -> Result<i32> {
+    let token = crate::context::random_token();
+    let region = settings.region.as_ref().map(|r| r.value.as_str());
+    let env_for =
+        |port: u16| env_with_server(&format!("http://127.0.0.1:{port}/creds"), &token, region);
+    let answer = |method: &str, path: &str, authorization: Option<&str>| {
+        endpoint_answer(ctx, args, &token, method, path, authorization)
+    };
+    ctx.launcher
+        .serve(program, rest, &env_for, &answer)
+        .map_err(|e| cannot_start(program, &e))
+}
+
+/// The endpoint's answer to one request: `(status, JSON body)`. `GET /creds` with the run's
+/// token gets the credentials (from the cache, with refresh-ahead); anything else is refused.
+pub fn endpoint_answer(
+    ctx: &Context,
+    args: &ExecArgs,
+    token: &str,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> (u16, String) {
+    let refuse = |status: u16, message: &str| {
+        (
+            status,
+            crate::wire::json_object(&[
+                ("Code", crate::wire::json_str("AccessDenied")),
+                ("Message", crate::wire::json_str(message)),
+            ]),
+        )
+    };
+    // The token is compared in constant time.
+    let authorized = authorization.is_some_and(|a| {
+        a.len() == token.len()
+            && a.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+    });
+    if !authorized {
+        return refuse(401, "a missing or wrong Authorization token");
+    }
+    if method != "GET" {
+        return refuse(405, "only GET is served");
+    }
+    if path.split('?').next() != Some("/creds") {
+        return refuse(404, "not found");
+    }
+    match crate::exec::credentials(ctx, &request(args, Some("process"))) {
+        Ok((_, creds)) => (200, ecs_document(&creds)),
+        Err(e) => (
+            match e.kind {
+                Kind::LoginNeeded | Kind::AwsRefused => 403,
+                _ => 500,
+            },
+            crate::wire::json_object(&[
+                ("Code", crate::wire::json_str("CredentialsUnavailable")),
+                ("Message", crate::wire::json_str(&e.message)),
+            ]),
+        ),
+    }
+}
+
+/// The container credentials document (what ECS and EKS Pod Identity serve).
+pub fn ecs_document(creds: &Credentials) -> String {
+    let mut fields = vec![
+        ("AccessKeyId", crate::wire::json_str(&creds.access_key_id)),
+        (
+            "SecretAccessKey",
+            crate::wire::json_str(creds.secret_access_key.expose()),
+        ),
+    ];
+    if let Some(token) = &creds.session_token {
+        fields.push(("Token", crate::wire::json_str(token.expose())));
+    }
+    if let Some(expiration) = creds.expiration {
+        fields.push((
+            "Expiration",
+            crate::wire::json_str(&crate::wire::format_time(expiration)),
+        ));
+    }
+    if let Some(account) = &creds.account_id {
+        fields.push(("AccountId", crate::wire::json_str(account)));
+    }
+    crate::wire::json_object(&fields)
+}
