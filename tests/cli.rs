@@ -757,7 +757,7 @@ fn exec_runs_the_command_with_keys_or_behind_the_endpoint() {
         "echo \"$AWS_ACCESS_KEY_ID ${AWS_SESSION_TOKEN:+token} ${AWS_PROFILE:-noprofile} $AWS_REGION\"; exit 3",
     ]);
     assert_eq!(plain.code, 3, "{}", plain.stderr);
-    let key = json(&env.run(&["export", "-p", "b"]).ok().to_string())["AccessKeyId"]
+    let key = json(env.run(&["export", "-p", "b"]).ok())["AccessKeyId"]
         .as_str()
         .unwrap()
         .to_string();

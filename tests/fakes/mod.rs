@@ -588,10 +588,15 @@ impl creds::context::Background for FakeBackground {
 /// `creds exec`'s commands: `exec` records the program, its arguments and environment and
 /// "exits" 0; `serve` also sends the queued requests (an Authorization of `TOKEN` stands for
 /// the run's token), records the answers, and "exits" with `code`.
+/// A command run: program, arguments, environment changes.
+pub type Ran = (String, Vec<String>, creds::context::ChildEnv);
+/// A request to the endpoint: method, path, Authorization.
+pub type Request = (String, String, Option<String>);
+
 #[derive(Clone, Default)]
 pub struct FakeLauncher {
-    pub ran: Arc<Mutex<Vec<(String, Vec<String>, creds::context::ChildEnv)>>>,
-    pub requests: Arc<Mutex<Vec<(String, String, Option<String>)>>>,
+    pub ran: Arc<Mutex<Vec<Ran>>>,
+    pub requests: Arc<Mutex<Vec<Request>>>,
     pub answers: Arc<Mutex<Vec<(u16, String)>>>,
     pub code: i32,
 }
