@@ -232,3 +232,16 @@ def test_sign_in_mid_session_shows_in_claude_codes_box(creds_bin, home, moto, fa
         assert answered, f"Claude Code {version}: no answer after the sign-in:\n{tmux.screen()}"
     finally:
         tmux.close()
+
+
+def test_claude_as_a_child_of_creds_exec_server(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """No settings edit at all: `creds exec --server -p cross -- claude -p hi`. Claude Code's own
+    default chain reads the container endpoint; every model request is signed with creds' key."""
+    claude_home(home, fake_sso, bedrock)
+    home.env.update(CLAUDE_CODE_USE_BEDROCK="1", AWS_REGION="us-east-1")
+    out = home.run([creds_bin, "exec", "--server", "-p", "cross", "--", str(claude[1]), "-p", "hi"], timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert TEXT in out.stdout
+    assert not (home.root / ".claude" / "settings.json").exists()
+    key = exported_key(home, creds_bin, "cross")
+    assert_signed_with(bedrock, key)
