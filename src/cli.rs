@@ -96,6 +96,30 @@ pub enum SetupCommand {
     /// Add `[profile NAME]` with `credential_process = creds export --profile FROM` to the
     /// config file, leaving the rest of the file as it is.
     Profile(SetupProfileArgs),
+    /// Add one profile per account and role the IAM Identity Center user can reach
+    /// (ListAccounts, ListAccountRoles) to the config file; profiles already there are kept,
+    /// and so is every byte of the file.
+    Sso(SetupSsoArgs),
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct SetupSsoArgs {
+    /// The [sso-session] to list [default: the selected profile's, or the only one]
+    #[arg(long)]
+    pub sso_session: Option<String>,
+
+    /// Put this before every profile name written (e.g. `corp-`).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+
+    /// The region of the profiles written [default: AWS_REGION, the selected profile's, else
+    /// the session's sso_region]
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Print what would be added instead of changing the file.
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

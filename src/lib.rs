@@ -63,6 +63,7 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
         Command::Setup(SetupCommand::Profile(args)) => {
             commands::setup::profile(ctx, args).map(|d| (d, 0))
         }
+        Command::Setup(SetupCommand::Sso(args)) => commands::setup::sso(ctx, args).map(|d| (d, 0)),
         Command::Doctor(args) => commands::doctor::run(ctx, args),
         Command::Cache(CacheCommand::List { json }) => {
             commands::cache::list(ctx, *json).map(|d| (d, 0))

@@ -1597,3 +1597,94 @@ fn exec_server_answers_only_its_token_and_serves_from_the_cache() {
         "no credentials without the token"
     );
 }
+
+#[test]
+fn setup_sso_writes_one_profile_per_account_and_role_once() {
+    use creds::cli::SetupSsoArgs;
+    let w = World::new();
+    w.config(SSO);
+    write_token(&w, Duration::hours(2), true);
+    w.sso.with(|s| {
+        s.accounts = vec![
+            (
+                "111111111111".into(),
+                "Dev".into(),
+                vec!["Dev".into(), "ReadOnly".into(), "Admin".into()],
+            ),
+            (
+                "222222222222".into(),
+                "Prod Main".into(),
+                vec!["ReadOnly".into()],
+            ),
+            (
+                "333333333333".into(),
+                "prod.main".into(),
+                vec!["ReadOnly".into()],
+            ),
+            (
+                "444444444444".into(),
+                "Sandbox (Alice)".into(),
+                vec!["PowerUser".into()],
+            ),
+            ("555555555555".into(), "dev".into(), vec![]),
+        ]
+    });
+    let args = |print: bool| SetupSsoArgs {
+        sso_session: None,
+        prefix: "corp-".into(),
+        region: Some("eu-west-1".into()),
+        print,
+    };
+    let ctx = w.context(false);
+    let printed = creds::commands::setup::sso(&ctx, &args(true)).unwrap();
+    let config = w.home().join("home/.aws/config");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        SSO,
+        "--print changes nothing"
+    );
+    creds::commands::setup::sso(&ctx, &args(false)).unwrap();
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.starts_with(SSO), "the old bytes are kept");
+    assert_eq!(written, format!("{SSO}\n{printed}"));
+    let names: Vec<&str> = written
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("[profile ")
+                .and_then(|l| l.strip_suffix(']'))
+        })
+        .collect();
+    // Dev/Dev already has a profile (dev); "Prod Main" and "prod.main" would share a name.
+    assert_eq!(
+        names,
+        [
+            "dev",
+            "cross",
+            "corp-dev-admin",
+            "corp-dev-readonly",
+            "corp-prod-main-readonly",
+            "corp-prod-main-333333333333-readonly",
+            "corp-sandbox-alice-poweruser"
+        ]
+    );
+    assert!(written.contains("[profile corp-dev-admin]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Admin\nregion = eu-west-1\n"));
+    // Every page was read (two to a page: three pages a run, two runs), with the token.
+    let log = w.sso.with(|s| s.log.clone());
+    assert_eq!(
+        log.iter().filter(|(op, _)| *op == "ListAccounts").count(),
+        6
+    );
+    assert!(log
+        .iter()
+        .any(|(op, d)| *op == "ListAccountRoles" && d == "111111111111 aoa-old"));
+    // A second run adds nothing and changes no byte.
+    creds::commands::setup::sso(&ctx, &args(false)).unwrap();
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), written);
+    // A generated profile exports.
+    let out = export(&w, "corp-sandbox-alice-poweruser").unwrap();
+    assert!(out["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    // With the session over: exit 4 naming the login.
+    write_token(&w, Duration::hours(-1), false);
+    let err = creds::commands::setup::sso(&ctx, &args(false)).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+}

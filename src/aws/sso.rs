@@ -112,6 +112,37 @@ pub trait SsoApi: Send + Sync {
         role_name: &str,
     ) -> Result<Credentials>;
     fn logout(&self, region: &str, endpoints: &Endpoints, access_token: &Secret) -> Result<()>;
+    /// One page of `ListAccounts`: the accounts, and the token of the next page.
+    fn list_accounts(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        next: Option<&str>,
+    ) -> Result<Page<Account>>;
+    /// One page of `ListAccountRoles` for `account_id`: role names, and the next page's token.
+    fn list_account_roles(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        account_id: &str,
+        next: Option<&str>,
+    ) -> Result<Page<String>>;
+}
+
+/// An account the SSO user can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+}
+
+/// One page of a paginated listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 /// The OIDC service's base URL, for the PKCE `/authorize` page.
@@ -413,6 +444,97 @@ impl SsoApi for AwsSso {
             .map_err(|e| classify("Logout", &endpoint, &e, "the local token is removed anyway"))?;
         Ok(())
     }
+
+    fn list_accounts(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        next: Option<&str>,
+    ) -> Result<Page<Account>> {
+        let client = config!(
+            aws_sdk_sso,
+            region,
+            &endpoints.portal,
+            endpoints.ca_bundle.as_deref()
+        );
+        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let call = client
+            .list_accounts()
+            .access_token(access_token.expose())
+            .set_next_token(next.map(str::to_string));
+        let out = crate::aws::block_on(call.send())?.map_err(|e| {
+            unauthorized(&e)
+                .unwrap_or_else(|| classify("ListAccounts", &endpoint, &e, "check the SSO session"))
+        })?;
+        Ok(Page {
+            items: out
+                .account_list()
+                .iter()
+                .filter_map(|a| {
+                    let id = a.account_id()?.to_string();
+                    Some(Account {
+                        name: a.account_name().unwrap_or(&id).to_string(),
+                        id,
+                    })
+                })
+                .collect(),
+            next: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        })
+    }
+
+    fn list_account_roles(
+        &self,
+        region: &str,
+        endpoints: &Endpoints,
+        access_token: &Secret,
+        account_id: &str,
+        next: Option<&str>,
+    ) -> Result<Page<String>> {
+        let client = config!(
+            aws_sdk_sso,
+            region,
+            &endpoints.portal,
+            endpoints.ca_bundle.as_deref()
+        );
+        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let call = client
+            .list_account_roles()
+            .access_token(access_token.expose())
+            .account_id(account_id)
+            .set_next_token(next.map(str::to_string));
+        let out = crate::aws::block_on(call.send())?.map_err(|e| {
+            unauthorized(&e).unwrap_or_else(|| {
+                classify("ListAccountRoles", &endpoint, &e, "check the SSO session")
+            })
+        })?;
+        Ok(Page {
+            items: out
+                .role_list()
+                .iter()
+                .filter_map(|r| r.role_name().map(str::to_string))
+                .collect(),
+            next: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        })
+    }
+}
+
+/// A portal call refused for its token: a login is needed.
+fn unauthorized<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, crate::aws::HttpResponse>,
+) -> Option<Error> {
+    (e.as_service_error().and_then(|s| s.code()) == Some("UnauthorizedException")).then(|| {
+        Error::new(
+            Kind::LoginNeeded,
+            "the SSO session's token was not accepted (UnauthorizedException)",
+        )
+    })
 }
 
 impl From<Error> for TokenError {

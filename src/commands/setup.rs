@@ -1,9 +1,10 @@
-//! `creds setup claude` and `creds setup profile`: pure builders (`crate::claude::Hooks`,
-//! [`profile_section`]) and one write with a backup (`crate::fsutil::write_with_backup`).
+//! `creds setup claude`, `creds setup profile` and `creds setup sso`: pure builders
+//! (`crate::claude::Hooks`, [`profile_section`], [`sso_profiles`]) and one write with a backup
+//! (`crate::fsutil::write_with_backup`).
 
 use crate::chain::{self, Base};
 use crate::claude::{self, Hooks};
-use crate::cli::{SetupClaudeArgs, SetupProfileArgs};
+use crate::cli::{SetupClaudeArgs, SetupProfileArgs, SetupSsoArgs};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::settings::{Flags, Settings};
@@ -152,4 +153,222 @@ mod tests {
             valid_profile_name("a/b@c") && !valid_profile_name("a b") && !valid_profile_name("")
         );
     }
+}
+
+/// A readable, stable profile name: `PREFIX` + the account's name and the role, lower case,
+/// with every run of other characters made one `-`.
+pub fn sso_profile_name(prefix: &str, account: &str, role: &str) -> String {
+    let mut name = String::new();
+    for c in format!("{account}-{role}").chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('-') && !name.is_empty() {
+            name.push('-');
+        }
+    }
+    format!("{prefix}{}", name.trim_end_matches('-'))
+}
+
+/// One profile `setup sso` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoProfile {
+    pub name: String,
+    pub account_id: String,
+    pub role: String,
+}
+
+/// The profiles to add for `found` (account id, account name, role): those whose account and
+/// role no profile of `set` on `session` has yet, each under a name no profile has (the
+/// account id is added to a name already taken, by another account of the same name or by a
+/// profile of the user's).
+pub fn sso_profiles(
+    set: &crate::config::ProfileSet,
+    session: &str,
+    prefix: &str,
+    found: &[(String, String, String)],
+) -> Vec<SsoProfile> {
+    let mut taken: std::collections::BTreeSet<String> = set
+        .profile_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let covered = |account: &str, role: &str| {
+        set.profile_names().into_iter().any(|p| {
+            set.profile(p).is_some_and(|s| {
+                s.get("sso_session") == Some(session)
+                    && s.get("sso_account_id") == Some(account)
+                    && s.get("sso_role_name") == Some(role)
+            })
+        })
+    };
+    let mut out = Vec::new();
+    for (id, account, role) in found {
+        if covered(id, role) {
+            continue;
+        }
+        let mut name = sso_profile_name(prefix, account, role);
+        if taken.contains(&name) || !crate::config::edit::valid_profile_name(&name) {
+            name = sso_profile_name(prefix, &format!("{account}-{id}"), role);
+        }
+        if taken.contains(&name) {
+            continue; // the same account and role listed twice
+        }
+        taken.insert(name.clone());
+        out.push(SsoProfile {
+            name,
+            account_id: id.clone(),
+            role: role.clone(),
+        });
+    }
+    out
+}
+
+/// The text appended for `profiles`.
+pub fn sso_sections(profiles: &[SsoProfile], session: &str, region: &str) -> String {
+    profiles
+        .iter()
+        .map(|p| {
+            format!(
+                "[profile {}]\nsso_session = {session}\nsso_account_id = {}\nsso_role_name = {}\nregion = {region}\n",
+                p.name, p.account_id, p.role
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The most pages `setup sso` reads of one listing (100 accounts or roles a page, the
+/// service's default, would be 100,000 accounts).
+const MAX_PAGES: usize = 1000;
+
+/// `creds setup sso`.
+pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
+    let flags = Flags {
+        profile: None,
+        region: args.region.as_deref(),
+    };
+    let (settings, set) = Settings::load(flags, &ctx.env)?;
+    let name = match &args.sso_session {
+        Some(name) => name.clone(),
+        None => match chain::resolve(&set, &settings.profile.value).map(|c| c.base) {
+            Ok(Base::Sso(sso)) if sso.session.is_some() => sso.session.unwrap_or_default(),
+            _ => {
+                let names: Vec<&String> = set.sso_sessions.keys().collect();
+                match names.as_slice() {
+                    [only] => (*only).clone(),
+                    [] => return Err(Error::config("there is no [sso-session] in the config file: add one (`aws configure sso-session`), then run `creds login --sso-session NAME`")),
+                    many => return Err(Error::usage(format!("name the session: --sso-session {}", many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" | ")))),
+                }
+            }
+        },
+    };
+    let session = crate::sso::Session::from_section(&set, &name)?;
+    let endpoints = settings.sso_endpoints();
+    let store = crate::sso::TokenStore::new(
+        &settings.sso_cache_dir()?,
+        settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+    );
+    let token = crate::sso::renew::valid_token(ctx, &store, &session, &endpoints)?;
+    let pages = |what: &str| {
+        Error::other(format!(
+            "{what} listed more than {MAX_PAGES} pages; stopping"
+        ))
+    };
+    let mut accounts = Vec::new();
+    let mut next: Option<String> = None;
+    for page in 0.. {
+        if page == MAX_PAGES {
+            return Err(pages("ListAccounts"));
+        }
+        let got = ctx.sso.list_accounts(
+            &session.region,
+            &endpoints,
+            &token.access_token,
+            next.as_deref(),
+        )?;
+        accounts.extend(got.items);
+        next = got.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    accounts.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
+    let mut found = Vec::new();
+    for account in &accounts {
+        let mut roles = Vec::new();
+        let mut next: Option<String> = None;
+        for page in 0.. {
+            if page == MAX_PAGES {
+                return Err(pages("ListAccountRoles"));
+            }
+            let got = ctx.sso.list_account_roles(
+                &session.region,
+                &endpoints,
+                &token.access_token,
+                &account.id,
+                next.as_deref(),
+            )?;
+            roles.extend(got.items);
+            next = got.next;
+            if next.is_none() {
+                break;
+            }
+        }
+        roles.sort();
+        for role in roles {
+            found.push((account.id.clone(), account.name.clone(), role));
+        }
+    }
+    let region = settings
+        .region
+        .as_ref()
+        .map(|r| r.value.clone())
+        .unwrap_or_else(|| session.region.clone());
+    let profiles = sso_profiles(&set, &name, &args.prefix, &found);
+    let text = sso_sections(&profiles, &name, &region);
+    let listed = found.len();
+    if args.print {
+        return Ok(text);
+    }
+    let path = PathBuf::from(&settings.files.config.value);
+    if profiles.is_empty() {
+        ctx.ui.say(&format!(
+            "creds: the {listed} roles of {} all have a profile in {} already; nothing added",
+            session.describe(),
+            path.display()
+        ));
+        return Ok(String::new());
+    }
+    let old = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(Error::config(format!(
+                "{}: cannot read the file: {e}",
+                path.display()
+            )))
+        }
+    };
+    let mut new = old.clone().unwrap_or_default();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    if !new.is_empty() {
+        new.push('\n');
+    }
+    new.push_str(&text);
+    crate::fsutil::write_with_backup(&path, old.as_deref(), &new)?;
+    ctx.ui.say(&format!(
+        "creds: added {} profiles to {} ({} of the {listed} roles of {} had one already): {}",
+        profiles.len(),
+        path.display(),
+        listed.saturating_sub(profiles.len()),
+        session.describe(),
+        profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(String::new())
 }

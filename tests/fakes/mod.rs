@@ -197,6 +197,8 @@ pub struct SsoState {
     pub interval: i64,
     pub code_expires_in: i64,
     pub issued: usize,
+    /// What ListAccounts and ListAccountRoles list: (id, name, roles), two to a page.
+    pub accounts: Vec<(String, String, Vec<String>)>,
 }
 
 #[derive(Clone)]
@@ -360,6 +362,56 @@ impl SsoApi for FakeSso {
     fn logout(&self, _: &str, _: &Endpoints, _: &Secret) -> Result<()> {
         self.with(|s| s.log.push(("Logout", String::new())));
         Ok(())
+    }
+    fn list_accounts(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        token: &Secret,
+        next: Option<&str>,
+    ) -> Result<creds::aws::sso::Page<creds::aws::sso::Account>> {
+        self.with(|s| {
+            s.log.push(("ListAccounts", token.expose().to_string()));
+            let all: Vec<creds::aws::sso::Account> = s
+                .accounts
+                .iter()
+                .map(|(id, name, _)| creds::aws::sso::Account {
+                    id: id.clone(),
+                    name: name.clone(),
+                })
+                .collect();
+            Ok(page(all, next))
+        })
+    }
+    fn list_account_roles(
+        &self,
+        _: &str,
+        _: &Endpoints,
+        token: &Secret,
+        account: &str,
+        next: Option<&str>,
+    ) -> Result<creds::aws::sso::Page<String>> {
+        self.with(|s| {
+            s.log
+                .push(("ListAccountRoles", format!("{account} {}", token.expose())));
+            let roles = s
+                .accounts
+                .iter()
+                .find(|(id, _, _)| id == account)
+                .map(|(_, _, roles)| roles.clone())
+                .unwrap_or_default();
+            Ok(page(roles, next))
+        })
+    }
+}
+
+/// Two items a page; the token is the next page's start.
+fn page<T: Clone>(all: Vec<T>, next: Option<&str>) -> creds::aws::sso::Page<T> {
+    let start: usize = next.and_then(|n| n.parse().ok()).unwrap_or(0);
+    let end = (start + 2).min(all.len());
+    creds::aws::sso::Page {
+        items: all.get(start..end).unwrap_or_default().to_vec(),
+        next: (end < all.len()).then(|| end.to_string()),
     }
 }
 

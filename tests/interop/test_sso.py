@@ -167,3 +167,33 @@ role_session_name = interop-b
     assert text.count(f"POST {fake_sso.url}/token") == 1, text
     assert text.count(f"GET {fake_sso.url}/federation/credentials") == 1, text
     assert text.count(f"POST {moto.url}/") == 1, text
+
+
+def test_setup_sso_writes_profiles_from_the_portal(creds_bin, home, moto, fake_sso):
+    """`creds setup sso` through aws-sdk-sso against the fake portal's ListAccounts and
+    ListAccountRoles (two to a page, so every listing is paginated); boto3 then uses a generated
+    profile with the same token."""
+    sso_home(home, fake_sso)
+    fake_sso.configure(accounts=[
+        ["111111111111", "Dev", ["Dev", "ReadOnly"]],
+        ["222222222222", "Prod", ["Admin", "ReadOnly", "Billing"]],
+        ["333333333333", "Sandbox", ["PowerUser"]],
+    ])
+    issued = fake_sso.issue()
+    write_token(home, issued, minutes=60)
+    config = home.root / ".aws" / "config"
+    before = config.read_text()
+    out = home.run([creds_bin, "setup", "sso", "--region", "eu-central-1"])
+    assert out.returncode == 0 and out.stdout == "", out.stderr
+    after = config.read_text()
+    assert after.startswith(before)
+    names = [line[len("[profile "):-1] for line in after.splitlines() if line.startswith("[profile ")]
+    assert names == ["dev", "dev-readonly", "prod-admin", "prod-billing", "prod-readonly", "sandbox-poweruser"], names
+    assert fake_sso.count("ListAccounts") == 2 and fake_sso.count("ListAccountRoles") == 4
+    again = home.run([creds_bin, "setup", "sso"])
+    assert again.returncode == 0 and config.read_text() == after, again.stderr
+    boto3 = "import boto3, json, sys; print(json.dumps(boto3.Session(profile_name='prod-billing').client('sts', endpoint_url=sys.argv[1]).get_caller_identity()))"
+    out = home.run([creds_bin, "export", "--profile", "prod-billing"])
+    assert out.returncode == 0, out.stderr
+    got = home.run([sys.executable, "-c", boto3, moto.url])
+    assert got.returncode == 0, got.stderr

@@ -47,6 +47,8 @@ pub struct State {
     pub seen_at_first_poll: Option<String>,
     /// Raw answers (operation, status, body) to give to the next call of that operation.
     pub raw: Vec<(String, u16, String)>,
+    /// What ListAccounts and ListAccountRoles list: (id, name, roles), two to a page.
+    pub accounts: Vec<(String, String, Vec<String>)>,
 }
 
 pub struct FakeSso {
@@ -191,6 +193,8 @@ fn handle(
         ("POST", "/token") => "CreateToken",
         ("GET", "/authorize") => "Authorize",
         ("GET", "/federation/credentials") => "GetRoleCredentials",
+        ("GET", "/assignment/accounts") => "ListAccounts",
+        ("GET", "/assignment/roles") => "ListAccountRoles",
         ("POST", "/logout") => "Logout",
         ("POST", "/_fake/config") => {
             for (k, v) in input.as_object().cloned().unwrap_or_default() {
@@ -203,6 +207,9 @@ fn handle(
                     "fail_next" => s.fail_next = v.as_u64().unwrap_or(0) as usize,
                     "token_ttl" => s.token_ttl = v.as_i64().unwrap_or(3600),
                     "role_expiration" => s.role_expiration = v.as_str().map(str::to_string),
+                    "accounts" => {
+                        s.accounts = serde_json::from_value(v).unwrap_or_default();
+                    }
                     _ => return error(400, "ValidationException", "unknown_setting"),
                 }
             }
@@ -362,6 +369,46 @@ fn handle(
         "Logout" => {
             s.access_tokens.remove(&bearer);
             (200, vec![], String::new())
+        }
+        "ListAccounts" | "ListAccountRoles" => {
+            s.log.push((op.into(), bearer.clone()));
+            if s.expire_all || !s.access_tokens.contains(&bearer) {
+                return error(401, "UnauthorizedException", "unauthorized");
+            }
+            let q = query(path);
+            let start: usize = q
+                .get("next_token")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let items: Vec<Value> = if op == "ListAccounts" {
+                s.accounts
+                    .iter()
+                    .map(|(id, name, _)| json!({"accountId": id, "accountName": name, "emailAddress": format!("{id}@example.com")}))
+                    .collect()
+            } else {
+                let account = q.get("account_id").cloned().unwrap_or_default();
+                s.accounts
+                    .iter()
+                    .filter(|(id, _, _)| *id == account)
+                    .flat_map(|(id, _, roles)| {
+                        roles
+                            .iter()
+                            .map(move |r| json!({"roleName": r, "accountId": id}))
+                    })
+                    .collect()
+            };
+            let end = (start + 2).min(items.len());
+            let page = items.get(start..end).unwrap_or_default().to_vec();
+            let key = if op == "ListAccounts" {
+                "accountList"
+            } else {
+                "roleList"
+            };
+            let mut doc = json!({ key: page });
+            if end < items.len() {
+                doc["nextToken"] = json!(end.to_string());
+            }
+            ok(doc)
         }
         _ => unreachable!(),
     }
