@@ -258,6 +258,11 @@ pub struct LoginArgs {
     /// Show the sign-in in progress (its URL, code and time left), if any, and exit.
     #[arg(long, conflicts_with_all = ["force", "no_browser", "device_code"])]
     pub status: bool,
+
+    /// Refresh-ahead's background renewal: renew the SSO token with its refresh token if it
+    /// has less than this left, and never sign in.
+    #[arg(long, hide = true, value_parser = parse_duration, conflicts_with_all = ["force", "status"])]
+    pub renew_ahead: Option<chrono::Duration>,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -421,8 +421,64 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
             verbose,
         };
         refresh_ahead(ctx, &settings, &creds, &renewal);
+        if let chain::Base::Sso(sso) = &chain.base {
+            token_ahead(ctx, &settings, sso, window, verbose);
+        }
     }
     Ok((settings, creds))
+}
+
+/// Refresh-ahead of an IAM Identity Center token: when a cache hit of an SSO chain finds the
+/// session's token renewable and due within its refresh window plus `window`, one detached
+/// `creds login --renew-ahead` renews it with its refresh token (never a sign-in), so that
+/// no caller waits for that either. One file read more on an SSO chain's hit.
+fn token_ahead(
+    ctx: &Context,
+    settings: &Settings,
+    sso: &chain::Sso,
+    window: Duration,
+    verbose: bool,
+) {
+    let (Ok(session), Ok(token_dir), Some(dir)) = (
+        crate::sso::Session::from_chain(sso, &settings.login_profile),
+        settings.sso_cache_dir(),
+        settings.cache_store_dir(),
+    ) else {
+        return;
+    };
+    let store = crate::sso::TokenStore::new(&token_dir, Some(dir));
+    let Ok(Some(token)) = store.read_token(&session) else {
+        return;
+    };
+    let now = ctx.clock.now();
+    let horizon = crate::sso::renew::REFRESH_WINDOW
+        .checked_add(&window)
+        .unwrap_or(window);
+    if !token.refreshable(now) || crate::wire::until(token.expires_at, now) > horizon {
+        return;
+    }
+    let Some(lock) = FileStore::new(dir.clone()).try_renewal(&session.token_lock()) else {
+        return;
+    };
+    let args: Vec<String> = [
+        "login",
+        "--profile",
+        settings.profile.value.as_str(),
+        "--renew-ahead",
+        &horizon.num_seconds().to_string(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    if ctx.background.renew(ctx.paths.exe(), &args, lock).is_ok() {
+        ctx.ui.verbose(verbose, || {
+            format!(
+                "{}: the SSO token expires {}: started its renewal in the background",
+                session.describe(),
+                format_time(token.expires_at)
+            )
+        });
+    }
 }
 
 /// What [`refresh_ahead`] looks at.

@@ -902,6 +902,7 @@ fn without_a_way_to_get_a_code_export_names_the_login() {
         force: false,
         mfa_code: Some("654321".into()),
         status: false,
+        renew_ahead: None,
     };
     creds::commands::login::login(&ctx, &login).unwrap();
     assert_eq!(w.sts.calls()[0].mfa.as_ref().unwrap().1, "654321");
@@ -1687,4 +1688,51 @@ fn setup_sso_writes_one_profile_per_account_and_role_once() {
     write_token(&w, Duration::hours(-1), false);
     let err = creds::commands::setup::sso(&ctx, &args(false)).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
+}
+
+#[test]
+fn refresh_ahead_renews_the_sso_token_in_the_background() {
+    let w = World::new();
+    w.config(SSO);
+    write_token(&w, Duration::hours(2), true);
+    let first = export(&w, "dev").unwrap();
+    assert!(w.background.started().is_empty());
+    // 1 h 35 min later: the role (8 h) is fresh, the token has 25 minutes left, inside its
+    // refresh window (15 min) plus the refresh-ahead window (10 min): its renewal starts.
+    w.clock
+        .advance(std::time::Duration::from_secs(95 * 60 + 30));
+    assert_eq!(export(&w, "dev").unwrap(), first);
+    assert_eq!(
+        w.background.started(),
+        [["login", "--profile", "dev", "--renew-ahead", "1500"]]
+    );
+    let renewals = w.sso.count("CreateToken");
+    // What it runs: a renewal with the refresh token, never a sign-in.
+    let args = creds::cli::LoginArgs {
+        profile: Some("dev".into()),
+        sso_session: None,
+        no_browser: false,
+        device_code: false,
+        timeout: Duration::seconds(165),
+        force: false,
+        mfa_code: None,
+        status: false,
+        renew_ahead: Some(Duration::seconds(1500)),
+    };
+    creds::commands::login::login(&w.context(true), &args).unwrap();
+    assert_eq!(w.sso.count("CreateToken"), renewals + 1);
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 0);
+    assert!(w.browser.opened.lock().unwrap().is_empty());
+    assert_ne!(token(&w)["accessToken"], "aoa-old");
+    // Renewed (its expiry is far off): the next hit starts nothing.
+    w.background.finish();
+    export(&w, "dev").unwrap();
+    assert_eq!(w.background.started().len(), 1);
+    // A token that cannot be renewed is never renewed ahead (and never signs in).
+    write_token(&w, Duration::minutes(20), false);
+    export(&w, "dev").unwrap();
+    assert_eq!(w.background.started().len(), 1);
+    let err = creds::commands::login::login(&w.context(true), &args);
+    assert!(err.is_ok(), "a usable token is left as it is");
+    assert_eq!(w.sso.count("StartDeviceAuthorization"), 0);
 }

@@ -81,6 +81,12 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
         }
     }
     let session = session(&settings, &set, args.sso_session.as_deref())?;
+    if let Some(window) = args.renew_ahead {
+        // Refresh-ahead's renewal: the refresh token or nothing; never a sign-in.
+        let store = token_store(&settings)?;
+        sso::renew::renew_within(ctx, &store, &session, &settings.sso_endpoints(), window)?;
+        return Ok(String::new());
+    }
     let opts = sso::login::Options {
         no_browser: args.no_browser,
         device_code: args.device_code,

@@ -74,25 +74,46 @@ pub fn renew(
     session: &Session,
     endpoints: &Endpoints,
 ) -> Result<Renewal> {
+    renew_within(ctx, store, session, endpoints, REFRESH_WINDOW)
+}
+
+/// As [`renew`], renewing a refreshable token that has less than `window` left (at least the
+/// refresh window): refresh-ahead renews it before any caller needs it renewed.
+pub fn renew_within(
+    ctx: &Context,
+    store: &TokenStore,
+    session: &Session,
+    endpoints: &Endpoints,
+    window: Duration,
+) -> Result<Renewal> {
+    let window = window.max(REFRESH_WINDOW);
+    let due = |t: &Token, now: DateTime<Utc>| {
+        t.refreshable(now) && crate::wire::until(t.expires_at, now) <= window
+    };
+    let expired = |t: &Token| {
+        session.login_needed(&format!(
+            "the SSO token expired at {} and cannot be renewed",
+            format_time(t.expires_at)
+        ))
+    };
     let Some(token) = store.read_token(session)? else {
         return Err(session.login_needed("not signed in (no cached SSO token)"));
     };
-    match freshness(&token, ctx.clock.now()) {
-        Freshness::Fresh | Freshness::Usable => return Ok(Renewal::Valid(token)),
-        Freshness::Expired => {
-            return Err(session.login_needed(&format!(
-                "the SSO token expired at {} and cannot be renewed",
-                format_time(token.expires_at)
-            )))
-        }
-        Freshness::Renewable => {}
+    if !due(&token, ctx.clock.now()) {
+        return match freshness(&token, ctx.clock.now()) {
+            Freshness::Expired => Err(expired(&token)),
+            _ => Ok(Renewal::Valid(token)),
+        };
     }
     let _lock = store.lock(&session.token_lock(), LOCK_WAIT, &session.describe(), ctx)?;
     // Another process may have renewed it while we waited.
     let token = store.read_token(session)?.unwrap_or(token);
     let now = ctx.clock.now();
-    if freshness(&token, now) == Freshness::Fresh {
-        return Ok(Renewal::Valid(token));
+    if !due(&token, now) {
+        return match freshness(&token, now) {
+            Freshness::Expired => Err(expired(&token)),
+            _ => Ok(Renewal::Valid(token)),
+        };
     }
     let (Some(registration), Some(refresh_token)) =
         (registration_of(&token), token.refresh_token.clone())
