@@ -177,6 +177,18 @@ pub fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> crate::er
         .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
 }
 
+/// The text of `path`, `None` when it does not exist; another failure is exit 3 naming it.
+pub fn read_text_if_exists(path: &Path) -> crate::error::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::error::Error::config(format!(
+            "{}: cannot read the file: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Opens `path` for reading if it is a regular file (never blocking on a FIFO or a device),
 /// without following a final symlink when `nofollow`.
 pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<(File, fs::Metadata)> {

@@ -73,6 +73,20 @@ pub fn is_cache_file(name: &str) -> bool {
     }
 }
 
+/// Opens (creating, 0600) a lock file: never through a symlink, never blocking on a FIFO.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    options.open(path)
+}
+
 impl FileStore {
     pub fn new(dir: PathBuf) -> Self {
         FileStore { dir }
@@ -312,16 +326,7 @@ impl FileStore {
     /// runs the one background renewal of that hop. `None` when it is held, or cannot be used.
     pub fn try_renewal(&self, key: &Key) -> Option<File> {
         self.ensure_dir().ok()?;
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-        let file = options.open(self.path(key, "renew")).ok()?;
+        let file = open_lock_file(&self.path(key, "renew")).ok()?;
         if !file.metadata().ok()?.is_file() {
             return None;
         }
@@ -343,16 +348,7 @@ impl FileStore {
         let unusable = |e: std::io::Error| {
             LockError::Unusable(format!("cannot use the lock file {}: {e}", path.display()))
         };
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
-        }
-        let file = options.open(&path).map_err(unusable)?;
+        let file = open_lock_file(&path).map_err(unusable)?;
         if !file.metadata().map_err(unusable)?.is_file() {
             return Err(LockError::Unusable(format!(
                 "the lock file {} is not a regular file",

@@ -78,17 +78,6 @@ fn check_key(input: &KeyInput) -> Result<()> {
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::config(format!(
-            "{}: cannot read the file: {e}",
-            path.display()
-        ))),
-    }
-}
-
 /// Stores `input` in the keyring and checks it by reading it back.
 fn store(ctx: &Context, profile: &str, input: &KeyInput) -> Result<()> {
     let account = key_account(&input.access_key_id);
@@ -105,7 +94,7 @@ fn store(ctx: &Context, profile: &str, input: &KeyInput) -> Result<()> {
 
 /// The two lines of a keyring-backed profile in the config file.
 fn mark(ctx: &Context, config: &Path, profile: &str, id: &str) -> Result<()> {
-    let old = read(config)?;
+    let old = crate::fsutil::read_text_if_exists(config)?;
     let command = crate::claude::export_command(ctx.paths.exe(), profile, "process");
     let text = edit::set(
         old.as_deref().unwrap_or(""),
@@ -197,7 +186,7 @@ pub fn import(ctx: &Context, profile: &str) -> Result<String> {
     let (settings, set) = Settings::load(Flags::default(), &ctx.env)?;
     check_profile(&set, profile)?;
     let credentials = PathBuf::from(&settings.files.credentials.value);
-    let Some(old) = read(&credentials)? else {
+    let Some(old) = crate::fsutil::read_text_if_exists(&credentials)? else {
         return Err(Error::config(format!(
             "{} does not exist: there are no keys to import; use `creds keys add {profile}`",
             credentials.display()
@@ -254,7 +243,7 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
         .delete(&key_account(id))
         .map_err(|why| why.into_error(&format!("profile `{profile}`")))?;
     let config = PathBuf::from(&settings.files.config.value);
-    let old = read(&config)?.unwrap_or_default();
+    let old = crate::fsutil::read_text_if_exists(&config)?.unwrap_or_default();
     let ours = crate::claude::export_command(ctx.paths.exe(), profile, "process");
     let process = set
         .profile(profile)

@@ -118,16 +118,7 @@ pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
         )));
     }
     let path = PathBuf::from(&settings.files.config.value);
-    let old = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Error::config(format!(
-                "{}: cannot read the file: {e}",
-                path.display()
-            )))
-        }
-    };
+    let old = crate::fsutil::read_text_if_exists(&path)?;
     let region = set.profile(&args.from).and_then(|p| p.get("region"));
     let text = profile_section(old.as_deref().unwrap_or(""), &args.name, &command, region);
     crate::fsutil::write_with_backup(&path, old.as_deref(), &text)?;
@@ -241,6 +232,26 @@ pub fn sso_sections(profiles: &[SsoProfile], session: &str, region: &str) -> Str
 /// service's default, would be 100,000 accounts).
 const MAX_PAGES: usize = 1000;
 
+/// Every item of a paginated listing, page after page (at most [`MAX_PAGES`]).
+fn all_pages<T>(
+    what: &str,
+    mut page: impl FnMut(Option<&str>) -> Result<crate::aws::sso::Page<T>>,
+) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let got = page(next.as_deref())?;
+        items.extend(got.items);
+        next = got.next;
+        if next.is_none() {
+            return Ok(items);
+        }
+    }
+    Err(Error::other(format!(
+        "{what} listed more than {MAX_PAGES} pages; stopping"
+    )))
+}
+
 /// `creds setup sso`.
 pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
     let flags = Flags {
@@ -269,51 +280,22 @@ pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
         settings.cache_dir.as_ref().map(|d| d.value.as_path()),
     );
     let token = crate::sso::renew::valid_token(ctx, &store, &session, &endpoints)?;
-    let pages = |what: &str| {
-        Error::other(format!(
-            "{what} listed more than {MAX_PAGES} pages; stopping"
-        ))
-    };
-    let mut accounts = Vec::new();
-    let mut next: Option<String> = None;
-    for page in 0.. {
-        if page == MAX_PAGES {
-            return Err(pages("ListAccounts"));
-        }
-        let got = ctx.sso.list_accounts(
-            &session.region,
-            &endpoints,
-            &token.access_token,
-            next.as_deref(),
-        )?;
-        accounts.extend(got.items);
-        next = got.next;
-        if next.is_none() {
-            break;
-        }
-    }
+    let mut accounts = all_pages("ListAccounts", |next| {
+        ctx.sso
+            .list_accounts(&session.region, &endpoints, &token.access_token, next)
+    })?;
     accounts.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
     let mut found = Vec::new();
     for account in &accounts {
-        let mut roles = Vec::new();
-        let mut next: Option<String> = None;
-        for page in 0.. {
-            if page == MAX_PAGES {
-                return Err(pages("ListAccountRoles"));
-            }
-            let got = ctx.sso.list_account_roles(
+        let mut roles = all_pages("ListAccountRoles", |next| {
+            ctx.sso.list_account_roles(
                 &session.region,
                 &endpoints,
                 &token.access_token,
                 &account.id,
-                next.as_deref(),
-            )?;
-            roles.extend(got.items);
-            next = got.next;
-            if next.is_none() {
-                break;
-            }
-        }
+                next,
+            )
+        })?;
         roles.sort();
         for role in roles {
             found.push((account.id.clone(), account.name.clone(), role));
@@ -339,16 +321,7 @@ pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
         ));
         return Ok(String::new());
     }
-    let old = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Error::config(format!(
-                "{}: cannot read the file: {e}",
-                path.display()
-            )))
-        }
-    };
+    let old = crate::fsutil::read_text_if_exists(&path)?;
     let mut new = old.clone().unwrap_or_default();
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');

@@ -40,6 +40,17 @@ print(json.dumps({
 """
 
 
+def three_sdks(home, moto, exec_):
+    """The AWS CLI v2 and the JS SDK as children of `exec_`: both see the chain's role."""
+    cli = home.run([*exec_, AWS_CLI, "sts", "get-caller-identity", "--endpoint-url", moto.url, "--output", "json"])
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
+    js = home.run([*exec_, "node", str(JS_DIR / "caller.mjs")], cwd=JS_DIR, env=dict(home.env, STS_ENDPOINT=moto.url))
+    assert js.returncode == 0, js.stderr
+    assert json.loads(js.stdout)["Arn"] == EXPECTED_ARN
+    assert moto.count(ROLE_B) == 1, "one AssumeRole for every child"
+
+
 def test_exec_with_keys_in_the_environment(creds_bin, home, moto):
     home.config(chain_config(creds_bin))
     home.env["AWS_PROFILE"] = "consumer"  # removed for the child: the keys decide
@@ -47,13 +58,7 @@ def test_exec_with_keys_in_the_environment(creds_bin, home, moto):
     out = home.run([*exec_, sys.executable, "-c", BOTO3, moto.url])
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"Arn": EXPECTED_ARN, "Method": "env"}
-    cli = home.run([*exec_, AWS_CLI, "sts", "get-caller-identity", "--endpoint-url", moto.url, "--output", "json"])
-    assert cli.returncode == 0, cli.stderr
-    assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
-    js = home.run([*exec_, "node", str(JS_DIR / "caller.mjs")], cwd=JS_DIR, env=dict(home.env, STS_ENDPOINT=moto.url))
-    assert js.returncode == 0, js.stderr
-    assert json.loads(js.stdout)["Arn"] == EXPECTED_ARN
-    assert moto.count(ROLE_B) == 1, "one AssumeRole for the three"
+    three_sdks(home, moto, exec_)
     # The child's exit code is creds' exit code.
     assert home.run([*exec_, sys.executable, "-c", "raise SystemExit(17)"]).returncode == 17
 
@@ -64,13 +69,7 @@ def test_exec_server_serves_every_sdk_and_refuses_strangers(creds_bin, home, mot
     out = home.run([*exec_, sys.executable, "-c", BOTO3, moto.url])
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"Arn": EXPECTED_ARN, "Method": "container-role"}
-    cli = home.run([*exec_, AWS_CLI, "sts", "get-caller-identity", "--endpoint-url", moto.url, "--output", "json"])
-    assert cli.returncode == 0, cli.stderr
-    assert json.loads(cli.stdout)["Arn"] == EXPECTED_ARN
-    js = home.run([*exec_, "node", str(JS_DIR / "caller.mjs")], cwd=JS_DIR, env=dict(home.env, STS_ENDPOINT=moto.url))
-    assert js.returncode == 0, js.stderr
-    assert json.loads(js.stdout)["Arn"] == EXPECTED_ARN
-    assert moto.count(ROLE_B) == 1
+    three_sdks(home, moto, exec_)
     probe = home.run([*exec_, sys.executable, "-c", PROBE])
     assert probe.returncode == 0, probe.stderr
     assert json.loads(probe.stdout) == {
