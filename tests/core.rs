@@ -1736,3 +1736,40 @@ fn refresh_ahead_renews_the_sso_token_in_the_background() {
     assert!(err.is_ok(), "a usable token is left as it is");
     assert_eq!(w.sso.count("StartDeviceAuthorization"), 0);
 }
+
+#[test]
+fn a_failing_renewal_leaves_callers_served_until_min_ttl() {
+    let w = World::new();
+    w.config(CHAIN);
+    let first = export(&w, "b").unwrap();
+    // Inside the window; the renewal (run here as the background would) fails: STS is down.
+    w.clock.advance(std::time::Duration::from_secs(40 * 60));
+    export(&w, "b").unwrap();
+    assert_eq!(w.background.started().len(), 1);
+    w.sts
+        .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
+    let renewal = ExportArgs {
+        min_ttl: Duration::seconds(1500),
+        no_refresh_ahead: true,
+        ..args("b")
+    };
+    assert_eq!(export_with(&w, &renewal).unwrap_err().kind, Kind::Network);
+    w.background.finish();
+    // Callers keep getting the still-valid key (20 minutes left, over --min-ttl).
+    for _ in 0..3 {
+        assert_eq!(export(&w, "b").unwrap(), first);
+    }
+    // Under --min-ttl the usual path takes over: with STS down, its error, once remembered.
+    w.clock.advance(std::time::Duration::from_secs(6 * 60));
+    w.sts
+        .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
+    let err = export(&w, "b").unwrap_err();
+    assert_eq!(err.kind, Kind::Network);
+    assert!(err.message.contains("STS is down"), "{}", err.message);
+    // And when STS is back (the failure no longer remembered), a new key.
+    w.clock.advance(std::time::Duration::from_secs(20));
+    assert_ne!(
+        export(&w, "b").unwrap()["AccessKeyId"],
+        first["AccessKeyId"]
+    );
+}
