@@ -802,11 +802,24 @@ impl Context {
     }
 }
 
-/// Changes to the inherited environment for a command creds runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Changes to the inherited environment for a command creds runs. Its values include secrets,
+/// so `Debug` shows only the names.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ChildEnv {
     pub set: Vec<(String, String)>,
     pub remove: Vec<String>,
+}
+
+impl std::fmt::Debug for ChildEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildEnv")
+            .field(
+                "set",
+                &self.set.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("remove", &self.remove)
+            .finish()
+    }
 }
 
 /// A random token of 32 bytes, hex (the endpoint's per-run authorization token).

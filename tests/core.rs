@@ -1773,3 +1773,17 @@ fn a_failing_renewal_leaves_callers_served_until_min_ttl() {
         first["AccessKeyId"]
     );
 }
+
+#[test]
+fn the_commands_environment_never_shows_a_secret_in_debug() {
+    let w = World::new();
+    w.config(CHAIN);
+    creds::commands::exec::run(&w.context(false), &exec_args(false)).unwrap();
+    let env = w.launcher.ran.lock().unwrap()[0].2.clone();
+    let shown = format!("{env:?}");
+    assert!(
+        shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains("fake-secret"),
+        "{shown}"
+    );
+    assert!(!shown.contains("fake-token"), "{shown}");
+}
