@@ -1787,3 +1787,22 @@ fn the_commands_environment_never_shows_a_secret_in_debug() {
     );
     assert!(!shown.contains("fake-token"), "{shown}");
 }
+
+#[test]
+fn doctor_says_how_refresh_ahead_is_set() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!(
+        d.refresh_ahead.as_deref(),
+        Some("renewals start in the background 10 min before --min-ttl is reached (from the default)")
+    );
+    w.vars.push(("CREDS_REFRESH_AHEAD".into(), "off".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!(
+        d.refresh_ahead.as_deref(),
+        Some("off (from CREDS_REFRESH_AHEAD)")
+    );
+    assert!(creds::commands::doctor::render(&d)
+        .contains("refresh ahead: off (from CREDS_REFRESH_AHEAD)"));
+}

@@ -44,6 +44,8 @@ pub struct Diagnosis {
     pub keyring: Option<String>,
     /// Where credentials are cached, and why there.
     pub cache: Option<String>,
+    /// The refresh-ahead window, and where it was set.
+    pub refresh_ahead: Option<String>,
     pub source: Option<String>,
     pub chain: Vec<HopState>,
     pub calls_needed: Option<usize>,
@@ -314,6 +316,14 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
             }
         }
     }
+    d.refresh_ahead = Some(match settings.refresh_ahead.value {
+        Some(w) => format!(
+            "renewals start in the background {} min before --min-ttl is reached (from {})",
+            w.num_minutes(),
+            settings.refresh_ahead.origin
+        ),
+        None => format!("off (from {})", settings.refresh_ahead.origin),
+    });
     d.cache = Some(match (&settings.cache_mode.value, &settings.cache_dir) {
         (crate::cache::Mode::None, _) => format!("off (from {})", settings.cache_mode.origin),
         (crate::cache::Mode::Keyring, Some(dir)) => format!(
@@ -798,6 +808,9 @@ pub fn render(d: &Diagnosis) -> String {
         }
         if let Some(cache) = &d.cache {
             lines.push(format!("cache: {cache}"));
+        }
+        if let Some(ahead) = &d.refresh_ahead {
+            lines.push(format!("refresh ahead: {ahead}"));
         }
     }
     if let Some(source) = &d.source {
