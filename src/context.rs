@@ -262,6 +262,35 @@ pub trait Background: Send + Sync {
     fn renew(&self, exe: &std::path::Path, args: &[String], lock: std::fs::File) -> io::Result<()>;
 }
 
+/// Closes every file descriptor from `first` on (between fork and exec: only
+/// async-signal-safe calls), so that a renewal holds no pipe of its caller's: a caller that
+/// reads one to its end must not wait for the renewal.
+#[cfg(unix)]
+fn close_from(first: libc::c_int) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: close_range(2) with plain integer arguments.
+        let closed = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first as libc::c_uint,
+                libc::c_uint::MAX,
+                0 as libc::c_uint,
+            )
+        };
+        if closed == 0 {
+            return;
+        }
+    }
+    // SAFETY: sysconf and close on descriptors this process may hold.
+    unsafe {
+        let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(64, 65_536) as libc::c_int;
+        for fd in first..max {
+            libc::close(fd);
+        }
+    }
+}
+
 /// Renewals as real processes. Each is reaped by a thread of this process while it lives, and
 /// by init after it exits: none is left a zombie.
 pub struct DetachedRenewals;
@@ -293,6 +322,7 @@ impl Background for DetachedRenewals {
                     } else if libc::dup2(fd, 3) == -1 {
                         return Err(io::Error::last_os_error());
                     }
+                    close_from(4);
                     Ok(())
                 });
             }

@@ -787,3 +787,49 @@ fn exec_runs_the_command_with_keys_or_behind_the_endpoint() {
     env.run(&["exec", "--", "/no/such/program"])
         .fails(2, "cannot run `/no/such/program`");
 }
+
+/// A caller that hands creds an extra pipe and reads it to its end (as some process runners
+/// do) gets its end when the export exits, not when the background renewal does.
+#[test]
+fn a_renewal_keeps_no_pipe_of_its_caller() {
+    use std::io::Read;
+    use std::os::unix::io::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let sts = FakeSts::start();
+    sts.set_delay(Duration::from_secs(3));
+    let env = chain_env(&sts);
+    env.run(&["export", "-p", "b"]).ok();
+    let (path, mut entry) = env.cache_entry("RoleB");
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    entry["Credentials"]["Expiration"] = stamp(now + chrono::Duration::minutes(20)).into();
+    entry["FetchedAt"] = stamp(now - chrono::Duration::minutes(40)).into();
+    std::fs::write(&path, entry.to_string()).unwrap();
+    let mut fds = [0; 2];
+    // SAFETY: a pipe for this test.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read_end, write_end) = (fds[0], fds[1]);
+    let mut command = env.command(&["export", "-p", "b"]);
+    // SAFETY: dup2 between fork and exec, so the export inherits the write end as fd 7.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(write_end, 7) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // SAFETY: the test's own descriptors.
+    unsafe { libc::close(write_end) };
+    let mut reader = unsafe { std::fs::File::from_raw_fd(read_end) };
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).unwrap();
+    // The end came while the renewal still waits on STS (3 s): it kept no copy of the pipe.
+    assert_eq!(
+        sts.assumed(ROLE_B),
+        1,
+        "the renewal has not been answered yet"
+    );
+}
