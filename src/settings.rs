@@ -235,23 +235,31 @@ pub fn locate(env: &Env, platform: Platform) -> Result<Files> {
 /// The CA bundle for AWS calls: `AWS_CA_BUNDLE`, else the profile's `ca_bundle` (the AWS
 /// CLI's order; an empty value counts as unset), with a leading `~` expanded.
 pub fn ca_bundle(env: &Env, section: Option<&Section>) -> Result<Option<Sourced<PathBuf>>> {
-    let platform = Platform::current();
-    if let Some(path) = env.get("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
-        return Ok(Some(Sourced::new(
-            expand(path, env, platform)?.into(),
-            Origin::Env("AWS_CA_BUNDLE"),
-        )));
-    }
-    let Some(prop) = section
-        .and_then(|s| s.property("ca_bundle"))
-        .filter(|p| !p.value.is_empty())
-    else {
+    let Some(path) = env_or_profile(env, section, "AWS_CA_BUNDLE", "ca_bundle") else {
         return Ok(None);
     };
     Ok(Some(Sourced::new(
-        expand(&prop.value, env, platform)?.into(),
-        Origin::File(prop.origin()),
+        expand(&path.value, env, Platform::current())?.into(),
+        path.origin,
     )))
+}
+
+/// A setting read from the variable `var`, else from the profile's `key` (an empty value
+/// counts as unset), with where it came from.
+fn env_or_profile(
+    env: &Env,
+    section: Option<&Section>,
+    var: &'static str,
+    key: &str,
+) -> Option<Sourced<String>> {
+    if let Some(value) = env.get(var).filter(|v| !v.is_empty()) {
+        return Some(Sourced::new(value.to_string(), Origin::Env(var)));
+    }
+    let prop = section?.property(key).filter(|p| !p.value.is_empty())?;
+    Some(Sourced::new(
+        prop.value.clone(),
+        Origin::File(prop.origin()),
+    ))
 }
 
 /// The instance metadata endpoint in the SDKs' order (see the table above); `Err` says why
@@ -269,16 +277,7 @@ pub fn imds_endpoint(
             "the instance metadata service is turned off by {DISABLED}=true; unset it to use it"
         ));
     }
-    let setting = |var: &'static str, key: &str| -> Option<Sourced<String>> {
-        if let Some(value) = env.get(var).filter(|v| !v.is_empty()) {
-            return Some(Sourced::new(value.to_string(), Origin::Env(var)));
-        }
-        let prop = section?.property(key).filter(|p| !p.value.is_empty())?;
-        Some(Sourced::new(
-            prop.value.clone(),
-            Origin::File(prop.origin()),
-        ))
-    };
+    let setting = |var, key| env_or_profile(env, section, var, key);
     if let Some(url) = setting(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         "ec2_metadata_service_endpoint",
@@ -379,17 +378,12 @@ pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
 
 /// `CREDS_CACHE`: `file` (the default) or `none`.
 pub fn cache_mode(env: &Env, section: Option<&Section>) -> Result<Sourced<Mode>> {
-    let (text, origin) = match (
-        env.get("CREDS_CACHE").filter(|v| !v.is_empty()),
-        section
-            .and_then(|s| s.property("creds_cache"))
-            .filter(|p| !p.value.is_empty()),
-    ) {
-        (Some(v), _) => (v.to_ascii_lowercase(), Origin::Env("CREDS_CACHE")),
-        (None, Some(p)) => (p.value.to_ascii_lowercase(), Origin::File(p.origin())),
-        (None, None) => return Ok(Sourced::new(Mode::File, Origin::Default)),
+    let Some(Sourced { value, origin }) =
+        env_or_profile(env, section, "CREDS_CACHE", "creds_cache")
+    else {
+        return Ok(Sourced::new(Mode::File, Origin::Default));
     };
-    match text.as_str() {
+    match value.to_ascii_lowercase().as_str() {
         "file" => Ok(Sourced::new(Mode::File, origin)),
         "keyring" => Ok(Sourced::new(Mode::Keyring, origin)),
         "none" | "off" => Ok(Sourced::new(Mode::None, origin)),
@@ -423,17 +417,12 @@ pub fn refresh_ahead(
     env: &Env,
     section: Option<&Section>,
 ) -> Result<Sourced<Option<chrono::Duration>>> {
-    const VAR: &str = "CREDS_REFRESH_AHEAD";
-    let (text, origin) = match (
-        env.get(VAR).filter(|v| !v.is_empty()),
-        section
-            .and_then(|s| s.property("creds_refresh_ahead"))
-            .filter(|p| !p.value.is_empty()),
-    ) {
-        (Some(v), _) => (v.to_ascii_lowercase(), Origin::Env(VAR)),
-        (None, Some(p)) => (p.value.to_ascii_lowercase(), Origin::File(p.origin())),
-        (None, None) => return Ok(Sourced::new(Some(DEFAULT_REFRESH_AHEAD), Origin::Default)),
+    let Some(Sourced { value, origin }) =
+        env_or_profile(env, section, "CREDS_REFRESH_AHEAD", "creds_refresh_ahead")
+    else {
+        return Ok(Sourced::new(Some(DEFAULT_REFRESH_AHEAD), Origin::Default));
     };
+    let text = value.to_ascii_lowercase();
     if matches!(text.as_str(), "off" | "none" | "false" | "no") {
         return Ok(Sourced::new(None, origin));
     }
@@ -450,16 +439,17 @@ pub const DEFAULT_MFA_SESSION: u32 = 12 * 3600;
 /// The MFA session length: `CREDS_MFA_SESSION_DURATION`, the profile's
 /// `mfa_session_duration`, else 12 hours; GetSessionToken takes 15 minutes to 36 hours.
 pub fn mfa_session(env: &Env, section: Option<&Section>) -> Result<Sourced<u32>> {
-    const VAR: &str = "CREDS_MFA_SESSION_DURATION";
-    let (text, origin) = match (
-        env.get(VAR).filter(|v| !v.is_empty()),
-        section
-            .and_then(|s| s.property("mfa_session_duration"))
-            .filter(|p| !p.value.is_empty()),
-    ) {
-        (Some(v), _) => (v.to_string(), Origin::Env(VAR)),
-        (None, Some(p)) => (p.value.clone(), Origin::File(p.origin())),
-        (None, None) => return Ok(Sourced::new(DEFAULT_MFA_SESSION, Origin::Default)),
+    let Some(Sourced {
+        value: text,
+        origin,
+    }) = env_or_profile(
+        env,
+        section,
+        "CREDS_MFA_SESSION_DURATION",
+        "mfa_session_duration",
+    )
+    else {
+        return Ok(Sourced::new(DEFAULT_MFA_SESSION, Origin::Default));
     };
     match parse_duration(&text).map(|d| d.num_seconds()) {
         Ok(secs @ 900..=129_600) => Ok(Sourced::new(u32::try_from(secs).unwrap_or(DEFAULT_MFA_SESSION), origin)),
