@@ -528,10 +528,7 @@ fn concurrent_callers_make_one_call_per_hop() {
         "cold cache"
     );
     // The top hop has 10 minutes left, under --min-ttl (15m); RoleA stays fresh.
-    let (path, mut entry) = env.cache_entry("RoleB");
-    let soon = chrono::Utc::now() + chrono::Duration::minutes(10);
-    entry["Credentials"]["Expiration"] = soon.format("%Y-%m-%dT%H:%M:%SZ").to_string().into();
-    std::fs::write(&path, entry.to_string()).unwrap();
+    env.age_entry("RoleB", chrono::Duration::minutes(10), None);
     let stale = run_all(&env);
     assert_eq!(
         (sts.assumed(ROLE_A), sts.assumed(ROLE_B)),
@@ -677,12 +674,11 @@ fn refresh_ahead_renews_in_the_background_once() {
     assert_eq!(sts.assumed(ROLE_B), 1);
     // An hour-long role fetched 40 minutes ago.
     let age = |env: &TestEnv| {
-        let (path, mut entry) = env.cache_entry("RoleB");
-        let now = chrono::Utc::now();
-        let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        entry["Credentials"]["Expiration"] = stamp(now + chrono::Duration::minutes(20)).into();
-        entry["FetchedAt"] = stamp(now - chrono::Duration::minutes(40)).into();
-        std::fs::write(&path, entry.to_string()).unwrap();
+        env.age_entry(
+            "RoleB",
+            chrono::Duration::minutes(20),
+            Some(chrono::Duration::minutes(40)),
+        )
     };
     age(&env);
     let children: Vec<_> = (0..50)
@@ -799,12 +795,11 @@ fn a_renewal_keeps_no_pipe_of_its_caller() {
     sts.set_delay(Duration::from_secs(3));
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();
-    let (path, mut entry) = env.cache_entry("RoleB");
-    let now = chrono::Utc::now();
-    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    entry["Credentials"]["Expiration"] = stamp(now + chrono::Duration::minutes(20)).into();
-    entry["FetchedAt"] = stamp(now - chrono::Duration::minutes(40)).into();
-    std::fs::write(&path, entry.to_string()).unwrap();
+    env.age_entry(
+        "RoleB",
+        chrono::Duration::minutes(20),
+        Some(chrono::Duration::minutes(40)),
+    );
     let mut fds = [0; 2];
     // SAFETY: a pipe for this test.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);

@@ -245,9 +245,7 @@ fn chain_on_sso_refreshes_only_the_stale_hop() {
     assert_eq!(calls[1].signed_with, "ASIAFAKE00000001");
     assert_eq!(sso.count("GetRoleCredentials"), 1);
     // Make role B stale: only B is assumed again.
-    let (path, mut entry) = env.cache_entry("RoleB");
-    entry["Credentials"]["Expiration"] = t(Duration::minutes(5)).into();
-    std::fs::write(path, entry.to_string()).unwrap();
+    env.age_entry("RoleB", Duration::minutes(5), None);
     env.run(&["export", "-p", "cross-b", "--format", "claude"])
         .ok();
     assert_eq!(
@@ -513,9 +511,7 @@ fn portal_failures_are_retried_then_exit_6_and_remembered() {
         .fails(6, "InternalServerException");
     assert_eq!(sso.count("GetRoleCredentials"), 5, "three attempts in all");
     // The next caller fails fast with the remembered error, without calling the portal.
-    let (path, mut entry) = env.cache_entry("sso-role");
-    entry["Credentials"]["Expiration"] = t(Duration::minutes(1)).into();
-    std::fs::write(path, entry.to_string()).unwrap();
+    env.age_entry("sso-role", Duration::minutes(1), None);
     env.run(&["export", "-p", "dev"]).fails(6, "remembered");
     assert_eq!(sso.count("GetRoleCredentials"), 5);
 }

@@ -180,6 +180,24 @@ impl TestEnv {
         v
     }
 
+    /// Rewrites the cache entry of `hop` as if fetched `fetched_ago` before now and expiring
+    /// `left` after now (`fetched_ago` `None`: its fetch time stays).
+    pub fn age_entry(
+        &self,
+        hop: &str,
+        left: chrono::Duration,
+        fetched_ago: Option<chrono::Duration>,
+    ) {
+        let (path, mut entry) = self.cache_entry(hop);
+        let now = chrono::Utc::now();
+        let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        entry["Credentials"]["Expiration"] = stamp(now + left).into();
+        if let Some(ago) = fetched_ago {
+            entry["FetchedAt"] = stamp(now - ago).into();
+        }
+        std::fs::write(&path, entry.to_string()).unwrap();
+    }
+
     /// The cache entry whose `Hop` contains `hop`.
     pub fn cache_entry(&self, hop: &str) -> (PathBuf, serde_json::Value) {
         for path in self.cache_entries() {
