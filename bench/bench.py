@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "interop"))
-from conftest import free_port  # noqa: E402
+from conftest import age_entry, free_port  # noqa: E402
 
 
 def wait_unlocked(path):
@@ -116,12 +116,8 @@ def measure(args, floor):
                     times[result["command"]] += result["times"]
 
             # Inside the refresh-ahead window: an hour-long role fetched 40 minutes ago.
-            now = datetime.datetime.now(datetime.timezone.utc)
-            stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
-            aged = json.loads(entry.read_text())
-            aged["Credentials"]["Expiration"] = stamp(now + datetime.timedelta(minutes=20))
-            aged["FetchedAt"] = stamp(now - datetime.timedelta(minutes=40))
-            entry.write_text(json.dumps(aged))
+            in_window = (datetime.timedelta(minutes=20), datetime.timedelta(minutes=40))
+            age_entry(entry, *in_window)
             renew = entry.with_suffix(".renew")
             with open(renew, "a+") as held:
                 fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a renewal is running
@@ -142,10 +138,7 @@ def measure(args, floor):
             starting, plain_timed = [], []
             for _ in range(10):
                 wait_unlocked(renew)
-                aged = json.loads(entry.read_text())
-                aged["Credentials"]["Expiration"] = stamp(now + datetime.timedelta(minutes=20))
-                aged["FetchedAt"] = stamp(now - datetime.timedelta(minutes=40))
-                entry.write_text(json.dumps(aged))
+                age_entry(entry, *in_window)
                 starting.append(timed(creds_cmd.split(), env))
                 plain_timed.append(timed((creds_cmd + " --no-refresh-ahead").split(), env))
             wait_unlocked(renew)  # the last renewal ends before anything else is measured

@@ -44,6 +44,19 @@ class Moto:
         return self.assumed_roles().count(role_arn)
 
 
+def age_entry(path, left, fetched_ago=None):
+    """Rewrites the cache entry at `path` to expire `left` (a timedelta) from now and, given
+    `fetched_ago`, as fetched that long ago."""
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    entry = json.loads(Path(path).read_text())
+    entry["Credentials"]["Expiration"] = stamp(now + left)
+    if fetched_ago is not None:
+        entry["FetchedAt"] = stamp(now - fetched_ago)
+    Path(path).write_text(json.dumps(entry))
+
+
 def start_moto(url, log, extra=(), context=None):
     """Starts moto's server on `url`'s port with `extra` arguments, logging to `log`, and
     waits (at most 60 s) until it answers; `context` is the TLS context to reach it with."""
@@ -108,6 +121,10 @@ class Home:
         if "input" not in kw:
             kw["stdin"] = subprocess.DEVNULL
         return subprocess.run(args, env=env or self.env, capture_output=True, text=True, timeout=timeout, **kw)
+
+    def age(self, hop, left, fetched_ago=None):
+        """`age_entry` on the cache entry of `hop`."""
+        age_entry(self.entry(hop)[0], left, fetched_ago)
 
     def entry(self, hop):
         for path in sorted(self.cache.glob("*.json")):

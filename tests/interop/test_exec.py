@@ -3,6 +3,7 @@ environment and behind `--server`'s local endpoint; the endpoint refuses strange
 and signals reach the child; credentials that last 15 minutes are renewed under a child that
 keeps calling."""
 
+import datetime
 import json
 import os
 import signal
@@ -128,13 +129,7 @@ print(json.dumps({"calls": calls, "failures": failures}))
                             env=home.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def age(left, fetched_ago):
-        import datetime
-        path, entry = home.entry("InteropB")
-        now = datetime.datetime.now(datetime.timezone.utc)
-        stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
-        entry["Credentials"]["Expiration"] = stamp(now + datetime.timedelta(seconds=left))
-        entry["FetchedAt"] = stamp(now - datetime.timedelta(seconds=fetched_ago))
-        path.write_text(json.dumps(entry))
+        home.age("InteropB", datetime.timedelta(seconds=left), datetime.timedelta(seconds=fetched_ago))
 
     time.sleep(3)
     age(1400, 2200)  # inside --min-ttl (890 s) + the 10-minute window: renewed in the background

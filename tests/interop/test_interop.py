@@ -133,10 +133,7 @@ def test_fifty_concurrent_callers_one_call_per_hop(creds_bin, home, moto):
     assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1), "cold cache"
 
     # Make the top hop stale (5 minutes left, under the 15-minute --min-ttl).
-    path, entry = home.entry(ROLE_B)
-    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
-    entry["Credentials"]["Expiration"] = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
-    path.write_text(json.dumps(entry))
+    home.age(ROLE_B, datetime.timedelta(minutes=5))
     stale = run_many(home, creds_bin)
     assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 2), "stale cache: only the stale hop, once"
     assert stale != cold
@@ -157,9 +154,7 @@ def test_release_binary_ignores_a_test_clock_in_the_environment(creds_bin, home,
     assert "cached, expires" in again.stderr, again.stderr
     assert (moto.count(ROLE_A), moto.count(ROLE_B)) == (1, 1), "no upstream call"
     # And the other way: a clock set in the past does not resurrect what has expired.
-    path, entry = home.entry("InteropB")
-    entry["Credentials"]["Expiration"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path.write_text(json.dumps(entry))
+    home.age("InteropB", datetime.timedelta(minutes=5))
     behind = dict(home.env, _CREDS_TEST_NOW="2020-01-01T00:00:00Z")
     third = subprocess.run([creds_bin, "export", "--profile", "hop2"], env=behind, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert third.returncode == 0, third.stderr
