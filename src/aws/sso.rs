@@ -375,7 +375,6 @@ impl SsoApi for AwsSso {
         account_id: &str,
         role_name: &str,
     ) -> Result<Credentials> {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
         let client = config!(
             aws_sdk_sso,
             region,
@@ -388,27 +387,16 @@ impl SsoApi for AwsSso {
             .account_id(account_id)
             .role_name(role_name);
         let endpoint = describe(&endpoints.portal, "the SSO portal", region);
-        let out = match crate::aws::block_on(call.send())? {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error().and_then(|s| s.code()) == Some("UnauthorizedException") =>
-            {
-                return Err(Error::new(
-                    Kind::LoginNeeded,
-                    "the SSO session's token was not accepted (UnauthorizedException)",
-                ));
-            }
-            Err(e) => {
-                return Err(classify(
-                    "GetRoleCredentials",
-                    &endpoint,
-                    &e,
-                    &format!(
-                        "check that the SSO user may use role {role_name} in account {account_id}"
-                    ),
-                ))
-            }
-        };
+        let out = crate::aws::block_on(call.send())?.map_err(|e| {
+            portal_error(
+                "GetRoleCredentials",
+                &endpoint,
+                &e,
+                &format!(
+                    "check that the SSO user may use role {role_name} in account {account_id}"
+                ),
+            )
+        })?;
         let bad = |what: &str| crate::aws::bad_reply("GetRoleCredentials", &endpoint, what);
         let c = out
             .role_credentials()
@@ -463,10 +451,8 @@ impl SsoApi for AwsSso {
             .list_accounts()
             .access_token(access_token.expose())
             .set_next_token(next.map(str::to_string));
-        let out = crate::aws::block_on(call.send())?.map_err(|e| {
-            unauthorized(&e)
-                .unwrap_or_else(|| classify("ListAccounts", &endpoint, &e, "check the SSO session"))
-        })?;
+        let out = crate::aws::block_on(call.send())?
+            .map_err(|e| portal_error("ListAccounts", &endpoint, &e, "check the SSO session"))?;
         Ok(Page {
             items: out
                 .account_list()
@@ -507,9 +493,7 @@ impl SsoApi for AwsSso {
             .account_id(account_id)
             .set_next_token(next.map(str::to_string));
         let out = crate::aws::block_on(call.send())?.map_err(|e| {
-            unauthorized(&e).unwrap_or_else(|| {
-                classify("ListAccountRoles", &endpoint, &e, "check the SSO session")
-            })
+            portal_error("ListAccountRoles", &endpoint, &e, "check the SSO session")
         })?;
         Ok(Page {
             items: out
@@ -525,16 +509,24 @@ impl SsoApi for AwsSso {
     }
 }
 
-/// A portal call refused for its token: a login is needed.
-fn unauthorized<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+/// The error of a portal call: a token refused (`UnauthorizedException`) means a login is
+/// needed (exit 4); anything else is classified as for every SSO call.
+fn portal_error<E>(
+    operation: &str,
+    endpoint: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, crate::aws::HttpResponse>,
-) -> Option<Error> {
-    (e.as_service_error().and_then(|s| s.code()) == Some("UnauthorizedException")).then(|| {
-        Error::new(
+    hint: &str,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if e.as_service_error().and_then(|s| s.code()) == Some("UnauthorizedException") {
+        return Error::new(
             Kind::LoginNeeded,
             "the SSO session's token was not accepted (UnauthorizedException)",
-        )
-    })
+        );
+    }
+    classify(operation, endpoint, e, hint)
 }
 
 impl From<Error> for TokenError {
