@@ -1806,3 +1806,59 @@ fn doctor_says_how_refresh_ahead_is_set() {
     assert!(creds::commands::doctor::render(&d)
         .contains("refresh ahead: off (from CREDS_REFRESH_AHEAD)"));
 }
+
+/// Files aws-config reads whole are checked first: a FIFO (which would block the read) or an
+/// oversized file is exit 3 naming it, and aws-config is never called.
+#[test]
+fn login_and_container_token_files_must_be_small_regular_files() {
+    let mkfifo = |path: &std::path::Path| {
+        let c = std::ffi::CString::new(path.display().to_string()).unwrap();
+        // SAFETY: a FIFO for this test.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    };
+    const SESSION: &str = "arn:aws:iam::123456789012:user/Admin";
+    let mut w = World::new();
+    w.config(&format!(
+        "[profile console]\nlogin_session = {SESSION}\n\n[profile task]\nrole_arn = {ROLE_B}\ncredential_source = EcsContainer\n"
+    ));
+    let file =
+        creds::source::login_session::token_file(&w.home().join("home/.aws/login/cache"), SESSION);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    mkfifo(&file);
+    let err = export(&w, "console").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains("cannot be used (not a regular file)"),
+        "{}",
+        err.message
+    );
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&file, vec![b' '; 65 * 1024]).unwrap();
+    let err = export(&w, "console").unwrap_err();
+    assert!(
+        err.message.contains("larger than 65536 bytes"),
+        "{}",
+        err.message
+    );
+    assert!(w.signin.calls().is_empty());
+
+    let token = w.home().join("pod-token");
+    mkfifo(&token);
+    w.vars.push((
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        "http://127.0.0.1:9/creds".into(),
+    ));
+    w.vars.push((
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(),
+        token.display().to_string(),
+    ));
+    let err = export(&w, "task").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message
+            .contains("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+        "{}",
+        err.message
+    );
+    assert!(w.metadata.calls().is_empty());
+}

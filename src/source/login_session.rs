@@ -11,6 +11,19 @@ use crate::secret::Credentials;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
+/// The largest `aws login` token file handed to aws-config (one is about 2 KiB).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
+/// The error for a token file that is there but cannot be used.
+fn unusable(l: &Login, file: &Path, why: &str) -> Error {
+    Error::config(format!(
+        "profile `{}`: the `aws login` session file {} cannot be used ({why}); remove it and {}",
+        l.profile,
+        file.display(),
+        hint(l)
+    ))
+}
+
 /// An `aws login` base, as the chain names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
@@ -59,17 +72,30 @@ pub fn fetch(ctx: &Context, target: &StsTarget, l: &Login) -> Result<Credentials
             l.profile
         )));
     };
-    if !file.is_file() {
-        return Err(Error::new(
-            Kind::LoginNeeded,
-            format!(
-                "profile `{}`: no `aws login` session for {} ({} does not exist); {}",
-                l.profile,
-                l.session,
-                file.display(),
-                hint(l)
-            ),
-        ));
+    // aws-config reads the file whole and without a limit: only a regular file of a sane size
+    // goes to it (never a FIFO that would block the read).
+    match crate::fsutil::open_regular(file, false) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                Kind::LoginNeeded,
+                format!(
+                    "profile `{}`: no `aws login` session for {} ({} does not exist); {}",
+                    l.profile,
+                    l.session,
+                    file.display(),
+                    hint(l)
+                ),
+            ))
+        }
+        Err(e) => return Err(unusable(l, file, &e.to_string())),
+        Ok((_, meta)) if meta.len() > MAX_TOKEN_FILE => {
+            return Err(unusable(
+                l,
+                file,
+                &format!("larger than {MAX_TOKEN_FILE} bytes"),
+            ))
+        }
+        Ok(_) => {}
     }
     ctx.signin.credentials(&l.session, target).map_err(|e| {
         let next = match e.kind {
