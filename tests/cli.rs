@@ -801,8 +801,10 @@ fn a_renewal_keeps_no_pipe_of_its_caller() {
         Some(chrono::Duration::minutes(40)),
     );
     let mut fds = [0; 2];
+    // Close-on-exec, so that no child spawned meanwhile by another test holds the write end
+    // (the dup2 below gives the export a copy without the flag).
     // SAFETY: a pipe for this test.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     let (read_end, write_end) = (fds[0], fds[1]);
     let mut command = env.command(&["export", "-p", "b"]);
     // SAFETY: dup2 between fork and exec, so the export inherits the write end as fd 7.
