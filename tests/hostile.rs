@@ -372,7 +372,7 @@ fn alive(pid: &str) -> bool {
 }
 
 fn wait_gone(pid: &str) -> bool {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if !alive(pid) {
             return true;
         }
@@ -476,7 +476,7 @@ fn a_credential_process_dies_with_a_killed_creds() {
     ));
     let mut child = env.command(&["export", "-p", "hung"]).spawn().unwrap();
     let pid_file = dir.join("pid");
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty()) {
             break;
         }

@@ -686,7 +686,7 @@ fn a_pending_sign_in_can_be_found() {
         .spawn()
         .unwrap();
     let mut status = String::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         status = env
             .run(&["login", "-p", "dev", "--status"])
             .ok()
