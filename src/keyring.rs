@@ -77,12 +77,41 @@ impl OsKeyring {
         match rx.recv_timeout(self.timeout) {
             Ok(result) => result.map_err(|e| Unavailable(describe(&e))),
             // The thread is left behind: the process ends soon, and nothing waits for it.
-            Err(_) => Err(Unavailable(format!(
-                "it did not answer within {} ms ({}); unlock it, or check that its daemon is running and not stuck (CREDS_KEYRING_TIMEOUT sets the limit)",
-                self.timeout.as_millis(),
-                backend_name()
-            ))),
+            Err(_) => Err(Unavailable(no_answer(self.timeout, true))),
         }
+    }
+}
+
+/// The message for a keyring that did not answer in `within`; `ours` when the limit is
+/// creds' own deadline (which `CREDS_KEYRING_TIMEOUT` sets) rather than the D-Bus library's.
+fn no_answer(within: Duration, ours: bool) -> String {
+    format!(
+        "it did not answer within {} ms ({}); unlock it, or check that its daemon is running and not stuck{}",
+        within.as_millis(),
+        backend_name(),
+        if ours {
+            " (CREDS_KEYRING_TIMEOUT sets the limit)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// How long one D-Bus call of the Secret Service waits for its reply: fixed by the
+/// dbus-secret-service crate, whatever `CREDS_KEYRING_TIMEOUT` says.
+#[cfg(target_os = "linux")]
+const DBUS_CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether `inner` is a D-Bus call that got no reply in time: a stuck provider, as when
+/// creds' own deadline passes (the two 2 s limits race; both must read the same).
+#[cfg(target_os = "linux")]
+fn is_no_reply(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    match inner.downcast_ref::<dbus_secret_service::Error>() {
+        Some(dbus_secret_service::Error::Dbus(e)) => matches!(
+            e.name(),
+            Some("org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout")
+        ),
+        _ => false,
     }
 }
 
@@ -105,6 +134,10 @@ pub fn describe(e: &keyring::Error) -> String {
         E::NoStorageAccess(inner) => format!(
             "the keyring is locked, or has no default collection, and creds cannot show a prompt ({inner}); unlock it (log in to the desktop, or run `gnome-keyring-daemon --unlock` with your password on stdin), or create a default keyring with your desktop's keyring tool"
         ),
+        #[cfg(target_os = "linux")]
+        E::PlatformFailure(inner) if is_no_reply(inner.as_ref()) => {
+            no_answer(DBUS_CALL_TIMEOUT, false)
+        }
         E::PlatformFailure(inner) => {
             let inner = inner.to_string();
             if cfg!(target_os = "linux") {
@@ -227,6 +260,29 @@ mod tests {
             "{}",
             describe(&down)
         );
+    }
+
+    /// A D-Bus call that got no reply reads like creds' own deadline: the same cause (a
+    /// stuck provider), whichever of the two 2 s limits passed first.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_dbus_call_without_reply_is_a_provider_that_did_not_answer() {
+        let no_reply = dbus_secret_service::Error::Dbus(dbus::Error::new_custom(
+            "org.freedesktop.DBus.Error.NoReply",
+            "Did not receive a reply.",
+        ));
+        let text = describe(&keyring::Error::PlatformFailure(Box::new(no_reply)));
+        assert!(
+            text.starts_with("it did not answer within 2000 ms (the Secret Service"),
+            "{text}"
+        );
+        assert!(!text.contains("CREDS_KEYRING_TIMEOUT"), "{text}");
+        let other = dbus_secret_service::Error::Dbus(dbus::Error::new_custom(
+            "org.freedesktop.DBus.Error.ServiceUnknown",
+            "The name org.freedesktop.secrets was not provided by any .service files",
+        ));
+        let text = describe(&keyring::Error::PlatformFailure(Box::new(other)));
+        assert!(text.contains("dbus-run-session"), "{text}");
     }
 
     #[test]
