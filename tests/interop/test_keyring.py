@@ -67,17 +67,32 @@ class Bus:
             self.daemon.stdin.close()
             self.procs.append(self.daemon)
             deadline = time.monotonic() + 20
-            while not self.has_owner("org.freedesktop.secrets"):
+            # Ready means serving its default collection, unlocked when it was given the
+            # password: owning the bus name may come first.
+            while not (self.has_owner("org.freedesktop.secrets") and self.default_collection_unlocked() == unlock):
                 if self.daemon.poll() is not None or time.monotonic() > deadline:
                     self.close()
                     pytest.fail("gnome-keyring-daemon did not start (scripts/test installs gnome-keyring)")
                 time.sleep(0.1)
 
     def has_owner(self, name):
-        out = subprocess.run(["dbus-send", f"--bus={self.address}", "--print-reply", "--dest=org.freedesktop.DBus",
-                              "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", f"string:{name}"],
-                             capture_output=True, text=True, timeout=10)
-        return "boolean true" in out.stdout
+        return "boolean true" in self.call("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                           "org.freedesktop.DBus.NameHasOwner", f"string:{name}")
+
+    def call(self, dest, path, method, *args):
+        return subprocess.run(["dbus-send", f"--bus={self.address}", "--print-reply", f"--dest={dest}", path, method, *args],
+                              capture_output=True, text=True, timeout=10).stdout
+
+    def default_collection_unlocked(self):
+        """Whether the Secret Service has a default collection and it is unlocked."""
+        alias = re.search(r'object path "([^"]+)"',
+                          self.call("org.freedesktop.secrets", "/org/freedesktop/secrets",
+                                    "org.freedesktop.Secret.Service.ReadAlias", "string:default"))
+        if not alias or alias.group(1) == "/":
+            return False
+        locked = self.call("org.freedesktop.secrets", alias.group(1), "org.freedesktop.DBus.Properties.Get",
+                           "string:org.freedesktop.Secret.Collection", "string:Locked")
+        return "boolean false" in locked
 
     def close(self):
         for proc in reversed(self.procs):
