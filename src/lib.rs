@@ -97,6 +97,7 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
                 .map_err(|e| error::Error::other(e.to_string()))
         }
     };
+    ctx.ui.settle(result.is_ok());
     match result {
         Ok((document, code)) => match ui::document(&document) {
             Ok(()) => {

@@ -243,6 +243,8 @@ pub struct Ui {
     sink: Box<dyn Sink>,
     /// Where a prompt is shown besides `sink` (the controlling terminal).
     terminal: Option<Box<dyn Sink>>,
+    /// Warnings that matter only if the command succeeds (see [`Ui::warn_if_served`]).
+    held: std::sync::Mutex<Vec<String>>,
 }
 
 impl Ui {
@@ -250,6 +252,7 @@ impl Ui {
         Ui {
             sink: Box::new(sink),
             terminal: None,
+            held: Default::default(),
         }
     }
 
@@ -258,6 +261,7 @@ impl Ui {
         Ui {
             sink: Box::new(sink),
             terminal: Some(Box::new(terminal)),
+            held: Default::default(),
         }
     }
 
@@ -311,6 +315,28 @@ impl Ui {
     /// `creds: warning: ...`.
     pub fn warn(&self, message: &str) {
         self.say(&format!("creds: warning: {message}"));
+    }
+
+    /// A warning about a fallback that let the command go on (an SSO token used as it is
+    /// because its renewal failed): held until the command ends, and written by
+    /// [`Ui::settle`] only if it succeeded. When it fails, its one error line says what to do,
+    /// and a warning with the same cause (the network, the CA) above it would be a second.
+    pub fn warn_if_served(&self, message: &str) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!("creds: warning: {message}"));
+    }
+
+    /// Ends a command (or one request of `exec --server`): writes the held warnings when it
+    /// `served`, else drops them.
+    pub fn settle(&self, served: bool) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
+        if served {
+            for line in held {
+                self.say(&line);
+            }
+        }
     }
 
     /// `creds: ...`: the one line a failure prints.

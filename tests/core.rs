@@ -49,7 +49,10 @@ fn args(profile: &str) -> ExportArgs {
 
 fn export_with(w: &World, args: &ExportArgs) -> Result<Value, Error> {
     let ctx = w.context(false);
-    export::run(&ctx, args, false).map(|doc| serde_json::from_str(&doc).unwrap())
+    let result = export::run(&ctx, args, false);
+    // As `creds::run` ends a command: the held warnings are written only when it served.
+    ctx.ui.settle(result.is_ok());
+    result.map(|doc| serde_json::from_str(&doc).unwrap())
 }
 
 fn export(w: &World, profile: &str) -> Result<Value, Error> {
@@ -312,6 +315,49 @@ fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
     std::fs::remove_file(w.sso_cache(CORP_TOKEN)).unwrap();
     let err = export_with(&w, &refresh).unwrap_err();
     assert!(err.message.contains("not signed in"), "{}", err.message);
+}
+
+/// A renewal that fails for the network, with the token still usable: the token serves, and
+/// the warning is written when the export succeeds; when the export then fails too (the same
+/// network), its one error line is all that is written.
+#[test]
+fn a_failed_renewal_warns_only_when_the_export_is_served() {
+    let w = World::new();
+    w.config(SSO);
+    w.sso.with(|s| {
+        s.refresh_error = Some(|| {
+            creds::aws::sso::TokenError::Other(Error::new(
+                Kind::Network,
+                "CreateToken: https://127.0.0.1:1 presented a certificate creds does not trust",
+            ))
+        })
+    });
+    write_token(&w, Duration::minutes(10), true);
+    w.sso.with(|s| {
+        s.role_error = Some(|| {
+            Error::new(
+                Kind::Network,
+                "GetRoleCredentials: a certificate creds does not trust",
+            )
+        })
+    });
+    let err = export(&w, "dev").unwrap_err();
+    assert_eq!(err.kind, Kind::Network);
+    assert_eq!(
+        w.shown.lines(),
+        Vec::<String>::new(),
+        "only the error's line"
+    );
+    w.sso.with(|s| s.role_error = None);
+    // --refresh: past the remembered failure.
+    let mut refresh = args("dev");
+    refresh.refresh = true;
+    export_with(&w, &refresh).unwrap();
+    assert_eq!(
+        w.shown.lines(),
+        ["creds: warning: sso-session `corp`: renewing the SSO token failed (CreateToken: https://127.0.0.1:1 presented a certificate creds does not trust); using it until it expires"]
+    );
+    assert_eq!(token(&w)["accessToken"], "aoa-old");
 }
 
 fn login_opts(timeout: u64) -> Options {

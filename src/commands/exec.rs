@@ -114,6 +114,8 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
     // The credentials first: a failure is creds' own (its exit code, one line), before the
     // command starts.
     let (settings, creds) = crate::exec::credentials(ctx, &request(args, Some("process")))?;
+    // Served: the held warnings now, before the command takes over stderr (or this process).
+    ctx.ui.settle(true);
     let region = settings.region.as_ref().map(|r| r.value.as_str());
     if !args.server {
         let env = env_with_keys(&creds, region);
@@ -190,7 +192,10 @@ pub fn endpoint_answer(
     if path.split('?').next() != Some("/creds") {
         return refuse(404, "not found");
     }
-    match crate::exec::credentials(ctx, &request(args, Some("process"))) {
+    let answer = crate::exec::credentials(ctx, &request(args, Some("process")));
+    // The child gets the error; the user, on creds' stderr, gets the warnings either way.
+    ctx.ui.settle(true);
+    match answer {
         Ok((_, creds)) => (200, ecs_document(&creds)),
         Err(e) => (
             match e.kind {

@@ -159,7 +159,7 @@ fn renewal_failed(
     let usable = crate::wire::until(token.expires_at, ctx.clock.now()) > MIN_USABLE;
     let why = match err {
         TokenError::Other(e) if usable => {
-            ctx.ui.warn(&format!(
+            ctx.ui.warn_if_served(&format!(
                 "{}: renewing the SSO token failed ({e}); using it until it expires",
                 session.describe()
             ));

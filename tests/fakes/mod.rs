@@ -190,6 +190,8 @@ pub struct SsoState {
     /// The answer to a refresh-token grant: `None` issues a new token (rotating the refresh
     /// token); `Some` fails with it.
     pub refresh_error: Option<fn() -> TokenError>,
+    /// When set, GetRoleCredentials fails with it.
+    pub role_error: Option<fn() -> Error>,
     /// The monotonic time of each device-code poll.
     pub polled_at: Vec<std::time::Duration>,
     /// What the user had been shown when the first device-code poll came.
@@ -345,6 +347,9 @@ impl SsoApi for FakeSso {
                 format!("{account_id}/{role_name} {}", access_token.expose()),
             ))
         });
+        if let Some(error) = self.with(|s| s.role_error) {
+            return Err(error());
+        }
         if !access_token.expose().starts_with("aoa-") {
             return Err(Error::new(
                 Kind::LoginNeeded,
