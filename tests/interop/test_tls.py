@@ -1,15 +1,21 @@
-"""A private CA (AWS_CA_BUNDLE, the profile's ca_bundle): STS as moto's server over HTTPS with
-a certificate from a CA made here, which no system trusts."""
+"""A private CA (AWS_CA_BUNDLE, the profile's ca_bundle): STS as moto's server over HTTPS, and the
+fake IAM Identity Center (OIDC and portal) behind a TLS front, with a certificate from a CA made
+here, which no system trusts."""
 
 import datetime
 import ipaddress
 import json
+import select
+import socket
 import ssl
 import subprocess
+import threading
+import urllib.parse
 
 import pytest
 from conftest import free_port, start_moto, stop
 from test_interop import AWS_CLI, EXPECTED_ARN, chain_config
+from test_sso import SSO_CONFIG, sso_home, write_token
 
 
 def make_ca_and_server_cert(dir):
@@ -126,3 +132,87 @@ def test_unusable_ca_bundle_is_a_config_error(creds_bin, home, tls_moto, content
     assert out.returncode == 3, out.stderr
     assert out.stdout == ""
     assert str(bundle) in out.stderr and says in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+class TlsFront:
+    """HTTPS on 127.0.0.1 in front of a plain-HTTP server, with the private CA's server
+    certificate: one thread a connection, which copies bytes both ways (one thread reads and
+    writes the TLS socket, so OpenSSL never sees two at once) and ends when either side ends
+    or nothing moves for 30 s. Counts the handshakes that failed (a client that did not trust
+    the certificate)."""
+
+    def __init__(self, backend_url, dir):
+        self.backend = urllib.parse.urlsplit(backend_url).port
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(dir / "server.pem", dir / "server.key")
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.refused = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(conn,), daemon=True).start()
+
+    def relay(self, conn):
+        conn.settimeout(30)
+        try:
+            tls = self.context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.refused += 1
+            conn.close()
+            return
+        with tls, socket.create_connection(("127.0.0.1", self.backend), timeout=30) as up:
+            while True:
+                ready = [tls] if tls.pending() else select.select([tls, up], [], [], 30)[0]
+                if not ready:
+                    return
+                for src in ready:
+                    try:
+                        data = src.recv(65536)
+                    except ssl.SSLWantReadError:
+                        continue
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    (up if src is tls else tls).sendall(data)
+
+    def close(self):
+        self.listener.close()
+
+
+def test_sso_calls_trust_the_private_ca(creds_bin, home, moto, fake_sso, tls_moto):
+    """IAM Identity Center behind TLS with a private CA: OIDC's CreateToken (a renewal) and the
+    portal's GetRoleCredentials fail with exit 6 and the CA hint until AWS_CA_BUNDLE names the
+    CA, then both go over TLS; STS stays moto over plain HTTP."""
+    url, dir = tls_moto
+    front = TlsFront(fake_sso.url, dir)
+    try:
+        sso_home(home, fake_sso)
+        home.env.update(AWS_ENDPOINT_URL_SSO=front.url, AWS_ENDPOINT_URL_SSO_OIDC=front.url)
+        home.config(SSO_CONFIG)
+        fake_sso.configure(rotate=True)
+        issued = fake_sso.issue()
+        path = write_token(home, issued, minutes=5)
+
+        out = home.run([creds_bin, "export", "--profile", "dev"])
+        assert (out.returncode, out.stdout) == (6, ""), out.stderr
+        assert "AWS_CA_BUNDLE" in out.stderr and out.stderr.count("\n") == 1, out.stderr
+        assert front.refused >= 1
+        assert fake_sso.count("CreateToken") == 0 and fake_sso.count("GetRoleCredentials") == 0
+        assert json.loads(path.read_text())["accessToken"] == issued["accessToken"], "the token is kept"
+
+        refused = front.refused
+        out = home.run([creds_bin, "export", "--profile", "dev", "--refresh"], env=dict(home.env, AWS_CA_BUNDLE=str(dir / "ca.pem")))
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["AccessKeyId"]
+        assert fake_sso.count("CreateToken") == 1 and fake_sso.count("GetRoleCredentials") == 1
+        assert front.refused == refused, "every handshake succeeded"
+        assert json.loads(path.read_text())["accessToken"] != issued["accessToken"], "renewed over TLS"
+    finally:
+        front.close()
