@@ -1908,3 +1908,87 @@ fn login_and_container_token_files_must_be_small_regular_files() {
     );
     assert!(w.metadata.calls().is_empty());
 }
+
+/// `cache list` and `cache clear` see the keyring cache's entries when `CREDS_CACHE` or a
+/// profile's `creds_cache` uses it (found through the lock files every fetch leaves), and do
+/// not touch the keyring otherwise.
+#[test]
+fn cache_list_and_clear_include_the_keyring_cache() {
+    use creds::commands::cache;
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push(("CREDS_CACHE".into(), "keyring".into()));
+    export(&w, "b").unwrap();
+    let listed = cache::list(&w.context(false), false).unwrap();
+    assert!(
+        listed.contains("(0 entries) and the OS keyring (2 entries)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("assume-role arn:aws:iam::222222222222:role/RoleB")
+            && listed.contains("[keyring]"),
+        "{listed}"
+    );
+    let doc: Value = serde_json::from_str(&cache::list(&w.context(false), true).unwrap()).unwrap();
+    assert_eq!(doc["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["entries"][0]["store"], "keyring");
+    assert_eq!(doc["entries"][0]["file"], Value::Null);
+    // -p a: a's chain (a, base) holds RoleA's entry; RoleB's stays.
+    let shown = w.shown.lines().len();
+    cache::clear(&w.context(false), Some("a"), false).unwrap();
+    assert!(
+        w.shown.lines()[shown].ends_with("and 1 from the OS keyring"),
+        "{:?}",
+        w.shown.lines()
+    );
+    let left: Vec<String> = w.keyring.secrets.lock().unwrap().keys().cloned().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // --all: the rest.
+    cache::clear(&w.context(false), None, true).unwrap();
+    assert!(w
+        .shown
+        .lines()
+        .last()
+        .unwrap()
+        .ends_with("and 1 from the OS keyring"));
+    assert!(w.keyring.secrets.lock().unwrap().is_empty());
+    // A keyring that cannot be used: exit 3, nothing removed (the lock files still find the
+    // keyring's entries later), and how to clear the files alone.
+    export(&w, "b").unwrap();
+    *w.keyring.fail.lock().unwrap() = Some("no bus".into());
+    let locks = |w: &World| {
+        creds::cache::file::FileStore::new(w.home().join("home/cache"))
+            .locked_keys()
+            .len()
+    };
+    assert_eq!(locks(&w), 2);
+    let err = cache::clear(&w.context(false), None, true).unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message
+            .starts_with("nothing was removed: the OS keyring holds cache entries")
+            && err.message.contains("cannot be used: no bus;")
+            && err.message.contains("`CREDS_CACHE=file creds cache clear`"),
+        "{}",
+        err.message
+    );
+    assert_eq!(locks(&w), 2);
+    // The profile's creds_cache is enough to look; with neither, the keyring is not touched
+    // (it is failing here, and nothing warns).
+    w.vars.pop();
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\ncreds_cache = keyring\n"));
+    let shown = w.shown.lines().len();
+    cache::list(&w.context(false), false).unwrap();
+    assert_eq!(w.shown.lines().len(), shown + 1, "{:?}", w.shown.lines());
+    assert!(w.shown.lines()[shown].contains("the keyring cache's entries are not listed"));
+    w.config(CHAIN);
+    cache::list(&w.context(false), false).unwrap();
+    cache::clear(&w.context(false), None, true).unwrap();
+    assert_eq!(
+        w.shown.lines().len(),
+        shown + 2,
+        "only clear's line: {:?}",
+        w.shown.lines()
+    );
+    assert!(!w.shown.lines().last().unwrap().contains("keyring"));
+}

@@ -205,6 +205,24 @@ impl FileStore {
         }
     }
 
+    /// The keys with a lock file here: every key creds has fetched for (a fetch takes the
+    /// key's lock), whichever store kept the entry. Sorted.
+    pub fn locked_keys(&self) -> Vec<Key> {
+        let Ok(read) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<Key> = read
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let key = name.strip_suffix(".lock")?;
+                is_cache_file(&name).then(|| Key(key.to_string()))
+            })
+            .collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys
+    }
+
     pub fn clear_failure(&self, key: &Key) {
         let _ = fs::remove_file(self.path(key, "err"));
     }

@@ -246,6 +246,15 @@ role_session_name = interop-b
     assert len({json.loads(r.stdout)["AccessKeyId"] for r in runs}) == 1
     assert moto.count(ROLE_B) == 1 and len(sts.calls) == 1, sts.calls
     assert list(home.cache.glob("*.json")) == [], "nothing in the file cache"
+    # `cache list` and `cache clear` see the entry in the keyring; after a clear, the next
+    # export fetches again.
+    listed = home.run([creds_bin, "cache", "list"])
+    assert listed.returncode == 0 and "(0 entries) and the OS keyring (1 entry)" in listed.stdout, listed
+    assert "interop-b" in listed.stdout or "InteropB" in listed.stdout, listed.stdout
+    cleared = home.run([creds_bin, "cache", "clear", "--all"])
+    assert cleared.returncode == 0 and cleared.stderr.endswith("and 1 from the OS keyring\n"), cleared
+    assert home.run([creds_bin, "export", "--profile", "admin"]).returncode == 0
+    assert moto.count(ROLE_B) == 2
 
 
 def test_a_stuck_or_missing_keyring_never_hangs(creds_bin, home, moto, sts, keyring_bus, tmp_path):
