@@ -45,8 +45,8 @@ fn keyring_in_use(ctx: &Context) -> bool {
     })
 }
 
-/// The keyring cache's entries: one keyring read for each key with a lock file and no
-/// entry file.
+/// The keyring cache's entries: one keyring read for each key with a lock file (a key may
+/// have an entry file too, when the keyring once failed and the file cache served).
 fn keyring_entries(
     keyring: &KeyringEntries<'_>,
     store: &FileStore,
