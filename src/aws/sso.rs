@@ -176,6 +176,36 @@ fn describe(endpoint: &Option<String>, service: &str, region: &str) -> String {
         .unwrap_or_else(|| format!("{service} in {region}"))
 }
 
+/// The SSO OIDC client for `region`, and how its endpoint is named in messages.
+fn oidc(region: &str, endpoints: &Endpoints) -> Result<(aws_sdk_ssooidc::Client, String)> {
+    let client = config!(
+        aws_sdk_ssooidc,
+        region,
+        &endpoints.oidc,
+        endpoints.ca_bundle.as_deref()
+    );
+    Ok((client, describe(&endpoints.oidc, "SSO OIDC", region)))
+}
+
+/// The SSO portal client for `region`, and how its endpoint is named in messages.
+fn portal(region: &str, endpoints: &Endpoints) -> Result<(aws_sdk_sso::Client, String)> {
+    let client = config!(
+        aws_sdk_sso,
+        region,
+        &endpoints.portal,
+        endpoints.ca_bundle.as_deref()
+    );
+    Ok((
+        client,
+        describe(&endpoints.portal, "the SSO portal", region),
+    ))
+}
+
+/// A listing's next-page token (an empty one ends the listing too).
+fn next_page(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
 /// Classifies an SDK error of an SSO or SSO OIDC call.
 fn classify<E>(
     operation: &str,
@@ -205,12 +235,7 @@ impl SsoApi for AwsSso {
         request: &RegisterRequest,
         now: DateTime<Utc>,
     ) -> Result<Registration> {
-        let client = config!(
-            aws_sdk_ssooidc,
-            region,
-            &endpoints.oidc,
-            endpoints.ca_bundle.as_deref()
-        );
+        let (client, endpoint) = oidc(region, endpoints)?;
         let call = client
             .register_client()
             .client_name(&request.client_name)
@@ -221,7 +246,6 @@ impl SsoApi for AwsSso {
                 (!request.redirect_uris.is_empty()).then(|| request.redirect_uris.clone()),
             )
             .set_issuer_url(request.issuer_url.clone());
-        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
         let out = crate::aws::block_on(call.send())?.map_err(|e| {
             classify(
                 "RegisterClient",
@@ -254,18 +278,12 @@ impl SsoApi for AwsSso {
         registration: &Registration,
         start_url: &str,
     ) -> Result<DeviceAuthorization> {
-        let client = config!(
-            aws_sdk_ssooidc,
-            region,
-            &endpoints.oidc,
-            endpoints.ca_bundle.as_deref()
-        );
+        let (client, endpoint) = oidc(region, endpoints)?;
         let call = client
             .start_device_authorization()
             .client_id(&registration.client_id)
             .client_secret(registration.client_secret.expose())
             .start_url(start_url);
-        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
         let out = crate::aws::block_on(call.send())?.map_err(|e| {
             classify(
                 "StartDeviceAuthorization",
@@ -297,12 +315,7 @@ impl SsoApi for AwsSso {
         grant: Grant<'_>,
     ) -> std::result::Result<TokenGrant, TokenError> {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let client = config!(
-            aws_sdk_ssooidc,
-            region,
-            &endpoints.oidc,
-            endpoints.ca_bundle.as_deref()
-        );
+        let (client, endpoint) = oidc(region, endpoints)?;
         let call = client
             .create_token()
             .client_id(&registration.client_id)
@@ -324,7 +337,6 @@ impl SsoApi for AwsSso {
                 .code_verifier(verifier)
                 .redirect_uri(redirect_uri),
         };
-        let endpoint = describe(&endpoints.oidc, "SSO OIDC", region);
         let out = match crate::aws::block_on(call.send()).map_err(TokenError::Other)? {
             Ok(out) => out,
             Err(e) => {
@@ -375,18 +387,12 @@ impl SsoApi for AwsSso {
         account_id: &str,
         role_name: &str,
     ) -> Result<Credentials> {
-        let client = config!(
-            aws_sdk_sso,
-            region,
-            &endpoints.portal,
-            endpoints.ca_bundle.as_deref()
-        );
+        let (client, endpoint) = portal(region, endpoints)?;
         let call = client
             .get_role_credentials()
             .access_token(access_token.expose())
             .account_id(account_id)
             .role_name(role_name);
-        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
         let out = crate::aws::block_on(call.send())?.map_err(|e| {
             portal_error(
                 "GetRoleCredentials",
@@ -421,13 +427,7 @@ impl SsoApi for AwsSso {
     }
 
     fn logout(&self, region: &str, endpoints: &Endpoints, access_token: &Secret) -> Result<()> {
-        let client = config!(
-            aws_sdk_sso,
-            region,
-            &endpoints.portal,
-            endpoints.ca_bundle.as_deref()
-        );
-        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let (client, endpoint) = portal(region, endpoints)?;
         crate::aws::block_on(client.logout().access_token(access_token.expose()).send())?
             .map_err(|e| classify("Logout", &endpoint, &e, "the local token is removed anyway"))?;
         Ok(())
@@ -440,13 +440,7 @@ impl SsoApi for AwsSso {
         access_token: &Secret,
         next: Option<&str>,
     ) -> Result<Page<Account>> {
-        let client = config!(
-            aws_sdk_sso,
-            region,
-            &endpoints.portal,
-            endpoints.ca_bundle.as_deref()
-        );
-        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let (client, endpoint) = portal(region, endpoints)?;
         let call = client
             .list_accounts()
             .access_token(access_token.expose())
@@ -465,10 +459,7 @@ impl SsoApi for AwsSso {
                     })
                 })
                 .collect(),
-            next: out
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+            next: next_page(out.next_token()),
         })
     }
 
@@ -480,13 +471,7 @@ impl SsoApi for AwsSso {
         account_id: &str,
         next: Option<&str>,
     ) -> Result<Page<String>> {
-        let client = config!(
-            aws_sdk_sso,
-            region,
-            &endpoints.portal,
-            endpoints.ca_bundle.as_deref()
-        );
-        let endpoint = describe(&endpoints.portal, "the SSO portal", region);
+        let (client, endpoint) = portal(region, endpoints)?;
         let call = client
             .list_account_roles()
             .access_token(access_token.expose())
@@ -501,10 +486,7 @@ impl SsoApi for AwsSso {
                 .iter()
                 .filter_map(|r| r.role_name().map(str::to_string))
                 .collect(),
-            next: out
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+            next: next_page(out.next_token()),
         })
     }
 }
