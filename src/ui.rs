@@ -33,6 +33,28 @@ pub trait Sink: Send + Sync {
     }
 }
 
+/// `prompt` on stderr and one line from stdin, when stdin is a terminal; with `hidden`, the
+/// terminal's echo is off while the line is typed (and the line break it did not show is
+/// written after).
+fn answer_on_terminal(prompt: &str, hidden: bool) -> Option<String> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    let echo = hidden.then(EchoOff::new);
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if let Some(echo) = echo {
+        drop(echo);
+        let _ = writeln!(err);
+    }
+    read.ok()?;
+    Some(line.trim().to_string())
+}
+
 /// stderr, flushed after every line.
 pub struct Stderr;
 
@@ -52,35 +74,13 @@ impl Sink for Stderr {
     /// answer from stdin. Under Claude Code's hooks and `credential_process` consumers stdin
     /// is not a terminal, so nothing waits for an answer that cannot come.
     fn ask(&self, prompt: &str) -> Option<String> {
-        use std::io::{BufRead, IsTerminal};
-        if !std::io::stdin().is_terminal() {
-            return None;
-        }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{prompt}");
-        let _ = err.flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).ok()?;
-        Some(line.trim().to_string())
+        answer_on_terminal(prompt, false)
     }
 
     /// As [`Sink::ask`], with the terminal's echo off while the line is typed (restored
     /// afterwards, also when reading fails).
     fn ask_hidden(&self, prompt: &str) -> Option<String> {
-        use std::io::{BufRead, IsTerminal};
-        if !std::io::stdin().is_terminal() {
-            return None;
-        }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{prompt}");
-        let _ = err.flush();
-        let _echo = EchoOff::new();
-        let mut line = String::new();
-        let read = std::io::stdin().lock().read_line(&mut line);
-        drop(_echo);
-        let _ = writeln!(err);
-        read.ok()?;
-        Some(line.trim().to_string())
+        answer_on_terminal(prompt, true)
     }
 
     fn piped_input(&self) -> Option<String> {
