@@ -142,21 +142,20 @@ pub fn list(ctx: &Context, as_json: bool) -> Result<String> {
 
 pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> {
     let store = store(ctx)?;
+    // The profiles of P's chain (every hop `export --profile P` uses), or every entry.
+    let profiles = (!all).then(|| chain_profiles(ctx, profile)).transpose()?;
     let keyring = keyring_in_use(ctx).then(|| KeyringEntries::new(ctx.keyring.as_ref()));
     // The keyring's part first: its keys are known from the lock files that clearing removes.
-    let in_keyring: std::result::Result<usize, Unavailable> = match &keyring {
-        None => Ok(0),
-        Some(keyring) if all => remove_from(keyring, store.locked_keys()),
-        Some(keyring) => {
-            let profiles = chain_profiles(ctx, profile)?;
-            keyring_entries(keyring, &store).and_then(|entries| {
-                let keys = entries
-                    .into_iter()
-                    .filter(|e| profiles.contains(&e.profile))
-                    .map(|e| Key(e.key));
-                remove_from(keyring, keys)
-            })
-        }
+    let in_keyring: std::result::Result<usize, Unavailable> = match (&keyring, &profiles) {
+        (None, _) => Ok(0),
+        (Some(keyring), None) => remove_from(keyring, store.locked_keys()),
+        (Some(keyring), Some(profiles)) => keyring_entries(keyring, &store).and_then(|entries| {
+            let keys = entries
+                .into_iter()
+                .filter(|e| profiles.contains(&e.profile))
+                .map(|e| Key(e.key));
+            remove_from(keyring, keys)
+        }),
     };
     // A keyring that fails leaves everything as it was: the lock files are what finds its
     // entries later.
@@ -165,21 +164,21 @@ pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> 
             "nothing was removed: the OS keyring holds cache entries (CREDS_CACHE=keyring or a profile's creds_cache) and cannot be used: {why}; fix that, or clear only the file cache with `CREDS_CACHE=file creds cache clear`"
         ))
     })?;
-    let removed = if all {
-        // Temporary files a killed token write left in ~/.aws/sso/cache go too.
-        if let Some(home) = crate::settings::home(&ctx.env) {
-            let sso = std::path::Path::new(&home.value).join(".aws/sso/cache");
-            crate::sso::TokenStore::new(&sso, None).clean_temps();
+    let removed = match &profiles {
+        None => {
+            // Temporary files a killed token write left in ~/.aws/sso/cache go too.
+            if let Some(home) = crate::settings::home(&ctx.env) {
+                let sso = std::path::Path::new(&home.value).join(".aws/sso/cache");
+                crate::sso::TokenStore::new(&sso, None).clean_temps();
+            }
+            store.clear_all()?
         }
-        store.clear_all()?
-    } else {
-        let profiles = chain_profiles(ctx, profile)?;
-        store
+        Some(profiles) => store
             .list()?
             .iter()
             .filter(|e| profiles.contains(&e.profile))
             .filter(|e| store.remove(e))
-            .count()
+            .count(),
     };
     let files = format!(
         "removed {removed} cached {} from {}",
