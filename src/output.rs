@@ -66,27 +66,44 @@ pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> Result<S
             Ok(format!("{{\"Credentials\":{{{body}}}}}\n"))
         }
         _ => {
-            let mut vars = vec![
-                ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
-                ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose()),
-            ];
-            if let Some(t) = token {
-                vars.push(("AWS_SESSION_TOKEN", t));
-            }
-            if let Some(e) = &expiry {
-                vars.push(("AWS_CREDENTIAL_EXPIRATION", e));
-            }
-            if let Some(r) = region {
-                vars.push(("AWS_REGION", r));
-                vars.push(("AWS_DEFAULT_REGION", r));
-            }
             let mut out = String::new();
-            for (name, value) in vars {
-                out.push_str(&shell_line(format, name, value)?);
+            for (name, value) in key_variables(c).into_iter().chain(region_variables(region)) {
+                out.push_str(&shell_line(format, name, &value)?);
             }
             Ok(out)
         }
     }
+}
+
+/// The credentials as the SDKs' environment variables, in the AWS CLI's order: the keys, the
+/// session token and the expiration (what the shell formats print, and `creds exec` sets).
+pub fn key_variables(c: &Credentials) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            c.secret_access_key.expose().to_string(),
+        ),
+    ];
+    if let Some(t) = &c.session_token {
+        vars.push(("AWS_SESSION_TOKEN", t.expose().to_string()));
+    }
+    if let Some(e) = c.expiration {
+        vars.push(("AWS_CREDENTIAL_EXPIRATION", crate::wire::format_time(e)));
+    }
+    vars
+}
+
+/// `AWS_REGION` and `AWS_DEFAULT_REGION`, when a region is known.
+pub fn region_variables(region: Option<&str>) -> Vec<(&'static str, String)> {
+    region
+        .map(|r| {
+            vec![
+                ("AWS_REGION", r.to_string()),
+                ("AWS_DEFAULT_REGION", r.to_string()),
+            ]
+        })
+        .unwrap_or_default()
 }
 
 /// Whether `value` prints the same quoted or not in every shell: the AWS CLI's output for

@@ -39,55 +39,34 @@ const REMOVED: &[&str] = &[
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
-/// The command's environment with `creds` in its variables (no server).
+/// The command's environment with `creds` in its variables (no server): the variables of
+/// `export --format env`, and the account.
 pub fn env_with_keys(creds: &Credentials, region: Option<&str>) -> ChildEnv {
-    let mut set = vec![
-        ("AWS_ACCESS_KEY_ID".to_string(), creds.access_key_id.clone()),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_string(),
-            creds.secret_access_key.expose().to_string(),
-        ),
-    ];
-    if let Some(token) = &creds.session_token {
-        set.push(("AWS_SESSION_TOKEN".into(), token.expose().to_string()));
-    }
-    if let Some(expiration) = creds.expiration {
-        set.push((
-            "AWS_CREDENTIAL_EXPIRATION".into(),
-            crate::wire::format_time(expiration),
-        ));
-    }
+    let mut set = crate::output::key_variables(creds);
     if let Some(account) = &creds.account_id {
-        set.push(("AWS_ACCOUNT_ID".into(), account.clone()));
+        set.push(("AWS_ACCOUNT_ID", account.clone()));
     }
-    with_region(set, region)
+    child_env(set, region)
 }
 
 /// The command's environment pointed at the local endpoint (`--server`).
 pub fn env_with_server(uri: &str, token: &str, region: Option<&str>) -> ChildEnv {
     let set = vec![
-        (
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
-            uri.to_string(),
-        ),
-        (
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN".to_string(),
-            token.to_string(),
-        ),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.to_string()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.to_string()),
     ];
-    with_region(set, region)
+    child_env(set, region)
 }
 
-fn with_region(mut set: Vec<(String, String)>, region: Option<&str>) -> ChildEnv {
-    if let Some(region) = region {
-        set.push(("AWS_REGION".into(), region.to_string()));
-        set.push(("AWS_DEFAULT_REGION".into(), region.to_string()));
-    }
+/// `set` and the region's variables, with every other variable of [`REMOVED`] removed.
+fn child_env(mut set: Vec<(&'static str, String)>, region: Option<&str>) -> ChildEnv {
+    set.extend(crate::output::region_variables(region));
     let remove = REMOVED
         .iter()
         .filter(|name| !set.iter().any(|(k, _)| k == *name))
         .map(|name| name.to_string())
         .collect();
+    let set = set.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     ChildEnv { set, remove }
 }
 
