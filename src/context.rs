@@ -695,7 +695,7 @@ impl RedirectListener for TcpRedirectListener {
 
     #[allow(clippy::disallowed_methods)] // polls a real socket in real time
     fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>> {
-        use io::{BufRead, Write};
+        use io::BufRead;
         let now = Instant::now();
         let until = now.checked_add(wait).unwrap_or(now);
         let stream = loop {
@@ -723,9 +723,7 @@ impl RedirectListener for TcpRedirectListener {
         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
         let mut stream = stream;
         Ok(Some(RedirectRequest::new(target, move |status, body| {
-            let reason = if status == 200 { "OK" } else { "Not Found" };
-            let reply = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-            let _ = stream.write_all(reply.as_bytes());
+            http_reply(&mut stream, status, "text/html; charset=utf-8", body)
         })))
     }
 }
@@ -947,7 +945,7 @@ fn forward_signals() {
 
 /// One HTTP/1.1 request on `stream` (at most 16 KiB, 5 s to arrive), answered and closed.
 fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
-    use std::io::{Read, Write};
+    use std::io::Read;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
@@ -975,6 +973,11 @@ fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
     } else {
         answer(method, path, authorization.as_deref())
     };
+    http_reply(&mut stream, status, "application/json", &body);
+}
+
+/// Writes one HTTP/1.1 response that closes the connection (the local listeners' only kind).
+fn http_reply(stream: &mut impl std::io::Write, status: u16, content_type: &str, body: &str) {
     let reason = match status {
         200 => "OK",
         401 => "Unauthorized",
@@ -986,7 +989,7 @@ fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
     };
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
 }
