@@ -1,5 +1,5 @@
 //! How to open a sign-in page, decided by a pure function of the platform and the environment
-//! ([`choose`]); `crate::context::SystemBrowser` runs what it decides.
+//! ([`choose`]); `crate::os::browser::SystemBrowser` runs what it decides.
 //!
 //! | where | browser | sign-in flow |
 //! |---|---|---|

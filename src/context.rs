@@ -1,15 +1,16 @@
-//! The seams between `creds` and the outside world, and their real implementations.
+//! The seams between `creds` and the outside world.
 //!
 //! Everything that is not pure enters through a [`Context`]: the environment ([`Env`], a
 //! snapshot taken once), the clock (wall, monotonic and sleep: [`Clock`]), spawned processes
 //! ([`ProcessRunner`]), STS and IAM Identity Center (the [`Sts`] and [`SsoApi`] clients of
 //! [`crate::aws`]), the browser ([`Browser`]), the sign-in redirect listener ([`Redirects`]),
 //! the program's own path and working directory ([`Paths`]) and human output
-//! ([`crate::ui::Ui`]). `main` builds the one real
-//! context with [`Context::from_process`]; tests build their own with fakes, so no test needs
-//! real AWS or real time. Clippy bans the ambient versions of these (`env::var`,
-//! `SystemTime::now`, `Instant::now`, `thread::sleep`, `TcpListener::bind`, `current_dir`,
-//! `current_exe`) everywhere else (`clippy.toml`).
+//! ([`crate::ui::Ui`]). The real implementations are in [`crate::os`] (one file per concern,
+//! with the per-platform code side by side), and `main` builds the one real context with
+//! [`crate::os::context`]; tests build their own with fakes, so no test needs real AWS or real
+//! time. Clippy bans the ambient versions of these (`env::var`, `SystemTime::now`,
+//! `Instant::now`, `thread::sleep`, `TcpListener::bind`, `current_dir`, `current_exe`)
+//! everywhere else (`clippy.toml`).
 //!
 //! The files `creds` reads and writes are not behind a seam: tests give each run its own
 //! HOME and cache directory instead.
@@ -19,7 +20,6 @@ use crate::aws::sts::Sts;
 use chrono::{DateTime, Utc};
 use std::io;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A snapshot of the environment variables `creds` reads, taken once at start-up.
@@ -60,6 +60,7 @@ pub const VARIABLES: &[&str] = &[
     "CREDS_CACHE",
     "CREDS_CACHE_DIR",
     "_CREDS_PROFILE_CHAIN",
+    "_CREDS_RENEWAL_LOCK",
     "CREDS_PROCESS_TIMEOUT",
     "CREDS_MFA_PROMPT",
     "CREDS_MFA_SESSION_DURATION",
@@ -254,86 +255,19 @@ pub struct ProcessOutput {
     pub stderr: Vec<u8>,
 }
 
+/// The renewal lock of a hop (`KEY.renew`): whoever holds it runs the hop's one background
+/// renewal.
+pub struct RenewalLock {
+    pub file: std::fs::File,
+    pub path: PathBuf,
+}
+
 /// Starts the detached background renewals of refresh-ahead.
 pub trait Background: Send + Sync {
-    /// Runs `exe ARGS` detached from the caller: a session of its own, no stdin, stdout or
-    /// stderr (so a caller reading our output to its end never waits for it), with `lock` as
-    /// its file descriptor 3, held until it exits. Returns once it has started.
-    fn renew(&self, exe: &std::path::Path, args: &[String], lock: std::fs::File) -> io::Result<()>;
-}
-
-/// Closes every file descriptor from `first` on (between fork and exec: only
-/// async-signal-safe calls), so that a renewal holds no pipe of its caller's: a caller that
-/// reads one to its end must not wait for the renewal.
-#[cfg(unix)]
-fn close_from(first: libc::c_int) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: close_range(2) with plain integer arguments.
-        let closed = unsafe {
-            libc::syscall(
-                libc::SYS_close_range,
-                first as libc::c_uint,
-                libc::c_uint::MAX,
-                0 as libc::c_uint,
-            )
-        };
-        if closed == 0 {
-            return;
-        }
-    }
-    // SAFETY: sysconf and close on descriptors this process may hold.
-    unsafe {
-        let max = libc::sysconf(libc::_SC_OPEN_MAX).clamp(64, 65_536) as libc::c_int;
-        for fd in first..max {
-            libc::close(fd);
-        }
-    }
-}
-
-/// Renewals as real processes. Each is reaped by a thread of this process while it lives, and
-/// by init after it exits: none is left a zombie.
-pub struct DetachedRenewals;
-
-impl Background for DetachedRenewals {
-    fn renew(&self, exe: &std::path::Path, args: &[String], lock: std::fs::File) -> io::Result<()> {
-        let mut command = std::process::Command::new(exe);
-        command
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::AsRawFd;
-            use std::os::unix::process::CommandExt;
-            let fd = lock.as_raw_fd();
-            // SAFETY: only async-signal-safe calls (setsid, dup2, fcntl) between fork and exec.
-            unsafe {
-                command.pre_exec(move || {
-                    libc::setsid();
-                    if fd == 3 {
-                        let flags = libc::fcntl(3, libc::F_GETFD);
-                        if flags == -1
-                            || libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC) == -1
-                        {
-                            return Err(io::Error::last_os_error());
-                        }
-                    } else if libc::dup2(fd, 3) == -1 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    close_from(4);
-                    Ok(())
-                });
-            }
-        }
-        let mut child = command.spawn()?;
-        drop(lock);
-        std::thread::spawn(move || {
-            let _ = child.wait();
-        });
-        Ok(())
-    }
+    /// Runs `exe ARGS` detached from the caller, with no stdin, stdout or stderr (so a caller
+    /// reading our output to its end never waits for it), holding `lock` until it exits
+    /// (see [`crate::platform::detach`] for how, per platform). Returns once it has started.
+    fn renew(&self, exe: &std::path::Path, args: &[String], lock: RenewalLock) -> io::Result<()>;
 }
 
 /// Runs `credential_process` commands.
@@ -352,207 +286,6 @@ pub trait ProcessRunner: Send + Sync {
 
 /// The most a `credential_process` may print on stdout (its document is a few hundred bytes).
 pub const MAX_PROCESS_STDOUT: usize = 1024 * 1024;
-/// How much of a `credential_process`'s stderr is kept (the end of it).
-const MAX_PROCESS_STDERR: usize = 64 * 1024;
-
-/// Runs commands with `sh -c` (or `cmd.exe /C` on Windows), as the Rust, Go and JavaScript
-/// SDKs do. On Unix the command gets a process group of its own, which is killed whole on
-/// timeout, on too much output, and (through a watchdog that holds a pipe from `creds`) when
-/// `creds` itself is killed while the command runs. A command that exits while a background
-/// child still holds its output is not waited for.
-pub struct ShellRunner;
-
-/// A pipe read on a thread into a shared buffer, keeping at most `limit` bytes (the first
-/// ones, calling `on_overflow` when there are more; or with `keep_end` the last ones).
-struct Drain {
-    bytes: std::sync::Arc<std::sync::Mutex<(Vec<u8>, bool)>>,
-    done: std::sync::mpsc::Receiver<()>,
-}
-
-impl Drain {
-    fn start(
-        mut pipe: impl io::Read + Send + 'static,
-        limit: usize,
-        keep_end: bool,
-        on_overflow: impl FnOnce() + Send + 'static,
-    ) -> Drain {
-        let bytes = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
-        let (tx, done) = std::sync::mpsc::channel();
-        let shared = bytes.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                let n = match pipe.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
-                guard
-                    .0
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
-                if guard.0.len() > limit {
-                    if !keep_end {
-                        guard.1 = true;
-                        drop(guard);
-                        on_overflow();
-                        break;
-                    }
-                    let excess = guard.0.len().saturating_sub(limit);
-                    guard.0.drain(..excess);
-                }
-            }
-            let _ = tx.send(());
-        });
-        Drain { bytes, done }
-    }
-
-    /// Waits at most `grace` for the pipe's end; returns what was read and whether the limit
-    /// was passed.
-    fn finish(self, grace: Duration) -> (Vec<u8>, bool) {
-        let _ = self.done.recv_timeout(grace);
-        let guard = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
-        (guard.0.clone(), guard.1)
-    }
-}
-
-/// A small `sh` that kills a command's process group when `creds` dies: it blocks reading a
-/// pipe whose only writer is this process, and the kernel closes that pipe however `creds`
-/// ends. Dismissed (killed) when the command has finished normally.
-struct Watchdog(Option<std::process::Child>);
-
-impl Watchdog {
-    fn start(pgid: u32) -> Watchdog {
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            let dog = Command::new("sh")
-                .arg("-c")
-                .arg("read x; kill -KILL -\"$1\" 2>/dev/null")
-                .arg("sh")
-                .arg(pgid.to_string())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn();
-            Watchdog(dog.ok())
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = pgid;
-            Watchdog(None)
-        }
-    }
-
-    fn dismiss(&mut self) {
-        if let Some(mut dog) = self.0.take() {
-            let _ = dog.kill();
-            let _ = dog.wait();
-        }
-    }
-}
-
-/// Kills the process group `pid` leads (Unix; elsewhere the process is left to finish).
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    if let Ok(pgid) = libc::pid_t::try_from(pid) {
-        // SAFETY: signals the process group the command was put in, which it leads.
-        unsafe { libc::kill(pgid.saturating_neg(), libc::SIGKILL) };
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
-impl ProcessRunner for ShellRunner {
-    fn run(
-        &self,
-        command: &str,
-        extra_env: &[(String, String)],
-        timeout: Duration,
-    ) -> io::Result<ProcessOutput> {
-        let mut cmd = if cfg!(windows) {
-            let mut c = Command::new("cmd.exe");
-            c.arg("/C").arg(command);
-            c
-        } else {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(command);
-            c
-        };
-        cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-            #[cfg(target_os = "linux")]
-            // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child
-            // when its parent (this process) dies.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-        }
-        let mut child = cmd.spawn()?;
-        let pid = child.id();
-        let mut watchdog = Watchdog::start(pid);
-        let stdout = Drain::start(
-            child
-                .stdout
-                .take()
-                .ok_or_else(|| io::Error::other("no stdout"))?,
-            MAX_PROCESS_STDOUT,
-            false,
-            move || kill_group(pid),
-        );
-        let stderr = Drain::start(
-            child
-                .stderr
-                .take()
-                .ok_or_else(|| io::Error::other("no stderr"))?,
-            MAX_PROCESS_STDERR,
-            true,
-            || {},
-        );
-        let (tx, exited) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        let status = match exited.recv_timeout(timeout) {
-            Ok(status) => {
-                watchdog.dismiss();
-                status?
-            }
-            Err(_) => {
-                watchdog.dismiss();
-                kill_group(pid);
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("did not finish within {}s", timeout.as_secs()),
-                ));
-            }
-        };
-        // What a finished command wrote is in the pipes already; a background child that
-        // keeps them open is not waited for.
-        let (out, overflow) = stdout.finish(Duration::from_millis(200));
-        let (err, _) = stderr.finish(Duration::from_millis(50));
-        if overflow {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("printed more than {MAX_PROCESS_STDOUT} bytes"),
-            ));
-        }
-        Ok(ProcessOutput {
-            code: status.code(),
-            stdout: out,
-            stderr: err,
-        })
-    }
-}
 
 /// Opens a URL for the user to sign in.
 pub trait Browser: Send + Sync {
@@ -565,73 +298,6 @@ pub trait Browser: Send + Sync {
     }
     /// Starts the browser on `url` without waiting for it.
     fn open(&self, url: &str) -> io::Result<()>;
-}
-
-/// Opens pages as [`crate::browser::choose`] decides for this machine. What the environment
-/// says is noted at start-up; the file system (`/.dockerenv`, `wslview` on `PATH`) is looked
-/// at and the decision made only when first needed, never on the cache-hit path.
-pub struct SystemBrowser {
-    facts: crate::browser::Facts,
-    /// `PATH`, kept only under WSL (to look for `wslview`).
-    path: Option<String>,
-    choice: std::sync::OnceLock<crate::browser::Choice>,
-}
-
-impl SystemBrowser {
-    pub fn from_env(env: &Env) -> Self {
-        let wsl = env.get("WSL_DISTRO_NAME").is_some() || env.get("WSL_INTEROP").is_some();
-        SystemBrowser {
-            facts: crate::browser::Facts {
-                browser: env.get("BROWSER").map(str::to_string),
-                ssh: ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"]
-                    .iter()
-                    .any(|v| env.get(v).is_some()),
-                display: env.get("DISPLAY").is_some() || env.get("WAYLAND_DISPLAY").is_some(),
-                wsl,
-                wslview: false,
-                container: env.get("container").is_some(),
-            },
-            path: env.get("PATH").filter(|_| wsl).map(str::to_string),
-            choice: std::sync::OnceLock::new(),
-        }
-    }
-
-    pub fn choice(&self) -> &crate::browser::Choice {
-        self.choice.get_or_init(|| {
-            let mut facts = self.facts.clone();
-            facts.container |= std::path::Path::new("/.dockerenv").exists();
-            facts.wslview = self.path.as_deref().is_some_and(|path| {
-                std::env::split_paths(path).any(|dir| dir.join("wslview").is_file())
-            });
-            crate::browser::choose(crate::browser::Os::current(), &facts)
-        })
-    }
-}
-
-impl Browser for SystemBrowser {
-    fn available(&self) -> bool {
-        self.choice().opens()
-    }
-
-    fn loopback(&self) -> bool {
-        self.choice().loopback()
-    }
-
-    fn open(&self, url: &str) -> io::Result<()> {
-        let crate::browser::Choice::Open { program, args, .. } = self.choice() else {
-            return Err(io::Error::other("no browser can be opened here"));
-        };
-        let mut child = Command::new(program)
-            .args(args)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        // Reap it in the background; a browser may outlive this process.
-        std::thread::spawn(move || child.wait());
-        Ok(())
-    }
 }
 
 /// Listens for the browser's redirect at the end of a PKCE sign-in.
@@ -667,64 +333,6 @@ impl RedirectRequest {
     /// Answers with `status` and an HTML `body`.
     pub fn reply(self, status: u16, body: &str) {
         (self.reply)(status, body)
-    }
-}
-
-/// A TCP listener on 127.0.0.1 that reads each request's first line.
-pub struct TcpRedirects;
-
-struct TcpRedirectListener {
-    listener: std::net::TcpListener,
-    port: u16,
-}
-
-impl Redirects for TcpRedirects {
-    #[allow(clippy::disallowed_methods)] // the one place that opens a listening socket
-    fn listen(&self) -> io::Result<Box<dyn RedirectListener>> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        Ok(Box::new(TcpRedirectListener { listener, port }))
-    }
-}
-
-impl RedirectListener for TcpRedirectListener {
-    fn port(&self) -> u16 {
-        self.port
-    }
-
-    #[allow(clippy::disallowed_methods)] // polls a real socket in real time
-    fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>> {
-        use io::BufRead;
-        let now = Instant::now();
-        let until = now.checked_add(wait).unwrap_or(now);
-        let stream = loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= until {
-                        return Ok(None);
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        // The request line only, and at most 8 KiB of it: nothing else is needed.
-        let mut line = String::new();
-        if io::BufReader::new(io::Read::take(&stream, 8192))
-            .read_line(&mut line)
-            .is_err()
-        {
-            return Ok(None);
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-        let mut stream = stream;
-        Ok(Some(RedirectRequest::new(target, move |status, body| {
-            http_reply(&mut stream, status, "text/html; charset=utf-8", body)
-        })))
     }
 }
 
@@ -782,54 +390,6 @@ pub struct Context {
     pub ui: crate::ui::Ui,
 }
 
-/// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else 2 s.
-fn keyring_timeout(env: &Env) -> std::time::Duration {
-    let parse = |t: &str| -> Option<Duration> {
-        let t = t.trim();
-        if let Some(ms) = t.strip_suffix("ms") {
-            return ms.parse().ok().map(Duration::from_millis);
-        }
-        t.strip_suffix('s')
-            .unwrap_or(t)
-            .parse()
-            .ok()
-            .map(Duration::from_secs)
-    };
-    env.get("CREDS_KEYRING_TIMEOUT")
-        .and_then(parse)
-        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(60))
-        .unwrap_or(crate::keyring::DEFAULT_TIMEOUT)
-}
-
-impl Context {
-    /// The real world. Cheap: nothing is initialised until it is used, so the cache-hit path
-    /// builds no runtime and no SDK client. The clock is always the system clock: no variable
-    /// can move it.
-    pub fn from_process() -> Self {
-        let env = Env::from_process();
-        let keyring_timeout = keyring_timeout(&env);
-        let browser = Box::new(SystemBrowser::from_env(&env));
-        Context {
-            env,
-            clock: Box::new(SystemClock::new()),
-            processes: Box::new(ShellRunner),
-            sts: Box::new(crate::aws::sts::AwsSts),
-            sso: Box::new(crate::aws::sso::AwsSso),
-            metadata: Box::new(crate::aws::metadata::AwsMetadata),
-            signin: Box::new(crate::aws::signin::AwsSignIn),
-            keyring: Box::new(crate::keyring::OsKeyring {
-                timeout: keyring_timeout,
-            }),
-            background: Box::new(DetachedRenewals),
-            launcher: Box::new(SystemLauncher),
-            browser,
-            redirects: Box::new(TcpRedirects),
-            paths: Paths::default(),
-            ui: crate::ui::Ui::stderr(),
-        }
-    }
-}
-
 /// Changes to the inherited environment for a command creds runs. Its values include secrets,
 /// so `Debug` shows only the names.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -884,185 +444,4 @@ pub trait Launcher: Send + Sync {
         env_for: &dyn Fn(u16) -> ChildEnv,
         answer: &Answer<'_>,
     ) -> io::Result<i32>;
-}
-
-/// Real processes and a real listener.
-pub struct SystemLauncher;
-
-fn command(program: &str, args: &[String], env: &ChildEnv) -> std::process::Command {
-    let mut command = std::process::Command::new(program);
-    command.args(args);
-    for name in &env.remove {
-        command.env_remove(name);
-    }
-    for (name, value) in &env.set {
-        command.env(name, value);
-    }
-    command
-}
-
-fn exit_code(status: std::process::ExitStatus) -> i32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return 128_i32.saturating_add(signal);
-        }
-    }
-    status.code().unwrap_or(1)
-}
-
-/// The child to forward signals to (0: none).
-static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-#[cfg(unix)]
-extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    // Only what another process sent (kill, a process manager): a signal from the terminal
-    // (Ctrl-C) already reached the child, which is in the same foreground process group.
-    // SAFETY: `info` is the kernel's siginfo for this signal; kill is async-signal-safe.
-    unsafe {
-        let code = if info.is_null() { 0 } else { (*info).si_code };
-        let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
-        if pid > 0 && code == libc::SI_USER {
-            libc::kill(pid, signal);
-        }
-    }
-}
-
-#[cfg(unix)]
-fn forward_signals() {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-        // SAFETY: installs a handler that only reads an atomic and calls kill.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = forward as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
-}
-
-/// One HTTP/1.1 request on `stream` (at most 16 KiB, 5 s to arrive), answered and closed.
-fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
-    use std::io::Read;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 2048];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-        }
-    }
-    let text = String::from_utf8_lossy(&buf);
-    let mut lines = text.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
-    let (method, path) = (
-        first.next().unwrap_or_default(),
-        first.next().unwrap_or_default(),
-    );
-    let authorization = lines
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, value)| value.trim().to_string());
-    let (status, body) = if method.is_empty() {
-        (400, "{}".to_string())
-    } else {
-        answer(method, path, authorization.as_deref())
-    };
-    http_reply(&mut stream, status, "application/json", &body);
-}
-
-/// Writes one HTTP/1.1 response that closes the connection (the local listeners' only kind).
-fn http_reply(stream: &mut impl std::io::Write, status: u16, content_type: &str, body: &str) {
-    let reason = match status {
-        200 => "OK",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        400 => "Bad Request",
-        _ => "Internal Server Error",
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-impl Launcher for SystemLauncher {
-    fn exec(&self, program: &str, args: &[String], env: &ChildEnv) -> io::Result<i32> {
-        let mut command = command(program, args, env);
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            Err(command.exec())
-        }
-        #[cfg(not(unix))]
-        {
-            command.status().map(exit_code)
-        }
-    }
-
-    #[allow(clippy::disallowed_methods)] // the credential endpoint's listening socket
-    fn serve(
-        &self,
-        program: &str,
-        args: &[String],
-        env_for: &dyn Fn(u16) -> ChildEnv,
-        answer: &Answer<'_>,
-    ) -> io::Result<i32> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        #[cfg(unix)]
-        forward_signals();
-        let mut child = command(program, args, &env_for(port)).spawn()?;
-        CHILD.store(
-            i32::try_from(child.id()).unwrap_or(0),
-            std::sync::atomic::Ordering::SeqCst,
-        );
-        loop {
-            if let Some(status) = child.try_wait()? {
-                CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
-                return Ok(exit_code(status));
-            }
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    answer_one(stream, answer);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(&listener),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-/// Waits up to 100 ms for a connection (the child's exit is checked in between).
-fn wait_readable(listener: &std::net::TcpListener) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        let mut fds = libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd for the duration of the call.
-        unsafe {
-            libc::poll(&mut fds, 1, 100);
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = listener;
-        #[allow(clippy::disallowed_methods)] // waits in real time for a real socket
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -48,6 +48,26 @@ pub fn parse_temp(file_name: &str) -> Option<(&str, u32)> {
 
 /// Whether process `pid` may still be running (it exists, or we cannot tell).
 pub fn process_alive(pid: u32) -> bool {
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Foundation::{CloseHandle, ERROR_INVALID_PARAMETER, STILL_ACTIVE};
+        use windows_sys::Win32::System::Threading::{
+            GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+        };
+        // SAFETY: opens, queries and closes a handle owned here.
+        unsafe {
+            let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+            if handle.is_null() {
+                // No such process (anything else, such as access denied: it may be running).
+                return io::Error::last_os_error().raw_os_error()
+                    != Some(ERROR_INVALID_PARAMETER as i32);
+            }
+            let mut code = 0u32;
+            let known = GetExitCodeProcess(handle, &mut code) != 0;
+            CloseHandle(handle);
+            !known || code == STILL_ACTIVE as u32
+        }
+    }
     #[cfg(unix)]
     {
         let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -57,7 +77,7 @@ pub fn process_alive(pid: u32) -> bool {
         let r = unsafe { libc::kill(pid, 0) };
         r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
     }
-    #[cfg(not(unix))]
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = pid;
         true
@@ -104,10 +124,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
 
 /// [`write_atomic`] with the temporary file in `tmp_dir` (on the same file system).
 pub fn write_atomic_in(tmp_dir: &Path, path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = tmp_dir.join(temp_name(name));
     let mut options = OpenOptions::new();
@@ -130,8 +146,16 @@ pub fn write_atomic_in(tmp_dir: &Path, path: &Path, bytes: &[u8], mode: Mode) ->
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
+        // The rename itself made durable (Unix: fsync of the directory; Windows makes a
+        // rename durable with the file system's own journal).
         #[cfg(unix)]
-        File::open(dir)?.sync_all()?;
+        {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            File::open(dir)?.sync_all()?;
+        }
         Ok(())
     })();
     if result.is_err() {
@@ -203,6 +227,14 @@ pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<(File, fs::Metada
         }
         options.custom_flags(flags);
     }
+    #[cfg(windows)]
+    if nofollow {
+        // A symlink (any reparse point) is opened as itself, and then is not a regular file.
+        use std::os::windows::fs::OpenOptionsExt;
+        options.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    #[cfg(not(any(unix, windows)))]
+    let _ = nofollow;
     let file = options.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -279,16 +311,11 @@ pub fn check_private_dir(dir: &Path) -> Result<DirState, String> {
     Ok(DirState::Private)
 }
 
-/// Creates `dir` with mode 0700, and its parent if that is missing too; never more (a missing
-/// HOME is not created).
+/// Creates `dir` private to this user ([`crate::platform::private_files`]: mode 0700 on Unix,
+/// a protected DACL for the current user alone on Windows), and its parent if that is missing
+/// too; never more (a missing HOME is not created).
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    let create = |d: &Path| match builder.create(d) {
+    let create = |d: &Path| match make_private_dir(d) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => Ok(()),
         other => other,
     };
@@ -299,6 +326,123 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
             create(dir)
         }
         other => other,
+    }
+}
+
+/// Creates one directory, private as [`crate::platform::private_files`] says.
+fn make_private_dir(dir: &Path) -> io::Result<()> {
+    use crate::platform::{private_files, Platform, PrivateFiles};
+    match private_files(Platform::current()) {
+        PrivateFiles::UnixModes { dir: mode, .. } => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                fs::DirBuilder::new().mode(mode).create(dir)
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = mode;
+                fs::create_dir(dir)
+            }
+        }
+        PrivateFiles::WindowsAcl => {
+            #[cfg(windows)]
+            return windows_acl::create_dir(dir);
+            #[cfg(not(windows))]
+            Err(io::Error::other("a Windows ACL on another platform"))
+        }
+    }
+}
+
+/// A directory that only the current user can use, on Windows: created with a protected DACL
+/// granting the user's SID alone full control, inherited by everything created in it.
+#[cfg(windows)]
+mod windows_acl {
+    use std::io;
+    use std::os::windows::ffi::OsStrExt;
+    use std::path::Path;
+    use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW,
+        SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::{
+        GetTokenInformation, TokenUser, PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES, TOKEN_QUERY,
+        TOKEN_USER,
+    };
+    use windows_sys::Win32::Storage::FileSystem::CreateDirectoryW;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+    fn wide(s: &std::ffi::OsStr) -> Vec<u16> {
+        s.encode_wide().chain(std::iter::once(0)).collect()
+    }
+
+    /// The current user's SID as text (`S-1-5-21-…`).
+    fn user_sid() -> io::Result<String> {
+        // SAFETY: a token handle and buffers owned here, freed before returning.
+        unsafe {
+            let mut token: HANDLE = std::ptr::null_mut();
+            if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut buffer = vec![0u64; 64];
+            let mut len = 0u32;
+            let ok = GetTokenInformation(
+                token,
+                TokenUser,
+                buffer.as_mut_ptr().cast(),
+                u32::try_from(std::mem::size_of_val(buffer.as_slice())).unwrap_or(0),
+                &mut len,
+            );
+            CloseHandle(token);
+            if ok == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let user = &*(buffer.as_ptr() as *const TOKEN_USER);
+            let mut text: *mut u16 = std::ptr::null_mut();
+            if ConvertSidToStringSidW(user.User.Sid, &mut text) == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut n = 0usize;
+            while *text.add(n) != 0 {
+                n = n.saturating_add(1);
+            }
+            let sid = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
+            LocalFree(text.cast());
+            Ok(sid)
+        }
+    }
+
+    pub fn create_dir(dir: &Path) -> io::Result<()> {
+        let sddl = crate::platform::private_dir_sddl(&user_sid()?);
+        let sddl = wide(std::ffi::OsStr::new(&sddl));
+        let path = wide(dir.as_os_str());
+        // SAFETY: NUL-terminated wide strings; the descriptor is freed after use.
+        unsafe {
+            let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+            if ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &mut descriptor,
+                std::ptr::null_mut(),
+            ) == 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            let attributes = SECURITY_ATTRIBUTES {
+                nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+                lpSecurityDescriptor: descriptor,
+                bInheritHandle: 0,
+            };
+            let ok = CreateDirectoryW(path.as_ptr(), &attributes);
+            let result = if ok == 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            };
+            LocalFree(descriptor.cast());
+            result
+        }
     }
 }
 

@@ -42,7 +42,9 @@ pub mod error;
 pub mod exec;
 pub mod fsutil;
 pub mod keyring;
+pub mod os;
 pub mod output;
+pub mod platform;
 pub mod secret;
 pub mod settings;
 pub mod source;
@@ -53,6 +55,15 @@ pub mod wire;
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     use cli::{CacheCommand, Command, KeysCommand, SetupCommand};
+    // A background renewal that could not be handed its lock takes it here, and has nothing
+    // to do when another renewal holds it (`platform::Detach::DetachedProcess`).
+    let _renewal = match ctx.env.get(platform::RENEWAL_LOCK_VARIABLE) {
+        Some(path) => match cache::file::retake_renewal(std::path::Path::new(path)) {
+            Some(lock) => Some(lock),
+            None => return 0,
+        },
+        None => None,
+    };
     let result: error::Result<(String, i32)> = match &cli.command {
         Command::Export(args) => commands::export::run(ctx, args, cli.verbose).map(|d| (d, 0)),
         Command::Login(args) => commands::login::login(ctx, args).map(|d| (d, 0)),

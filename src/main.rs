@@ -17,7 +17,7 @@
 pub extern "C" fn main(_argc: std::os::raw::c_int, _argv: *const *const u8) -> std::os::raw::c_int {
     start_up();
     let cli = creds::cli::Cli::parse_args(std::env::args_os().collect());
-    let ctx = creds::context::Context::from_process();
+    let ctx = creds::os::context();
     std::process::exit(creds::run(cli, &ctx));
 }
 

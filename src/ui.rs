@@ -195,6 +195,7 @@ impl Terminal {
 /// written to it shows at once; later Claude Code shows the hook's output in its own box, and
 /// writing to the terminal would garble what it drew (measured with 2.1.197 and 2.1.332).
 /// Linux only (`/proc`); elsewhere `false`.
+#[cfg(unix)]
 fn claude_code_is_drawing() -> bool {
     #[cfg(target_os = "linux")]
     {

@@ -786,6 +786,7 @@ fn exec_runs_the_command_with_keys_or_behind_the_endpoint() {
 
 /// A caller that hands creds an extra pipe and reads it to its end (as some process runners
 /// do) gets its end when the export exits, not when the background renewal does.
+#[cfg(unix)]
 #[test]
 fn a_renewal_keeps_no_pipe_of_its_caller() {
     use std::io::Read;
@@ -804,7 +805,17 @@ fn a_renewal_keeps_no_pipe_of_its_caller() {
     // Close-on-exec, so that no child spawned meanwhile by another test holds the write end
     // (the dup2 below gives the export a copy without the flag).
     // SAFETY: a pipe for this test.
+    #[cfg(target_os = "linux")]
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // (No pipe2 on macOS: the flag is set just after.)
+    // SAFETY: a pipe for this test, and flags on its two ends.
+    #[cfg(not(target_os = "linux"))]
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        for fd in fds {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
     let (read_end, write_end) = (fds[0], fds[1]);
     let mut command = env.command(&["export", "-p", "b"]);
     // SAFETY: dup2 between fork and exec, so the export inherits the write end as fd 7.

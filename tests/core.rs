@@ -661,7 +661,7 @@ fn the_redirect_listener_survives_hostile_requests() {
         send(&answer);
     });
     let mut ctx = w.context(true);
-    ctx.redirects = Box::new(creds::context::TcpRedirects);
+    ctx.redirects = Box::new(creds::os::http::TcpRedirects);
     let (session, store) = session(&w);
     let opts = Options {
         no_browser: false,
@@ -1855,6 +1855,7 @@ fn doctor_says_how_refresh_ahead_is_set() {
 
 /// Files aws-config reads whole are checked first: a FIFO (which would block the read) or an
 /// oversized file is exit 3 naming it, and aws-config is never called.
+#[cfg(unix)]
 #[test]
 fn login_and_container_token_files_must_be_small_regular_files() {
     let mkfifo = |path: &std::path::Path| {

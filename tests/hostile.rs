@@ -5,6 +5,7 @@
 
 use crate::support::{json, FakeSts, TestEnv};
 use std::path::Path;
+#[cfg(unix)]
 use std::time::Duration;
 
 const KEYS: &str = "[profile keys]\naws_access_key_id = AKIDHOSTILE0000001\naws_secret_access_key = hostile/secret\n[profile a]\nrole_arn = arn:aws:iam::111111111111:role/RoleA\nsource_profile = keys\n";
@@ -362,6 +363,7 @@ fn setup_writes_through_symlinked_files() {
 }
 
 /// Whether the process exists and is not a zombie.
+#[cfg(target_os = "linux")]
 fn alive(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
         Ok(stat) => !stat
@@ -371,6 +373,7 @@ fn alive(pid: &str) -> bool {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn wait_gone(pid: &str) -> bool {
     for _ in 0..300 {
         if !alive(pid) {
@@ -549,6 +552,7 @@ fn malformed_sts_replies_exit_1_and_are_neither_cached_nor_remembered() {
 }
 
 /// A small deterministic sequence of pseudo-random numbers (no dependency, same every run).
+#[cfg(unix)]
 fn lcg(seed: &mut u64) -> u64 {
     *seed = seed
         .wrapping_mul(6364136223846793005)
@@ -557,6 +561,7 @@ fn lcg(seed: &mut u64) -> u64 {
 }
 
 /// Names of temporary files anywhere below `dir`.
+#[cfg(unix)]
 fn temp_files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {

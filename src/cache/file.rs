@@ -10,7 +10,7 @@
 //! holder dies. Only names creds makes are ever listed or removed.
 
 use super::{Entry, Failure, Key};
-use crate::context::Clock;
+use crate::context::{Clock, RenewalLock};
 use crate::error::{Error, Kind, Result};
 use crate::fsutil::{self, DirState};
 use chrono::{DateTime, Utc};
@@ -84,7 +84,37 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
     }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        options.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT);
+    }
     options.open(path)
+}
+
+/// Takes the renewal lock at `path` if no other process holds it.
+fn take_renewal(path: &Path) -> Option<RenewalLock> {
+    let file = open_lock_file(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    file.try_lock().ok()?;
+    Some(RenewalLock {
+        file,
+        path: path.to_path_buf(),
+    })
+}
+
+/// A background renewal started on a platform where the lock cannot be handed over
+/// ([`crate::platform::Detach::DetachedProcess`]) takes it again here: `Some` with it held,
+/// `None` when another renewal has it (this one then has nothing to do). Only a renewal lock
+/// of creds' own naming (`<64 hex>.renew`) is taken.
+pub fn retake_renewal(path: &Path) -> Option<RenewalLock> {
+    let name = path.file_name()?.to_str()?;
+    if !is_cache_file(name) || !name.ends_with(".renew") {
+        return None;
+    }
+    take_renewal(path)
 }
 
 impl FileStore {
@@ -342,14 +372,9 @@ impl FileStore {
 
     /// The renewal lock of `key` (`KEY.renew`), if no other process holds it: whoever holds it
     /// runs the one background renewal of that hop. `None` when it is held, or cannot be used.
-    pub fn try_renewal(&self, key: &Key) -> Option<File> {
+    pub fn try_renewal(&self, key: &Key) -> Option<RenewalLock> {
         self.ensure_dir().ok()?;
-        let file = open_lock_file(&self.path(key, "renew")).ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
-        }
-        file.try_lock().ok()?;
-        Some(file)
+        take_renewal(&self.path(key, "renew"))
     }
 
     /// Takes the lock of `key`, waiting at most `timeout` (on `clock`) for another process

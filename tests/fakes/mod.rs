@@ -635,9 +635,14 @@ impl FakeBackground {
 }
 
 impl creds::context::Background for FakeBackground {
-    fn renew(&self, _: &Path, args: &[String], lock: std::fs::File) -> std::io::Result<()> {
+    fn renew(
+        &self,
+        _: &Path,
+        args: &[String],
+        lock: creds::context::RenewalLock,
+    ) -> std::io::Result<()> {
         self.started.lock().unwrap().push(args.to_vec());
-        self.held.lock().unwrap().push(lock);
+        self.held.lock().unwrap().push(lock.file);
         Ok(())
     }
 }

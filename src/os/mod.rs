@@ -1,0 +1,73 @@
+//! The real implementations behind the seams of [`crate::context`], one file per concern, each
+//! with its per-platform code side by side. What differs between platforms is decided in
+//! [`crate::platform`] (pure, tested on Linux for every platform); these files carry the
+//! decisions out with the thinnest OS calls they can. `main` wires them into the one real
+//! [`crate::context::Context`].
+//!
+//! | file | what |
+//! |---|---|
+//! | [`process`] | `credential_process` and `mfa_process` through the platform shell, bounded in time and output, their process tree ended with creds |
+//! | [`detach`] | the detached background renewals of refresh-ahead |
+//! | [`launch`] | `creds exec`: the command, and `--server`'s credential endpoint, signals and Ctrl-C |
+//! | [`http`] | the local listeners: the sign-in redirect and the credential endpoint's requests |
+//! | [`browser`] | opening the sign-in page |
+//! | `job` (Windows) | Job objects: a command's process tree ends with creds |
+
+pub mod browser;
+pub mod detach;
+pub mod http;
+#[cfg(windows)]
+mod job;
+pub mod launch;
+pub mod process;
+
+use crate::context::{Context, Env, Paths, SystemClock};
+use std::time::Duration;
+
+/// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else 2 s.
+fn keyring_timeout(env: &Env) -> std::time::Duration {
+    let parse = |t: &str| -> Option<Duration> {
+        let t = t.trim();
+        if let Some(ms) = t.strip_suffix("ms") {
+            return ms.parse().ok().map(Duration::from_millis);
+        }
+        t.strip_suffix('s')
+            .unwrap_or(t)
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    };
+    env.get("CREDS_KEYRING_TIMEOUT")
+        .and_then(parse)
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(60))
+        .unwrap_or(crate::keyring::DEFAULT_TIMEOUT)
+}
+
+/// The real world. Cheap: nothing is initialised until it is used, so the cache-hit path
+/// builds no runtime and no SDK client. The clock is always the system clock: no variable can
+/// move it.
+pub fn context() -> Context {
+    {
+        let env = Env::from_process();
+        let keyring_timeout = keyring_timeout(&env);
+        let browser = Box::new(browser::SystemBrowser::from_env(&env));
+        Context {
+            env,
+            clock: Box::new(SystemClock::new()),
+            processes: Box::new(process::ShellRunner),
+            sts: Box::new(crate::aws::sts::AwsSts),
+            sso: Box::new(crate::aws::sso::AwsSso),
+            metadata: Box::new(crate::aws::metadata::AwsMetadata),
+            signin: Box::new(crate::aws::signin::AwsSignIn),
+            keyring: Box::new(crate::keyring::OsKeyring {
+                timeout: keyring_timeout,
+            }),
+            background: Box::new(detach::DetachedRenewals),
+            launcher: Box::new(launch::SystemLauncher),
+            browser,
+            redirects: Box::new(http::TcpRedirects),
+            paths: Paths::default(),
+            ui: crate::ui::Ui::stderr(),
+        }
+    }
+}
