@@ -7,33 +7,20 @@
 //! | SSH session (`SSH_CONNECTION`, `SSH_CLIENT`, `SSH_TTY`) | none | device code |
 //! | container (`/.dockerenv`, `container=...`) | none | device code |
 //! | macOS | `open URL` | PKCE |
-//! | Windows | `cmd.exe /C start "" URL` | PKCE |
-//! | WSL (`WSL_DISTRO_NAME`, `WSL_INTEROP`) | `wslview URL`, else `cmd.exe /C start "" URL` | device code: a Windows browser may not reach a listener in the Linux VM |
+//! | Windows | `rundll32.exe url.dll,FileProtocolHandler URL` | PKCE |
+//! | WSL (`WSL_DISTRO_NAME`, `WSL_INTEROP`) | `wslview URL`, else `rundll32.exe url.dll,FileProtocolHandler URL` | device code: a Windows browser may not reach a listener in the Linux VM |
 //! | Linux or BSD with `DISPLAY` or `WAYLAND_DISPLAY` | `xdg-open URL` | PKCE |
 //! | anything else (headless) | none | device code |
 //!
 //! `--no-browser` and `--device-code` win over all of this.
+//!
+//! On Windows the URL goes to the URL handler with no shell in between: `cmd.exe /C start`
+//! would read the `&` between query parameters as a command separator, and `%` and `^` as its
+//! own syntax. The URL is one argument ([`url_argument`] encodes the spaces and quotes that
+//! would split or quote it), so nothing in it is read by anything but the browser.
 
-/// The operating system creds runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Os {
-    MacOs,
-    Windows,
-    /// Linux, the BSDs and other Unix systems.
-    Unix,
-}
-
-impl Os {
-    pub fn current() -> Os {
-        if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else if cfg!(windows) {
-            Os::Windows
-        } else {
-            Os::Unix
-        }
-    }
-}
+/// The platform, as the table above names it.
+pub use crate::platform::Platform as Os;
 
 /// What [`choose`] looks at (gathered by the context; no reads here).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,14 +93,27 @@ pub fn choose(os: Os, facts: &Facts) -> Choice {
     }
     match os {
         Os::MacOs => Choice::open("open", &[], true),
-        Os::Windows => Choice::open("cmd.exe", &["/C", "start", ""], true),
-        Os::Unix if facts.wsl && facts.wslview => Choice::open("wslview", &[], false),
-        Os::Unix if facts.wsl => Choice::open("cmd.exe", &["/C", "start", ""], false),
-        Os::Unix if facts.display => Choice::open("xdg-open", &[], true),
-        Os::Unix => Choice::None {
+        Os::Windows => Choice::open(WINDOWS_OPENER, &[WINDOWS_URL_HANDLER], true),
+        _ if facts.wsl && facts.wslview => Choice::open("wslview", &[], false),
+        _ if facts.wsl => Choice::open(WINDOWS_OPENER, &[WINDOWS_URL_HANDLER], false),
+        _ if facts.display => Choice::open("xdg-open", &[], true),
+        _ => Choice::None {
             why: "there is no display",
         },
     }
+}
+
+/// Windows' URL handler, run without a shell.
+const WINDOWS_OPENER: &str = "rundll32.exe";
+const WINDOWS_URL_HANDLER: &str = "url.dll,FileProtocolHandler";
+
+/// `url` as one command-line argument that every platform passes on unchanged: spaces, tabs
+/// and double quotes (which a Windows command line would split on or strip; a well-formed URL
+/// has none) percent-encoded. `&`, `%`, `^` and `?` stay as they are: no shell reads them.
+pub fn url_argument(url: &str) -> String {
+    url.replace(' ', "%20")
+        .replace('\t', "%09")
+        .replace('"', "%22")
 }
 
 #[cfg(test)]
@@ -140,21 +140,17 @@ mod tests {
         let none = Facts::default();
         assert_eq!(program(&choose(Os::MacOs, &none)), Some(("open", true)));
         assert_eq!(
-            program(&choose(Os::Windows, &none)),
-            Some(("cmd.exe", true))
-        );
-        assert_eq!(
             choose(Os::Windows, &none),
-            Choice::open("cmd.exe", &["/C", "start", ""], true)
+            Choice::open("rundll32.exe", &["url.dll,FileProtocolHandler"], true)
         );
         // A Linux desktop; a headless Linux.
         let desktop = facts(|f| f.display = true);
         assert_eq!(
-            program(&choose(Os::Unix, &desktop)),
+            program(&choose(Os::Linux, &desktop)),
             Some(("xdg-open", true))
         );
         assert_eq!(
-            choose(Os::Unix, &none),
+            choose(Os::Linux, &none),
             Choice::None {
                 why: "there is no display"
             }
@@ -164,23 +160,26 @@ mod tests {
             f.ssh = true;
             f.display = true;
         });
-        assert!(!choose(Os::Unix, &ssh).opens());
+        assert!(!choose(Os::Linux, &ssh).opens());
         assert!(!choose(Os::MacOs, &ssh).opens());
         let container = facts(|f| {
             f.container = true;
             f.display = true;
         });
-        assert!(!choose(Os::Unix, &container).opens());
-        // WSL: wslview, else cmd.exe; never a loopback redirect.
+        assert!(!choose(Os::Linux, &container).opens());
+        // WSL: wslview, else Windows' URL handler; never a loopback redirect.
         let wsl = facts(|f| f.wsl = true);
-        assert_eq!(program(&choose(Os::Unix, &wsl)), Some(("cmd.exe", false)));
+        assert_eq!(
+            program(&choose(Os::Linux, &wsl)),
+            Some(("rundll32.exe", false))
+        );
         let wslview = facts(|f| {
             f.wsl = true;
             f.wslview = true;
             f.display = true;
         });
         assert_eq!(
-            program(&choose(Os::Unix, &wslview)),
+            program(&choose(Os::Linux, &wslview)),
             Some(("wslview", false))
         );
         // BROWSER wins everywhere, with its arguments.
@@ -189,15 +188,32 @@ mod tests {
             f.ssh = true;
         });
         assert_eq!(
-            choose(Os::Unix, &browser),
+            choose(Os::Linux, &browser),
             Choice::open("firefox", &["--new-tab"], true)
         );
         let browser_wsl = facts(|f| {
             f.browser = Some("wslview".into());
             f.wsl = true;
         });
-        assert!(!choose(Os::Unix, &browser_wsl).loopback());
+        assert!(!choose(Os::Linux, &browser_wsl).loopback());
         let blank = facts(|f| f.browser = Some("  ".into()));
-        assert!(!choose(Os::Unix, &blank).opens());
+        assert!(!choose(Os::Linux, &blank).opens());
+        // Every platform has a rule (the BSDs as Linux).
+        for os in Os::ALL {
+            let _ = choose(os, &desktop);
+        }
+        assert_eq!(choose(Os::OtherUnix, &desktop), choose(Os::Linux, &desktop));
+    }
+
+    /// A URL reaches the browser as one argument, whatever it holds: the query's `&` and `%`
+    /// as they are (cmd.exe would have cut the URL at `&`), spaces and quotes encoded.
+    #[test]
+    fn urls_are_one_argument() {
+        let url = "https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=a%2Fb&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555&state=x^y";
+        assert_eq!(url_argument(url), url);
+        assert_eq!(
+            url_argument("https://h/?a=\"b c\""),
+            "https://h/?a=%22b%20c%22"
+        );
     }
 }

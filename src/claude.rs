@@ -83,17 +83,12 @@ pub fn parse_settings(path: &Path, text: &str) -> Result<Map<String, Value>> {
     }
 }
 
-/// The program path as a word for `sh -c` (single-quoted when it needs to be).
+/// The program path as the first word of a hook or `credential_process` command on this
+/// platform ([`crate::platform::command_word`]: single-quoted for `sh` when it needs to be,
+/// double-quoted on Windows when it has a space).
 pub fn shell_word(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b))
-    {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    use crate::platform::{command_word, Platform};
+    command_word(Platform::current(), &path.to_string_lossy())
 }
 
 /// `<creds> export --profile P --format F`.
@@ -268,8 +263,17 @@ mod tests {
 
     #[test]
     fn program_paths_are_quoted_for_the_shell() {
-        assert_eq!(shell_word(Path::new("/usr/bin/creds")), "/usr/bin/creds");
-        assert_eq!(shell_word(Path::new("/my dir/it's")), "'/my dir/it'\\''s'");
+        if cfg!(windows) {
+            let exe = Path::new(r"C:\Program Files\creds\creds.exe");
+            assert_eq!(shell_word(exe), r#""C:\Program Files\creds\creds.exe""#);
+            assert_eq!(
+                program_of(&export_command(exe, "p", "claude")),
+                r"C:\Program Files\creds\creds.exe"
+            );
+        } else {
+            assert_eq!(shell_word(Path::new("/usr/bin/creds")), "/usr/bin/creds");
+            assert_eq!(shell_word(Path::new("/my dir/it's")), "'/my dir/it'\\''s'");
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! `access-key/AKIA...` (a secret access key) or `cache/KEY` (a cache entry).
 
 use crate::error::Error;
+use crate::platform::Platform;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -127,12 +128,32 @@ fn backend_name() -> &'static str {
     }
 }
 
+/// The next step when the keyring is locked, on `platform`.
+fn locked_fix(platform: Platform) -> &'static str {
+    match platform {
+        Platform::MacOs => "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and run this again",
+        Platform::Windows => "sign in to Windows interactively as this user (the Credential Manager needs the user's logon session) and run this again",
+        Platform::Linux | Platform::OtherUnix => "unlock it (log in to the desktop, or run `gnome-keyring-daemon --unlock` with your password on stdin), or create a default keyring with your desktop's keyring tool",
+    }
+}
+
+/// The next step when the keyring cannot be reached at all, on `platform`.
+fn unusable_fix(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Linux => "run creds in a desktop session, or start one with `dbus-run-session` and a Secret Service provider such as gnome-keyring (on WSL, install and start gnome-keyring inside the distribution)",
+        Platform::MacOs => "run creds in the user's login session (not over SSH without a GUI session, nor as another user), or use `security unlock-keychain` first",
+        Platform::Windows => "run creds as the signed-in user (a service account or a session without a loaded profile has no Credential Manager), or keep the keys in the credentials file",
+        Platform::OtherUnix => "no keyring is supported on this system; keep the keys in the credentials file, or use CREDS_CACHE=file",
+    }
+}
+
 /// What a keyring error means to the user, and the fix.
 pub fn describe(e: &keyring::Error) -> String {
     use keyring::Error as E;
     match e {
         E::NoStorageAccess(inner) => format!(
-            "the keyring is locked, or has no default collection, and creds cannot show a prompt ({inner}); unlock it (log in to the desktop, or run `gnome-keyring-daemon --unlock` with your password on stdin), or create a default keyring with your desktop's keyring tool"
+            "the keyring is locked, or has no default collection, and creds cannot show a prompt ({inner}); {}",
+            locked_fix(Platform::current())
         ),
         #[cfg(target_os = "linux")]
         E::PlatformFailure(inner) if is_no_reply(inner.as_ref()) => {
@@ -140,11 +161,11 @@ pub fn describe(e: &keyring::Error) -> String {
         }
         E::PlatformFailure(inner) => {
             let inner = inner.to_string();
-            if cfg!(target_os = "linux") {
-                format!("{} is not usable ({inner}); run creds in a desktop session, or start one with `dbus-run-session` and a Secret Service provider such as gnome-keyring (on WSL, install and start gnome-keyring inside the distribution)", backend_name())
-            } else {
-                format!("{} failed ({inner})", backend_name())
-            }
+            format!(
+                "{} is not usable ({inner}); {}",
+                backend_name(),
+                unusable_fix(Platform::current())
+            )
         }
         E::NoEntry => "no such entry".into(),
         E::BadEncoding(_) => "the entry is not text".into(),
@@ -256,10 +277,16 @@ mod tests {
         );
         let down = keyring::Error::PlatformFailure("Unavailable".into());
         assert!(
-            describe(&down).contains("dbus-run-session"),
+            describe(&down).ends_with(unusable_fix(Platform::current())),
             "{}",
             describe(&down)
         );
+        assert!(unusable_fix(Platform::Linux).contains("dbus-run-session"));
+        assert!(unusable_fix(Platform::MacOs).contains("security unlock-keychain"));
+        assert!(unusable_fix(Platform::Windows).contains("signed-in user"));
+        assert!(locked_fix(Platform::Linux).contains("gnome-keyring-daemon --unlock"));
+        assert!(locked_fix(Platform::MacOs).contains("login keychain"));
+        assert!(locked_fix(Platform::Windows).contains("Credential Manager"));
     }
 
     /// A D-Bus call that got no reply reads like creds' own deadline: the same cause (a

@@ -98,10 +98,13 @@ impl Sink for Stderr {
     }
 }
 
-/// The terminal's echo turned off on stdin until dropped (Unix; elsewhere nothing).
+/// The terminal's echo turned off on stdin until dropped (Unix: termios; Windows: the
+/// console's input mode).
 struct EchoOff {
     #[cfg(unix)]
     saved: Option<libc::termios>,
+    #[cfg(windows)]
+    saved: Option<u32>,
 }
 
 impl EchoOff {
@@ -123,7 +126,24 @@ impl EchoOff {
                 EchoOff { saved: Some(saved) }
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            use windows_sys::Win32::System::Console::{
+                GetConsoleMode, GetStdHandle, SetConsoleMode, ENABLE_ECHO_INPUT, STD_INPUT_HANDLE,
+            };
+            // SAFETY: reads and sets the mode of this process's console input handle.
+            unsafe {
+                let input = GetStdHandle(STD_INPUT_HANDLE);
+                let mut mode = 0u32;
+                if GetConsoleMode(input, &mut mode) == 0
+                    || SetConsoleMode(input, mode & !ENABLE_ECHO_INPUT) == 0
+                {
+                    return EchoOff { saved: None };
+                }
+                EchoOff { saved: Some(mode) }
+            }
+        }
+        #[cfg(not(any(unix, windows)))]
         EchoOff {}
     }
 }
@@ -135,6 +155,16 @@ impl Drop for EchoOff {
             // SAFETY: restores the settings read in `new`.
             unsafe {
                 libc::tcsetattr(0, libc::TCSANOW, saved);
+            }
+        }
+        #[cfg(windows)]
+        if let Some(mode) = self.saved {
+            use windows_sys::Win32::System::Console::{
+                GetStdHandle, SetConsoleMode, STD_INPUT_HANDLE,
+            };
+            // SAFETY: restores the mode read in `new`.
+            unsafe {
+                SetConsoleMode(GetStdHandle(STD_INPUT_HANDLE), mode);
             }
         }
     }

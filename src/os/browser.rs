@@ -40,7 +40,7 @@ impl SystemBrowser {
             facts.wslview = self.path.as_deref().is_some_and(|path| {
                 std::env::split_paths(path).any(|dir| dir.join("wslview").is_file())
             });
-            crate::browser::choose(crate::browser::Os::current(), &facts)
+            crate::browser::choose(crate::platform::Platform::current(), &facts)
         })
     }
 }
@@ -60,7 +60,7 @@ impl Browser for SystemBrowser {
         };
         let mut child = Command::new(program)
             .args(args)
-            .arg(url)
+            .arg(crate::browser::url_argument(url))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
