@@ -181,14 +181,26 @@ pub fn select_profile(flag: Option<&str>, env: &Env) -> Sourced<String> {
     Sourced::new(value.to_string(), origin)
 }
 
-/// The home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH` (the order
-/// of the AWS SDKs' shared-config location rules).
+/// The home directory ([`home_on`] for this platform).
 pub fn home(env: &Env) -> Option<Sourced<String>> {
-    if let Some(home) = env.get("HOME") {
-        return Some(Sourced::new(home.to_string(), Origin::Env("HOME")));
-    }
-    if let Some(home) = env.get("USERPROFILE") {
-        return Some(Sourced::new(home.to_string(), Origin::Env("USERPROFILE")));
+    home_on(crate::platform::Platform::current(), env)
+}
+
+/// The home directory on `platform`. Unix: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` +
+/// `HOMEPATH` (the AWS SDKs' shared-config rule). Windows: `USERPROFILE` first, as the AWS CLI
+/// (Python's `expanduser`) and the Go SDK read it, so that `~\.aws\sso\cache` is the one
+/// `aws sso login` writes even where a Unix-like shell sets `HOME` elsewhere; then `HOME`,
+/// then `HOMEDRIVE` + `HOMEPATH`.
+pub fn home_on(platform: crate::platform::Platform, env: &Env) -> Option<Sourced<String>> {
+    let order: &[&'static str] = if platform.is_unix() {
+        &["HOME", "USERPROFILE"]
+    } else {
+        &["USERPROFILE", "HOME"]
+    };
+    for name in order {
+        if let Some(home) = env.get(name) {
+            return Some(Sourced::new(home.to_string(), Origin::Env(name)));
+        }
     }
     match (env.get("HOMEDRIVE"), env.get("HOMEPATH")) {
         (Some(drive), Some(path)) => Some(Sourced::new(
@@ -350,6 +362,12 @@ pub fn container(env: &Env) -> std::result::Result<Container, String> {
 /// The cache directory: `CREDS_CACHE_DIR`, else `XDG_CACHE_HOME/creds`, else
 /// `~/Library/Caches/creds` on macOS, `%LOCALAPPDATA%\creds` on Windows, `~/.cache/creds`.
 pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
+    cache_dir_on(crate::platform::Platform::current(), env)
+}
+
+/// [`cache_dir`] on `platform`.
+pub fn cache_dir_on(platform: crate::platform::Platform, env: &Env) -> Option<Sourced<PathBuf>> {
+    use crate::platform::Platform;
     if let Some(dir) = env.get("CREDS_CACHE_DIR") {
         return Some(Sourced::new(dir.into(), Origin::Env("CREDS_CACHE_DIR")));
     }
@@ -359,7 +377,7 @@ pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
             Origin::Env("XDG_CACHE_HOME"),
         ));
     }
-    if cfg!(windows) {
+    if platform == Platform::Windows {
         if let Some(dir) = env.get("LOCALAPPDATA") {
             return Some(Sourced::new(
                 PathBuf::from(dir).join("creds"),
@@ -367,8 +385,8 @@ pub fn cache_dir(env: &Env) -> Option<Sourced<PathBuf>> {
             ));
         }
     }
-    let home = PathBuf::from(home(env)?.value);
-    let dir = if cfg!(target_os = "macos") {
+    let home = PathBuf::from(home_on(platform, env)?.value);
+    let dir = if platform == Platform::MacOs {
         home.join("Library").join("Caches").join("creds")
     } else {
         home.join(".cache").join("creds")
@@ -887,6 +905,47 @@ mod tests {
             guard(&Env::from_pairs([(GUARD_VAR, "a,,b")])),
             ["a".to_string(), "b".to_string()]
         );
+    }
+
+    #[test]
+    fn the_cache_directory_per_platform() {
+        use crate::platform::Platform;
+        let env = Env::from_pairs([
+            ("HOME", "/h"),
+            ("USERPROFILE", r"C:\Users\me"),
+            ("LOCALAPPDATA", r"C:\Users\me\AppData\Local"),
+        ]);
+        let dir = |p| cache_dir_on(p, &env).unwrap().value;
+        assert_eq!(dir(Platform::Linux), PathBuf::from("/h/.cache/creds"));
+        assert_eq!(dir(Platform::OtherUnix), PathBuf::from("/h/.cache/creds"));
+        assert_eq!(dir(Platform::MacOs), PathBuf::from("/h/Library/Caches/creds"));
+        assert_eq!(
+            dir(Platform::Windows),
+            PathBuf::from(r"C:\Users\me\AppData\Local").join("creds")
+        );
+        let no_local = Env::from_pairs([("USERPROFILE", r"C:\Users\me")]);
+        assert_eq!(
+            cache_dir_on(Platform::Windows, &no_local).unwrap().value,
+            PathBuf::from(r"C:\Users\me").join(".cache").join("creds")
+        );
+    }
+
+    #[test]
+    fn the_home_directory_per_platform() {
+        use crate::platform::Platform;
+        let both = Env::from_pairs([("HOME", "/home/me"), ("USERPROFILE", r"C:\Users\me")]);
+        for p in [Platform::Linux, Platform::MacOs, Platform::OtherUnix] {
+            assert_eq!(home_on(p, &both).unwrap().value, "/home/me");
+        }
+        let windows = home_on(Platform::Windows, &both).unwrap();
+        assert_eq!(windows.value, r"C:\Users\me");
+        assert_eq!(windows.origin, Origin::Env("USERPROFILE"));
+        let only_home = Env::from_pairs([("HOME", r"C:\h")]);
+        assert_eq!(home_on(Platform::Windows, &only_home).unwrap().value, r"C:\h");
+        let drive = Env::from_pairs([("HOMEDRIVE", "D:"), ("HOMEPATH", r"\Users\me")]);
+        assert_eq!(home_on(Platform::Windows, &drive).unwrap().value, r"D:\Users\me");
+        assert_eq!(home_on(Platform::Linux, &drive).unwrap().value, r"D:\Users\me");
+        assert!(home_on(Platform::Windows, &Env::default()).is_none());
     }
 
     #[test]
