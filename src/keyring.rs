@@ -64,6 +64,13 @@ impl OsKeyring {
         account: &str,
         op: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        if crate::platform::keyring(Platform::current()).is_none() {
+            return Err(Unavailable(format!(
+                "creds knows no OS keyring on {}; {}",
+                Platform::current().name(),
+                unusable_fix(Platform::OtherUnix)
+            )));
+        }
         let account = account.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
@@ -117,15 +124,8 @@ fn is_no_reply(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> bool 
 }
 
 fn backend_name() -> &'static str {
-    if cfg!(target_os = "linux") {
-        "the Secret Service on the D-Bus session bus"
-    } else if cfg!(target_os = "macos") {
-        "the macOS Keychain"
-    } else if cfg!(windows) {
-        "the Windows Credential Manager"
-    } else {
-        "no keyring is supported on this system"
-    }
+    crate::platform::keyring(Platform::current())
+        .map_or("no keyring is supported on this system", |k| k.described)
 }
 
 /// The next step when the keyring is locked, on `platform`.
@@ -199,15 +199,7 @@ impl SecretStore for OsKeyring {
     }
 
     fn name(&self) -> &'static str {
-        if cfg!(target_os = "linux") {
-            "Secret Service"
-        } else if cfg!(target_os = "macos") {
-            "Keychain"
-        } else if cfg!(windows) {
-            "Credential Manager"
-        } else {
-            "none"
-        }
+        crate::platform::keyring(Platform::current()).map_or("none", |k| k.name)
     }
 }
 

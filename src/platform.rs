@@ -109,6 +109,35 @@ pub fn private_dir_sddl(sid: &str) -> String {
     format!("D:P(A;OICI;FA;;;{sid})")
 }
 
+/// The OS keyring creds uses on a platform (through the `keyring` crate's native backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyring {
+    /// Short, for `doctor`.
+    pub name: &'static str,
+    /// In a sentence.
+    pub described: &'static str,
+}
+
+/// The keyring of `platform`; `None` where creds knows none (an error naming the platform,
+/// never an in-memory stand-in).
+pub fn keyring(platform: Platform) -> Option<Keyring> {
+    match platform {
+        Platform::Linux => Some(Keyring {
+            name: "Secret Service",
+            described: "the Secret Service on the D-Bus session bus",
+        }),
+        Platform::MacOs => Some(Keyring {
+            name: "Keychain",
+            described: "the macOS Keychain",
+        }),
+        Platform::Windows => Some(Keyring {
+            name: "Credential Manager",
+            described: "the Windows Credential Manager",
+        }),
+        Platform::OtherUnix => None,
+    }
+}
+
 /// How a `credential_process` or `mfa_process` command line is run: `program`, then `args`,
 /// then `raw` appended to the command line exactly as it is (Windows only; no quoting).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +365,14 @@ mod tests {
             private_dir_sddl("S-1-5-21-1-2-3-1001"),
             "D:P(A;OICI;FA;;;S-1-5-21-1-2-3-1001)"
         );
+    }
+
+    #[test]
+    fn keyrings() {
+        assert_eq!(keyring(Linux).unwrap().name, "Secret Service");
+        assert_eq!(keyring(MacOs).unwrap().described, "the macOS Keychain");
+        assert_eq!(keyring(Windows).unwrap().name, "Credential Manager");
+        assert_eq!(keyring(OtherUnix), None);
     }
 
     #[test]

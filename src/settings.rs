@@ -918,7 +918,10 @@ mod tests {
         let dir = |p| cache_dir_on(p, &env).unwrap().value;
         assert_eq!(dir(Platform::Linux), PathBuf::from("/h/.cache/creds"));
         assert_eq!(dir(Platform::OtherUnix), PathBuf::from("/h/.cache/creds"));
-        assert_eq!(dir(Platform::MacOs), PathBuf::from("/h/Library/Caches/creds"));
+        assert_eq!(
+            dir(Platform::MacOs),
+            PathBuf::from("/h/Library/Caches/creds")
+        );
         assert_eq!(
             dir(Platform::Windows),
             PathBuf::from(r"C:\Users\me\AppData\Local").join("creds")
@@ -941,10 +944,19 @@ mod tests {
         assert_eq!(windows.value, r"C:\Users\me");
         assert_eq!(windows.origin, Origin::Env("USERPROFILE"));
         let only_home = Env::from_pairs([("HOME", r"C:\h")]);
-        assert_eq!(home_on(Platform::Windows, &only_home).unwrap().value, r"C:\h");
+        assert_eq!(
+            home_on(Platform::Windows, &only_home).unwrap().value,
+            r"C:\h"
+        );
         let drive = Env::from_pairs([("HOMEDRIVE", "D:"), ("HOMEPATH", r"\Users\me")]);
-        assert_eq!(home_on(Platform::Windows, &drive).unwrap().value, r"D:\Users\me");
-        assert_eq!(home_on(Platform::Linux, &drive).unwrap().value, r"D:\Users\me");
+        assert_eq!(
+            home_on(Platform::Windows, &drive).unwrap().value,
+            r"D:\Users\me"
+        );
+        assert_eq!(
+            home_on(Platform::Linux, &drive).unwrap().value,
+            r"D:\Users\me"
+        );
         assert!(home_on(Platform::Windows, &Env::default()).is_none());
     }
 

@@ -50,7 +50,9 @@ def wineserver():
     """One Wine server for the module's many short runs, started first with no pipe of ours
     (a server a run starts would hold that run's stdout open), and stopped at the end."""
     env = dict(os.environ, WINEPREFIX=str(PREFIX), WINEDEBUG="-all")
-    # The prefix is made (and the shim built) by the first run.
+    # A server left by anything before (a persistent one would never end by itself).
+    subprocess.run([WINESERVER, "-k"], env=env, capture_output=True, timeout=60)
+    # The prefix is made (and the shim built) by the first run; its server lingers 3 s.
     subprocess.run([str(WINE_RUN), "cmd", "/c", "exit 0"], env=env, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
     subprocess.run([WINESERVER, "-w"], env=env, timeout=60)
@@ -247,3 +249,47 @@ def test_an_unknown_profile_is_exit_3_with_one_line(win, moto):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "nope" in lines[0], result.stderr
+
+
+def pings(marker):
+    """Unix pids of the Windows `ping -n <marker>` processes (Wine runs each as a process)."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if f"ping -n {marker} " in line]
+
+
+def wait_until(predicate, seconds):
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return True
+        subprocess.run(["sleep", "0.1"])
+    return predicate()
+
+
+@pytest.mark.parametrize("server", [False, True])
+def test_the_child_of_exec_ends_with_creds(win, moto, server):
+    """creds.exe killed outright: its Job closes and takes the child's whole tree with it (a
+    ping under cmd.exe; without the Job both would run on)."""
+    ok(win.run("export", "-p", "b"))
+    marker = 61 if server else 62
+    args = [str(WINE_RUN), str(win.exe), "exec", *(["--server"] if server else []), "-p", "b",
+            "--", "cmd", "/c", f"ping -n {marker} 127.0.0.1 > nul"]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(args, env=win.env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        try:
+            assert wait_until(lambda: pings(marker), 30), "the child did not start"
+            proc.kill()  # wine-run execs into creds.exe: this is creds itself
+            proc.wait(timeout=30)
+            assert wait_until(lambda: not pings(marker), 15), "the child outlived creds"
+        finally:
+            proc.kill()
+            for pid in pings(marker):
+                subprocess.run(["kill", "-9", pid])
+
+
+def test_a_hung_credential_process_is_ended_with_its_tree(win, moto):
+    win.config(CHAIN + "\n[profile hung]\ncredential_process = cmd /c ping -n 63 127.0.0.1\n")
+    env = dict(win.env, CREDS_PROCESS_TIMEOUT="3s")
+    result = win.run("export", "-p", "hung", env=env)
+    assert result.returncode == 6 and result.stdout == "", result.stderr
+    assert "3s" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert wait_until(lambda: not pings(63), 15), "the process tree outlived its timeout"
