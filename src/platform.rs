@@ -50,6 +50,14 @@ impl Platform {
         !matches!(self, Platform::Windows)
     }
 
+    /// The separator of the paths creds builds as text (`~/.aws/config`).
+    pub fn path_separator(self) -> char {
+        match self {
+            Platform::Windows => '\\',
+            _ => '/',
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Platform::Linux => "Linux",
@@ -339,6 +347,13 @@ mod tests {
         assert_eq!(Platform::current().is_unix(), cfg!(unix));
         assert_eq!(Platform::current() == Windows, cfg!(windows));
         assert_eq!(Platform::current() == MacOs, cfg!(target_os = "macos"));
+    }
+
+    #[test]
+    fn path_separators() {
+        assert_eq!(Linux.path_separator(), '/');
+        assert_eq!(MacOs.path_separator(), '/');
+        assert_eq!(Windows.path_separator(), '\\');
     }
 
     #[test]

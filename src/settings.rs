@@ -144,28 +144,7 @@ pub const DEFAULT_STS_REGION: &str = "us-east-1";
 /// The variable that carries the profiles being exported by the `creds` processes above.
 pub const GUARD_VAR: &str = "_CREDS_PROFILE_CHAIN";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Unix,
-    Windows,
-}
-
-impl Platform {
-    pub fn current() -> Self {
-        if cfg!(windows) {
-            Platform::Windows
-        } else {
-            Platform::Unix
-        }
-    }
-
-    fn separator(self) -> char {
-        match self {
-            Platform::Unix => '/',
-            Platform::Windows => '\\',
-        }
-    }
-}
+pub use crate::platform::Platform;
 
 /// The selected profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`.
 pub fn select_profile(flag: Option<&str>, env: &Env) -> Sourced<String> {
@@ -181,23 +160,12 @@ pub fn select_profile(flag: Option<&str>, env: &Env) -> Sourced<String> {
     Sourced::new(value.to_string(), origin)
 }
 
-/// The home directory ([`home_on`] for this platform).
+/// The home directory: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` + `HOMEPATH`, on every
+/// platform (the AWS SDKs' shared-config rule, pinned by the cross-SDK file-location tests:
+/// `HOME` first on Windows too). The AWS CLI on Windows reads `USERPROFILE` alone; the two
+/// differ only where a Unix-like shell sets `HOME` to another folder.
 pub fn home(env: &Env) -> Option<Sourced<String>> {
-    home_on(crate::platform::Platform::current(), env)
-}
-
-/// The home directory on `platform`. Unix: `HOME`, else `USERPROFILE`, else `HOMEDRIVE` +
-/// `HOMEPATH` (the AWS SDKs' shared-config rule). Windows: `USERPROFILE` first, as the AWS CLI
-/// (Python's `expanduser`) and the Go SDK read it, so that `~\.aws\sso\cache` is the one
-/// `aws sso login` writes even where a Unix-like shell sets `HOME` elsewhere; then `HOME`,
-/// then `HOMEDRIVE` + `HOMEPATH`.
-pub fn home_on(platform: crate::platform::Platform, env: &Env) -> Option<Sourced<String>> {
-    let order: &[&'static str] = if platform.is_unix() {
-        &["HOME", "USERPROFILE"]
-    } else {
-        &["USERPROFILE", "HOME"]
-    };
-    for name in order {
+    for name in ["HOME", "USERPROFILE"] {
         if let Some(home) = env.get(name) {
             return Some(Sourced::new(home.to_string(), Origin::Env(name)));
         }
@@ -217,7 +185,7 @@ fn need_home(env: &Env) -> Result<String> {
 
 /// Expands a leading `~` (only as the whole first path component).
 fn expand(path: &str, env: &Env, platform: Platform) -> Result<String> {
-    let sep = platform.separator();
+    let sep = platform.path_separator();
     let rest = match path.strip_prefix('~') {
         Some("") => "",
         Some(rest) if rest.starts_with('/') || rest.starts_with(sep) => rest,
@@ -228,7 +196,7 @@ fn expand(path: &str, env: &Env, platform: Platform) -> Result<String> {
 
 /// Where the config and credentials files are.
 pub fn locate(env: &Env, platform: Platform) -> Result<Files> {
-    let sep = platform.separator();
+    let sep = platform.path_separator();
     let file = |var: &'static str, name: &str| -> Result<Sourced<String>> {
         Ok(match env.get(var) {
             Some(p) => Sourced::new(expand(p, env, platform)?, Origin::Env(var)),
@@ -385,7 +353,7 @@ pub fn cache_dir_on(platform: crate::platform::Platform, env: &Env) -> Option<So
             ));
         }
     }
-    let home = PathBuf::from(home_on(platform, env)?.value);
+    let home = PathBuf::from(home(env)?.value);
     let dir = if platform == Platform::MacOs {
         home.join("Library").join("Caches").join("creds")
     } else {
@@ -741,7 +709,7 @@ mod tests {
     }
 
     fn files() -> Files {
-        locate(&Env::from_pairs([("HOME", "/h")]), Platform::Unix).unwrap()
+        locate(&Env::from_pairs([("HOME", "/h")]), Platform::Linux).unwrap()
     }
 
     fn resolve(env: &Env, set: &ProfileSet, profile: &str) -> Result<Settings> {
@@ -931,33 +899,12 @@ mod tests {
             cache_dir_on(Platform::Windows, &no_local).unwrap().value,
             PathBuf::from(r"C:\Users\me").join(".cache").join("creds")
         );
-    }
-
-    #[test]
-    fn the_home_directory_per_platform() {
-        use crate::platform::Platform;
-        let both = Env::from_pairs([("HOME", "/home/me"), ("USERPROFILE", r"C:\Users\me")]);
-        for p in [Platform::Linux, Platform::MacOs, Platform::OtherUnix] {
-            assert_eq!(home_on(p, &both).unwrap().value, "/home/me");
-        }
-        let windows = home_on(Platform::Windows, &both).unwrap();
-        assert_eq!(windows.value, r"C:\Users\me");
-        assert_eq!(windows.origin, Origin::Env("USERPROFILE"));
-        let only_home = Env::from_pairs([("HOME", r"C:\h")]);
+        // XDG_CACHE_HOME is honoured everywhere, as it is set on purpose.
+        let xdg = Env::from_pairs([("XDG_CACHE_HOME", "/x"), ("LOCALAPPDATA", r"C:\l")]);
         assert_eq!(
-            home_on(Platform::Windows, &only_home).unwrap().value,
-            r"C:\h"
+            cache_dir_on(Platform::Windows, &xdg).unwrap().value,
+            PathBuf::from("/x").join("creds")
         );
-        let drive = Env::from_pairs([("HOMEDRIVE", "D:"), ("HOMEPATH", r"\Users\me")]);
-        assert_eq!(
-            home_on(Platform::Windows, &drive).unwrap().value,
-            r"D:\Users\me"
-        );
-        assert_eq!(
-            home_on(Platform::Linux, &drive).unwrap().value,
-            r"D:\Users\me"
-        );
-        assert!(home_on(Platform::Windows, &Env::default()).is_none());
     }
 
     #[test]
@@ -967,12 +914,12 @@ mod tests {
             ("AWS_CONFIG_FILE", "~/cfg"),
             ("AWS_SHARED_CREDENTIALS_FILE", "~x/c"),
         ]);
-        let loc = locate(&env, Platform::Unix).unwrap();
+        let loc = locate(&env, Platform::Linux).unwrap();
         assert_eq!(loc.config.value, "/h/cfg");
         assert_eq!(loc.config.origin, Origin::Env("AWS_CONFIG_FILE"));
         assert_eq!(loc.credentials.value, "~x/c");
         assert_eq!(
-            locate(&Env::default(), Platform::Unix).unwrap_err().kind,
+            locate(&Env::default(), Platform::Linux).unwrap_err().kind,
             crate::error::Kind::Config
         );
     }

@@ -104,7 +104,7 @@ fn file_location_cases() {
         let platform = if case["platform"] == "windows" {
             Platform::Windows
         } else {
-            Platform::Unix
+            Platform::Linux
         };
         let loc = settings::locate(&env, platform).unwrap();
         assert_eq!(

@@ -124,7 +124,7 @@ fn refresh_fetches_every_hop_and_no_cache_writes_nothing() {
     assert_eq!(w.sts.calls().len(), 4, "--refresh fetches every hop again");
     assert_ne!(first, again);
     assert_eq!(export(&w, "b").unwrap(), again, "and caches the result");
-    let cache = w.home().join("home/cache");
+    let cache = w.home().join("home").join("cache");
     let before = std::fs::read_dir(&cache).unwrap().count();
     let mut no_cache = args("b");
     no_cache.no_cache = true;
@@ -372,7 +372,7 @@ fn login_opts(timeout: u64) -> Options {
 fn session(w: &World) -> (Session, TokenStore) {
     let set = creds::config::ProfileSet::from_texts("cfg", SSO, "creds", "").unwrap();
     let session = Session::from_section(&set, "corp").unwrap();
-    let store = TokenStore::new(&w.sso_cache(""), Some(&w.home().join("home/cache")));
+    let store = TokenStore::new(&w.sso_cache(""), Some(&w.home().join("home").join("cache")));
     (session, store)
 }
 
@@ -561,7 +561,7 @@ fn credential_process_commands_are_not_shown_whole() {
         *w.processes.ran.lock().unwrap(),
         ["/opt/helper --password SECRETARG"]
     );
-    let listed = creds::cache::file::FileStore::new(w.home().join("home/cache"))
+    let listed = creds::cache::file::FileStore::new(w.home().join("home").join("cache"))
         .list()
         .unwrap();
     let hops: Vec<&str> = listed.iter().map(|e| e.hop.as_str()).collect();
@@ -596,7 +596,7 @@ fn doctor_reports_where_settings_come_from_and_what_they_override() {
     assert_eq!(d.region_from.as_deref(), Some("AWS_REGION"));
     assert_eq!(d.shadowed.len(), 1);
     let text = creds::commands::doctor::render(&d);
-    let config = w.home().join("home/.aws/config");
+    let config = w.home().join("home").join(".aws").join("config");
     assert!(
         text.contains(&format!(
             "  overridden: region eu-west-1 from {}:13 (by AWS_REGION)",
@@ -1134,8 +1134,14 @@ fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
     // No session in the AWS CLI's cache: exit 4 naming `aws login` and the file.
     let err = export(&w, "admin").unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
-    let file =
-        creds::source::login_session::token_file(&w.home().join("home/.aws/login/cache"), SESSION);
+    let file = creds::source::login_session::token_file(
+        &w.home()
+            .join("home")
+            .join(".aws")
+            .join("login")
+            .join("cache"),
+        SESSION,
+    );
     assert!(
         err.message.contains(&file.display().to_string()),
         "{}",
@@ -1286,7 +1292,8 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
             .map(String::as_str),
         Some("ring-secret")
     );
-    let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    let config =
+        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
     assert_eq!(
         config,
         "[profile other]\nregion = us-east-1\n\n[profile user]\ncreds_keyring = AKIAKEYRINGUSER00001\ncredential_process = /usr/bin/creds export --profile user --format process\n"
@@ -1320,7 +1327,8 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     );
     *w.keyring.fail.lock().unwrap() = None;
     // A role above it is assumed with the stored key directly.
-    let mut text = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    let mut text =
+        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
     text.push_str(&format!(
         "\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = user\n"
     ));
@@ -1336,7 +1344,8 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     assert_eq!(listed, "user\tAKIAKEYRINGUSER00001\tin the keyring\n");
     keys::remove(&ctx, "user").unwrap();
     assert!(w.keyring.secrets.lock().unwrap().is_empty());
-    let config = std::fs::read_to_string(w.home().join("home/.aws/config")).unwrap();
+    let config =
+        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
     assert!(
         !config.contains("creds_keyring") && !config.contains("credential_process"),
         "{config}"
@@ -1352,7 +1361,7 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
     use creds::commands::keys;
     let w = World::new();
     w.config("[profile dev]\nregion = eu-west-1\n");
-    let credentials = w.home().join("home/.aws/credentials");
+    let credentials = w.home().join("home").join(".aws").join("credentials");
     let old = "# my keys\r\n[dev]\r\naws_access_key_id = AKIAIMPORTED00000001\r\naws_secret_access_key = imported-secret\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n";
     std::fs::write(&credentials, old).unwrap();
     let ctx = w.context(false);
@@ -1367,7 +1376,8 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
         "# my keys\r\n[dev]\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n"
     );
     assert_eq!(
-        std::fs::read_to_string(w.home().join("home/.aws/credentials.bak")).unwrap(),
+        std::fs::read_to_string(w.home().join("home").join(".aws").join("credentials.bak"))
+            .unwrap(),
         old
     );
     assert_eq!(
@@ -1398,7 +1408,7 @@ fn the_keyring_cache_keeps_entries_out_of_files_and_falls_back_with_one_warning(
         entries.iter().all(|a| a.starts_with("cache/")),
         "{entries:?}"
     );
-    let cache_dir = w.home().join("home/cache");
+    let cache_dir = w.home().join("home").join("cache");
     let json = |dir: &std::path::Path| -> usize {
         std::fs::read_dir(dir)
             .map(|d| {
@@ -1684,7 +1694,7 @@ fn setup_sso_writes_one_profile_per_account_and_role_once() {
     };
     let ctx = w.context(false);
     let printed = creds::commands::setup::sso(&ctx, &args(true)).unwrap();
-    let config = w.home().join("home/.aws/config");
+    let config = w.home().join("home").join(".aws").join("config");
     assert_eq!(
         std::fs::read_to_string(&config).unwrap(),
         SSO,
@@ -1868,8 +1878,14 @@ fn login_and_container_token_files_must_be_small_regular_files() {
     w.config(&format!(
         "[profile console]\nlogin_session = {SESSION}\n\n[profile task]\nrole_arn = {ROLE_B}\ncredential_source = EcsContainer\n"
     ));
-    let file =
-        creds::source::login_session::token_file(&w.home().join("home/.aws/login/cache"), SESSION);
+    let file = creds::source::login_session::token_file(
+        &w.home()
+            .join("home")
+            .join(".aws")
+            .join("login")
+            .join("cache"),
+        SESSION,
+    );
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     mkfifo(&file);
     let err = export(&w, "console").unwrap_err();
@@ -1958,7 +1974,7 @@ fn cache_list_and_clear_include_the_keyring_cache() {
     export(&w, "b").unwrap();
     *w.keyring.fail.lock().unwrap() = Some("no bus".into());
     let locks = |w: &World| {
-        creds::cache::file::FileStore::new(w.home().join("home/cache"))
+        creds::cache::file::FileStore::new(w.home().join("home").join("cache"))
             .locked_keys()
             .len()
     };

@@ -31,7 +31,7 @@ fn keyring_in_use(ctx: &Context) -> bool {
         Ok(_) => {}
         Err(_) => return false,
     }
-    let Ok(files) = crate::settings::locate(&ctx.env, crate::settings::Platform::current()) else {
+    let Ok(files) = crate::settings::locate(&ctx.env, crate::platform::Platform::current()) else {
         return false;
     };
     let Ok(set) = crate::config::ProfileSet::load(&files.config.value, &files.credentials.value)

@@ -729,7 +729,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
+        std::fs::create_dir_all(dir.path().join("home").join(".aws")).unwrap();
         let clock = Arc::new(ManualClock::new(t("2030-01-01T00:00:00Z")));
         let home = dir.path().join("home").display().to_string();
         let shown = Captured::default();
@@ -761,11 +761,21 @@ impl World {
     }
 
     pub fn config(&self, text: &str) {
-        std::fs::write(self.dir.path().join("home/.aws/config"), text).unwrap();
+        std::fs::write(
+            self.dir.path().join("home").join(".aws").join("config"),
+            text,
+        )
+        .unwrap();
     }
 
     pub fn sso_cache(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join("home/.aws/sso/cache").join(name)
+        self.dir
+            .path()
+            .join("home")
+            .join(".aws")
+            .join("sso")
+            .join("cache")
+            .join(name)
     }
 
     /// A context on the fakes; `browser` says whether a browser is usable.

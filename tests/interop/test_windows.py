@@ -77,8 +77,11 @@ class WinHome:
         for old in (self.profile / ".aws", self.profile / ".claude", self.cache):
             shutil.rmtree(old, ignore_errors=True)
         (self.profile / ".aws").mkdir()
+        # No HOME: creds (as the SDKs) would take it before USERPROFILE, and Wine passes the
+        # Unix one through.
         self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("AWS_", "CREDS_", "_CREDS_", "XDG_")) and not k.lower().endswith("_proxy")}
+                    if not k.startswith(("AWS_", "CREDS_", "_CREDS_", "XDG_")) and not k.lower().endswith("_proxy")
+                    and k != "HOME"}
         self.env.update(
             WINEPREFIX=str(ROOT / "target" / "wine"),
             WINEDEBUG="-all",
@@ -276,10 +279,10 @@ def test_the_child_of_exec_ends_with_creds(win, moto, server):
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(args, env=win.env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         try:
-            assert wait_until(lambda: pings(marker), 30), "the child did not start"
+            assert wait_until(lambda: pings(marker), 60), "the child did not start"
             proc.kill()  # wine-run execs into creds.exe: this is creds itself
             proc.wait(timeout=30)
-            assert wait_until(lambda: not pings(marker), 15), "the child outlived creds"
+            assert wait_until(lambda: not pings(marker), 30), "the child outlived creds"
         finally:
             proc.kill()
             for pid in pings(marker):
