@@ -1,19 +1,36 @@
-# Homebrew formula for creds. At release time, point `url` at the release's source tarball and
-# set `sha256` (`brew fetch --build-from-source` prints it); `head` builds the default branch.
+# Homebrew formula for creds: installs the release archive for this Mac (Apple silicon or Intel)
+# or Linux (x86_64). A template: packaging/release.sh writes it out with the release's version,
+# URLs and SHA-256 checksums (target/release-archives/creds.rb), which is what a tap publishes.
 class Creds < Formula
   desc "AWS credentials for Claude Code, credential_process and shells, cached"
   homepage "https://github.com/creds-dev/creds"
-  url "https://github.com/creds-dev/creds/archive/refs/tags/v0.1.0.tar.gz"
-  sha256 "0000000000000000000000000000000000000000000000000000000000000000"
+  version "@VERSION@"
   license any_of: ["MIT", "Apache-2.0"]
-  head "https://github.com/creds-dev/creds.git", branch: "main"
 
-  depends_on "rust" => :build
+  on_macos do
+    on_arm do
+      url "@BASE_URL@/creds-@VERSION@-aarch64-apple-darwin.tar.gz"
+      sha256 "@SHA256_aarch64-apple-darwin@"
+    end
+    on_intel do
+      url "@BASE_URL@/creds-@VERSION@-x86_64-apple-darwin.tar.gz"
+      sha256 "@SHA256_x86_64-apple-darwin@"
+    end
+  end
+
+  on_linux do
+    on_intel do
+      url "@BASE_URL@/creds-@VERSION@-x86_64-unknown-linux-gnu.tar.gz"
+      sha256 "@SHA256_x86_64-unknown-linux-gnu@"
+    end
+  end
 
   def install
-    system "cargo", "install", *std_cargo_args
-    (man1/"creds.1").write Utils.safe_popen_read(bin/"creds", "manpage")
-    generate_completions_from_executable(bin/"creds", "completions")
+    bin.install "creds"
+    man1.install "creds.1"
+    bash_completion.install "completions/creds.bash" => "creds"
+    zsh_completion.install "completions/_creds"
+    fish_completion.install "completions/creds.fish"
   end
 
   test do
