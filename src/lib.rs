@@ -52,17 +52,48 @@ pub mod sso;
 pub mod ui;
 pub mod wire;
 
+/// The renewal lock is held by another process.
+struct Busy;
+
+/// A background renewal that could not be handed its lock (`platform::Detach::DetachedProcess`)
+/// takes it here: `Ok(Some)` held for the run, `Err(Busy)` when another renewal has it. Only a
+/// renewal's own command line, on such a platform, looks at the variable.
+fn retake_renewal_lock(
+    command: &cli::Command,
+    env: &context::Env,
+) -> std::result::Result<Option<context::RenewalLock>, Busy> {
+    let Some(path) = env.get(platform::RENEWAL_LOCK_VARIABLE) else {
+        return Ok(None);
+    };
+    if !retakes_renewal_lock(platform::Platform::current(), command) {
+        return Ok(None);
+    }
+    cache::file::retake_renewal(std::path::Path::new(path))
+        .map(Some)
+        .ok_or(Busy)
+}
+
+/// Whether `command` on `platform` is a background renewal that takes its lock itself.
+fn retakes_renewal_lock(platform: platform::Platform, command: &cli::Command) -> bool {
+    let renewal = match command {
+        cli::Command::Export(args) => args.no_refresh_ahead,
+        cli::Command::Login(args) => args.renew_ahead.is_some(),
+        _ => false,
+    };
+    renewal
+        && matches!(
+            platform::detach(platform),
+            platform::Detach::DetachedProcess { .. }
+        )
+}
+
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     use cli::{CacheCommand, Command, KeysCommand, SetupCommand};
-    // A background renewal that could not be handed its lock takes it here, and has nothing
-    // to do when another renewal holds it (`platform::Detach::DetachedProcess`).
-    let _renewal = match ctx.env.get(platform::RENEWAL_LOCK_VARIABLE) {
-        Some(path) => match cache::file::retake_renewal(std::path::Path::new(path)) {
-            Some(lock) => Some(lock),
-            None => return 0,
-        },
-        None => None,
+    let _renewal = match retake_renewal_lock(&cli.command, &ctx.env) {
+        Ok(lock) => lock,
+        // Another renewal of the same hop holds it: nothing to do.
+        Err(Busy) => return 0,
     };
     let result: error::Result<(String, i32)> = match &cli.command {
         Command::Export(args) => commands::export::run(ctx, args, cli.verbose).map(|d| (d, 0)),
@@ -126,5 +157,37 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
             ctx.ui.error(&err.message);
             err.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::Platform;
+
+    fn command(args: &[&str]) -> cli::Command {
+        let mut argv = vec!["creds".into()];
+        argv.extend(args.iter().map(std::ffi::OsString::from));
+        cli::Cli::parse_args(argv).command
+    }
+
+    /// Only a Windows renewal (an export without refresh-ahead, or `login --renew-ahead`)
+    /// takes the renewal lock itself; elsewhere the lock is inherited and the variable is
+    /// never read.
+    #[test]
+    fn who_takes_the_renewal_lock() {
+        let export = command(&["export", "-p", "p", "--no-refresh-ahead"]);
+        let login = command(&["login", "-p", "p", "--renew-ahead", "600"]);
+        let plain = command(&["export", "-p", "p"]);
+        for p in [Platform::Linux, Platform::MacOs, Platform::OtherUnix] {
+            assert!(!retakes_renewal_lock(p, &export) && !retakes_renewal_lock(p, &login));
+        }
+        assert!(retakes_renewal_lock(Platform::Windows, &export));
+        assert!(retakes_renewal_lock(Platform::Windows, &login));
+        assert!(!retakes_renewal_lock(Platform::Windows, &plain));
+        assert!(!retakes_renewal_lock(
+            Platform::Windows,
+            &command(&["doctor", "-p", "p"])
+        ));
     }
 }
