@@ -146,6 +146,17 @@ pub fn keyring(platform: Platform) -> Option<Keyring> {
     }
 }
 
+/// How often, and after what pause, replacing a file is tried again when the system refuses
+/// it for a moment: on Windows a file another program has open without sharing deletion
+/// cannot be replaced until it is closed (a reader holds it for milliseconds); elsewhere a
+/// rename never fails that way.
+pub fn replace_retries(platform: Platform) -> (u32, std::time::Duration) {
+    match platform {
+        Platform::Windows => (20, std::time::Duration::from_millis(50)),
+        _ => (0, std::time::Duration::ZERO),
+    }
+}
+
 /// How a `credential_process` or `mfa_process` command line is run: `program`, then `args`,
 /// then `raw` appended to the command line exactly as it is (Windows only; no quoting).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,6 +399,15 @@ mod tests {
         assert_eq!(keyring(MacOs).unwrap().described, "the macOS Keychain");
         assert_eq!(keyring(Windows).unwrap().name, "Credential Manager");
         assert_eq!(keyring(OtherUnix), None);
+    }
+
+    #[test]
+    fn replacing_files() {
+        for p in [Linux, MacOs, OtherUnix] {
+            assert_eq!(replace_retries(p).0, 0);
+        }
+        let (tries, pause) = replace_retries(Windows);
+        assert_eq!((tries, pause.as_millis()), (20, 50), "a second in all");
     }
 
     #[test]

@@ -94,12 +94,16 @@ class WinHome:
         """Writes ~/.aws/config with Windows line ends."""
         (self.profile / ".aws" / "config").write_bytes(text.replace("\n", "\r\n").encode())
 
-    def run(self, *args, timeout=120, env=None):
-        """Runs creds.exe to its exit. Its output goes to files, not pipes: a Wine service
-        process it starts (services.exe, conhost.exe) would keep a pipe open long after."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    def run(self, *args, timeout=120, env=None, stdin=None):
+        """Runs creds.exe to its exit (`stdin`: text for its standard input). Its output goes to
+        files, not pipes: a Wine service process it starts (services.exe, conhost.exe) would
+        keep a pipe open long after."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+            inp.write((stdin or "").encode())
+            inp.seek(0)
             proc = subprocess.run([str(WINE_RUN), str(self.exe), *args], env=env or self.env,
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
+                                  stdin=inp if stdin is not None else subprocess.DEVNULL,
+                                  stdout=out, stderr=err, timeout=timeout)
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess(proc.args, proc.returncode,
@@ -296,3 +300,22 @@ def test_a_hung_credential_process_is_ended_with_its_tree(win, moto):
     assert result.returncode == 6 and result.stdout == "", result.stderr
     assert "3s" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert wait_until(lambda: not pings(63), 15), "the process tree outlived its timeout"
+
+
+def test_keys_in_the_credential_manager(win, moto):
+    """`creds keys` on Windows: the secret goes to the Credential Manager (Wine's), never to a
+    file, and the profile is served as session credentials made from it."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWINKEYRING"
+    added = win.run("keys", "add", "kr", stdin=f"AKIAWINKEYRING000001 {secret}\n")
+    assert added.returncode == 0, added.stderr
+    config = (win.profile / ".aws" / "config").read_text()
+    assert "creds_keyring = AKIAWINKEYRING000001" in config and secret not in config
+    assert "kr" in ok(win.run("keys", "list"))
+    doc = json.loads(ok(win.run("export", "-p", "kr", "--format", "claude")))
+    assert doc["Credentials"]["AccessKeyId"].startswith("ASIA") and doc["Credentials"]["SessionToken"]
+    for path in list(win.profile.rglob("*")) + list(win.cache.rglob("*")):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    ok(win.run("keys", "remove", "kr"))
+    gone = win.run("export", "-p", "kr", "--no-cache")
+    assert gone.returncode != 0 and gone.stdout == ""
