@@ -312,7 +312,8 @@ def test_keys_in_the_credential_manager(win, moto):
     assert "creds_keyring = AKIAWINKEYRING000001" in config and secret not in config
     assert "kr" in ok(win.run("keys", "list"))
     doc = json.loads(ok(win.run("export", "-p", "kr", "--format", "claude")))
-    assert doc["Credentials"]["AccessKeyId"].startswith("ASIA") and doc["Credentials"]["SessionToken"]
+    # Session credentials from STS (moto's GetSessionToken), never the stored key itself.
+    assert doc["Credentials"]["AccessKeyId"] != "AKIAWINKEYRING000001" and doc["Credentials"]["SessionToken"]
     for path in list(win.profile.rglob("*")) + list(win.cache.rglob("*")):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
