@@ -124,7 +124,7 @@ fn refresh_fetches_every_hop_and_no_cache_writes_nothing() {
     assert_eq!(w.sts.calls().len(), 4, "--refresh fetches every hop again");
     assert_ne!(first, again);
     assert_eq!(export(&w, "b").unwrap(), again, "and caches the result");
-    let cache = w.home().join("home").join("cache");
+    let cache = w.home_path(&["cache"]);
     let before = std::fs::read_dir(&cache).unwrap().count();
     let mut no_cache = args("b");
     no_cache.no_cache = true;
@@ -372,7 +372,7 @@ fn login_opts(timeout: u64) -> Options {
 fn session(w: &World) -> (Session, TokenStore) {
     let set = creds::config::ProfileSet::from_texts("cfg", SSO, "creds", "").unwrap();
     let session = Session::from_section(&set, "corp").unwrap();
-    let store = TokenStore::new(&w.sso_cache(""), Some(&w.home().join("home").join("cache")));
+    let store = TokenStore::new(&w.sso_cache(""), Some(&w.home_path(&["cache"])));
     (session, store)
 }
 
@@ -561,7 +561,7 @@ fn credential_process_commands_are_not_shown_whole() {
         *w.processes.ran.lock().unwrap(),
         ["/opt/helper --password SECRETARG"]
     );
-    let listed = creds::cache::file::FileStore::new(w.home().join("home").join("cache"))
+    let listed = creds::cache::file::FileStore::new(w.home_path(&["cache"]))
         .list()
         .unwrap();
     let hops: Vec<&str> = listed.iter().map(|e| e.hop.as_str()).collect();
@@ -596,7 +596,7 @@ fn doctor_reports_where_settings_come_from_and_what_they_override() {
     assert_eq!(d.region_from.as_deref(), Some("AWS_REGION"));
     assert_eq!(d.shadowed.len(), 1);
     let text = creds::commands::doctor::render(&d);
-    let config = w.home().join("home").join(".aws").join("config");
+    let config = w.home_path(&[".aws", "config"]);
     assert!(
         text.contains(&format!(
             "  overridden: region eu-west-1 from {}:13 (by AWS_REGION)",
@@ -1135,11 +1135,7 @@ fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
     let err = export(&w, "admin").unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     let file = creds::source::login_session::token_file(
-        &w.home()
-            .join("home")
-            .join(".aws")
-            .join("login")
-            .join("cache"),
+        &w.home_path(&[".aws", "login", "cache"]),
         SESSION,
     );
     assert!(
@@ -1292,8 +1288,7 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
             .map(String::as_str),
         Some("ring-secret")
     );
-    let config =
-        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
+    let config = std::fs::read_to_string(w.home_path(&[".aws", "config"])).unwrap();
     assert_eq!(
         config,
         "[profile other]\nregion = us-east-1\n\n[profile user]\ncreds_keyring = AKIAKEYRINGUSER00001\ncredential_process = /usr/bin/creds export --profile user --format process\n"
@@ -1327,8 +1322,7 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     );
     *w.keyring.fail.lock().unwrap() = None;
     // A role above it is assumed with the stored key directly.
-    let mut text =
-        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
+    let mut text = std::fs::read_to_string(w.home_path(&[".aws", "config"])).unwrap();
     text.push_str(&format!(
         "\n[profile admin]\nrole_arn = {ROLE_B}\nsource_profile = user\n"
     ));
@@ -1344,8 +1338,7 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     assert_eq!(listed, "user\tAKIAKEYRINGUSER00001\tin the keyring\n");
     keys::remove(&ctx, "user").unwrap();
     assert!(w.keyring.secrets.lock().unwrap().is_empty());
-    let config =
-        std::fs::read_to_string(w.home().join("home").join(".aws").join("config")).unwrap();
+    let config = std::fs::read_to_string(w.home_path(&[".aws", "config"])).unwrap();
     assert!(
         !config.contains("creds_keyring") && !config.contains("credential_process"),
         "{config}"
@@ -1361,7 +1354,7 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
     use creds::commands::keys;
     let w = World::new();
     w.config("[profile dev]\nregion = eu-west-1\n");
-    let credentials = w.home().join("home").join(".aws").join("credentials");
+    let credentials = w.home_path(&[".aws", "credentials"]);
     let old = "# my keys\r\n[dev]\r\naws_access_key_id = AKIAIMPORTED00000001\r\naws_secret_access_key = imported-secret\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n";
     std::fs::write(&credentials, old).unwrap();
     let ctx = w.context(false);
@@ -1376,8 +1369,7 @@ fn keys_import_moves_keys_and_keeps_every_other_byte() {
         "# my keys\r\n[dev]\r\n\r\n[prod]\r\naws_access_key_id = AKIAPROD000000000001\r\naws_secret_access_key = prod-secret\r\n"
     );
     assert_eq!(
-        std::fs::read_to_string(w.home().join("home").join(".aws").join("credentials.bak"))
-            .unwrap(),
+        std::fs::read_to_string(w.home_path(&[".aws", "credentials.bak"])).unwrap(),
         old
     );
     assert_eq!(
@@ -1408,7 +1400,7 @@ fn the_keyring_cache_keeps_entries_out_of_files_and_falls_back_with_one_warning(
         entries.iter().all(|a| a.starts_with("cache/")),
         "{entries:?}"
     );
-    let cache_dir = w.home().join("home").join("cache");
+    let cache_dir = w.home_path(&["cache"]);
     let json = |dir: &std::path::Path| -> usize {
         std::fs::read_dir(dir)
             .map(|d| {
@@ -1694,7 +1686,7 @@ fn setup_sso_writes_one_profile_per_account_and_role_once() {
     };
     let ctx = w.context(false);
     let printed = creds::commands::setup::sso(&ctx, &args(true)).unwrap();
-    let config = w.home().join("home").join(".aws").join("config");
+    let config = w.home_path(&[".aws", "config"]);
     assert_eq!(
         std::fs::read_to_string(&config).unwrap(),
         SSO,
@@ -1879,11 +1871,7 @@ fn login_and_container_token_files_must_be_small_regular_files() {
         "[profile console]\nlogin_session = {SESSION}\n\n[profile task]\nrole_arn = {ROLE_B}\ncredential_source = EcsContainer\n"
     ));
     let file = creds::source::login_session::token_file(
-        &w.home()
-            .join("home")
-            .join(".aws")
-            .join("login")
-            .join("cache"),
+        &w.home_path(&[".aws", "login", "cache"]),
         SESSION,
     );
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -1974,7 +1962,7 @@ fn cache_list_and_clear_include_the_keyring_cache() {
     export(&w, "b").unwrap();
     *w.keyring.fail.lock().unwrap() = Some("no bus".into());
     let locks = |w: &World| {
-        creds::cache::file::FileStore::new(w.home().join("home").join("cache"))
+        creds::cache::file::FileStore::new(w.home_path(&["cache"]))
             .locked_keys()
             .len()
     };

@@ -398,6 +398,11 @@ fn property_eq(line: &[u8]) -> Option<usize> {
     if !has_comment_mark(line.get(..eq.unwrap_or(line.len())).unwrap_or_default()) {
         return eq;
     }
+    property_eq_bytewise(line)
+}
+
+/// [`property_eq`] a byte at a time: the rule as written.
+fn property_eq_bytewise(line: &[u8]) -> Option<usize> {
     let mut prev_ws = false;
     for (i, &b) in line.iter().enumerate() {
         if b == b'=' {
@@ -529,19 +534,6 @@ mod tests {
     /// The word-at-a-time search finds the `=` the byte loop finds, on every kind of line.
     #[test]
     fn property_eq_agrees_with_the_byte_loop() {
-        fn byte_loop(line: &[u8]) -> Option<usize> {
-            let mut prev_ws = false;
-            for (i, &b) in line.iter().enumerate() {
-                if b == b'=' {
-                    return Some(i);
-                }
-                if (b == b'#' || b == b';') && prev_ws {
-                    return None;
-                }
-                prev_ws = is_ws(b);
-            }
-            None
-        }
         let parts: [&[u8]; 9] = [
             b"k",
             b"=",
@@ -569,7 +561,7 @@ mod tests {
         for line in &lines {
             assert_eq!(
                 property_eq(line),
-                byte_loop(line),
+                property_eq_bytewise(line),
                 "{:?}",
                 String::from_utf8_lossy(line)
             );

@@ -760,6 +760,13 @@ impl World {
         self.dir.path()
     }
 
+    /// `parts` below the HOME of the runs (`<home>/home/...`), joined natively.
+    pub fn home_path(&self, parts: &[&str]) -> std::path::PathBuf {
+        parts
+            .iter()
+            .fold(self.dir.path().join("home"), |p, part| p.join(part))
+    }
+
     pub fn config(&self, text: &str) {
         std::fs::write(
             self.dir.path().join("home").join(".aws").join("config"),

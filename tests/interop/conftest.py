@@ -57,6 +57,15 @@ def age_entry(path, left, fetched_ago=None):
     Path(path).write_text(json.dumps(entry))
 
 
+def cache_entry(cache, hop):
+    """The path and content of the entry of `hop` in the creds cache directory `cache`."""
+    for path in sorted(cache.glob("*.json")):
+        data = json.loads(path.read_text())
+        if hop in data["Hop"]:
+            return path, data
+    raise AssertionError(f"no cache entry for {hop} in {cache}")
+
+
 def start_moto(url, log, extra=(), context=None):
     """Starts moto's server on `url`'s port with `extra` arguments, logging to `log`, and
     waits (at most 60 s) until it answers; `context` is the TLS context to reach it with."""
@@ -127,11 +136,7 @@ class Home:
         age_entry(self.entry(hop)[0], left, fetched_ago)
 
     def entry(self, hop):
-        for path in sorted(self.cache.glob("*.json")):
-            data = json.loads(path.read_text())
-            if hop in data["Hop"]:
-                return path, data
-        raise AssertionError(f"no cache entry for {hop}")
+        return cache_entry(self.cache, hop)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, age_entry
+from conftest import ROOT, age_entry, cache_entry
 
 WINE_RUN = ROOT / "scripts" / "wine-run"
 ROLE_A = "arn:aws:iam::123456789012:role/WinA"
@@ -111,11 +111,7 @@ class WinHome:
                                                err.read().decode().replace("\r\n", "\n"))
 
     def entry(self, hop):
-        for path in sorted(self.cache.glob("*.json")):
-            data = json.loads(path.read_text())
-            if hop in data["Hop"]:
-                return path, data
-        raise AssertionError(f"no cache entry for {hop} in {self.cache}")
+        return cache_entry(self.cache, hop)
 
 
 CHAIN = f"""[profile base]
