@@ -38,14 +38,26 @@ pub fn all_settings_paths(home: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
     }
     files.push(cwd.join(".claude").join("settings.json"));
     files.push(cwd.join(".claude").join("settings.local.json"));
-    if cfg!(target_os = "macos") {
-        files.push(PathBuf::from(
-            "/Library/Application Support/ClaudeCode/managed-settings.json",
-        ));
-    } else if cfg!(unix) {
-        files.push(PathBuf::from("/etc/claude-code/managed-settings.json"));
-    }
+    files.extend(
+        managed_settings_paths(crate::platform::Platform::current())
+            .iter()
+            .map(PathBuf::from),
+    );
     files
+}
+
+/// Where Claude Code reads the settings an organization manages on `platform` (Claude Code's
+/// documentation; on Windows the current place first, then the one older versions read).
+pub fn managed_settings_paths(platform: crate::platform::Platform) -> &'static [&'static str] {
+    use crate::platform::Platform;
+    match platform {
+        Platform::MacOs => &["/Library/Application Support/ClaudeCode/managed-settings.json"],
+        Platform::Linux | Platform::OtherUnix => &["/etc/claude-code/managed-settings.json"],
+        Platform::Windows => &[
+            r"C:\Program Files\ClaudeCode\managed-settings.json",
+            r"C:\ProgramData\ClaudeCode\managed-settings.json",
+        ],
+    }
 }
 
 /// Reads a settings file: `{}` when missing or empty; an error naming line and column when
@@ -259,6 +271,30 @@ mod tests {
             .unwrap_err()
             .message
             .contains("s.json:2:"));
+    }
+
+    #[test]
+    fn managed_settings_per_platform() {
+        use crate::platform::Platform;
+        assert_eq!(
+            managed_settings_paths(Platform::Linux),
+            ["/etc/claude-code/managed-settings.json"]
+        );
+        assert!(
+            managed_settings_paths(Platform::MacOs)[0].starts_with("/Library/Application Support/")
+        );
+        assert_eq!(
+            managed_settings_paths(Platform::Windows),
+            [
+                r"C:\Program Files\ClaudeCode\managed-settings.json",
+                r"C:\ProgramData\ClaudeCode\managed-settings.json"
+            ]
+        );
+        let all = all_settings_paths(None, Path::new("/w"));
+        assert_eq!(
+            all.last().map(|p| p.display().to_string()).as_deref(),
+            managed_settings_paths(Platform::current()).last().copied()
+        );
     }
 
     #[test]
