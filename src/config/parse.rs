@@ -190,10 +190,7 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
             }
             Some(b'[') => {
                 // `[`, the name, `]`, then whitespace or a comment.
-                let cut = line
-                    .iter()
-                    .position(|&b| b == b'#' || b == b';')
-                    .unwrap_or(line.len());
+                let cut = first_of(line, b'#', b';').unwrap_or(line.len());
                 let header = line.get(..cut).unwrap_or_default();
                 let header = match header.iter().rposition(|&b| !is_ws(b)) {
                     Some(last) => header.get(..=last).unwrap_or_default(),
@@ -352,42 +349,65 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// A flag in the high bit of the lowest byte of `word` that is zero (higher flags may be
 /// false; only the lowest is used), or 0 when no byte is.
+#[inline(always)]
 fn zero_byte(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
 }
 
 /// The first `byte` of `bytes`, eight bytes at a time.
 fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
-    let pattern = ONES.wrapping_mul(u64::from(byte));
-    let mut chunks = bytes.chunks_exact(8);
+    first_of(bytes, byte, byte)
+}
+
+/// Whether `bytes` holds a `#` or a `;`.
+fn has_comment_mark(bytes: &[u8]) -> bool {
+    first_of(bytes, b'#', b';').is_some()
+}
+
+/// The first byte of `bytes` that is `a` or `b`, eight bytes at a time; the last few bytes as
+/// the last eight (those already seen hold no match). Short slices byte by byte.
+fn first_of(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+    let len = bytes.len();
+    if len < 8 {
+        return bytes.iter().position(|&x| x == a || x == b);
+    }
+    let (pa, pb) = (
+        ONES.wrapping_mul(u64::from(a)),
+        ONES.wrapping_mul(u64::from(b)),
+    );
     let mut offset = 0usize;
-    for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ pattern;
-        let found = zero_byte(word);
+    while offset.saturating_add(8) <= len {
+        let found = hits(word_at(bytes, offset), pa, pb);
         if found != 0 {
             return Some(offset.saturating_add((found.trailing_zeros() / 8) as usize));
         }
         offset = offset.saturating_add(8);
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == byte)
-        .map(|i| offset.saturating_add(i))
+    let last = len.saturating_sub(8);
+    let seen = offset.saturating_sub(last);
+    if seen >= 8 {
+        return None;
+    }
+    // No flag stands in the bytes already seen (a false flag needs a true match below it).
+    let found =
+        hits(word_at(bytes, last), pa, pb) & u64::MAX.wrapping_shl((seen as u32).wrapping_mul(8));
+    (found != 0).then(|| last.saturating_add((found.trailing_zeros() / 8) as usize))
 }
 
-/// Whether `bytes` holds a `#` or a `;`, eight bytes at a time.
-fn has_comment_mark(bytes: &[u8]) -> bool {
-    const HASHES: u64 = ONES.wrapping_mul(b'#' as u64);
-    const SEMICOLONS: u64 = ONES.wrapping_mul(b';' as u64);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if zero_byte(word ^ HASHES) | zero_byte(word ^ SEMICOLONS) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b == b'#' || b == b';')
+/// Flags for the bytes of `word` that are the byte of `pa` or of `pb` (the lowest is exact:
+/// false flags only stand above a true one).
+#[inline(always)]
+fn hits(word: u64, pa: u64, pb: u64) -> u64 {
+    zero_byte(word ^ pa) | zero_byte(word ^ pb)
+}
+
+/// The eight bytes of `bytes` at `at` (zeros past the end).
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..)
+        .and_then(|b| b.first_chunk::<8>())
+        .map_or(0, |b| u64::from_le_bytes(*b))
 }
 
 /// Where the `=` of a property line is: the first one before any comment (a `#` or `;` after
