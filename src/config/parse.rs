@@ -190,7 +190,7 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
             }
             Some(b'[') => {
                 // `[`, the name, `]`, then whitespace or a comment.
-                let cut = first_of(line, b'#', b';').unwrap_or(line.len());
+                let cut = first_of(line, [b'#', b';', b';']).unwrap_or(line.len());
                 let header = line.get(..cut).unwrap_or_default();
                 let header = match header.iter().rposition(|&b| !is_ws(b)) {
                     Some(last) => header.get(..=last).unwrap_or_default(),
@@ -251,7 +251,7 @@ pub fn scan(text: &str) -> Result<Vec<Header<'_>>, ParseError> {
 /// needs no CPU feature detection, whose `cpuid` is slow on virtual machines: tens of
 /// microseconds on the cache-hit path).
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    find_byte(bytes, b'\n')
+    first_of(bytes, [b'\n'; 3])
 }
 
 /// The positions of the `\n`s of a text in order, found 64 bytes at a time (SSE2 on x86_64,
@@ -348,36 +348,24 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// A flag in the high bit of the lowest byte of `word` that is zero (higher flags may be
-/// false; only the lowest is used), or 0 when no byte is.
+/// false; only the lowest is used, and of several such words ORed the lowest flag is still
+/// exact), or 0 when no byte is.
 #[inline(always)]
 fn zero_byte(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
 }
 
-/// The first `byte` of `bytes`, eight bytes at a time.
-fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
-    first_of(bytes, byte, byte)
-}
-
-/// Whether `bytes` holds a `#` or a `;`.
-fn has_comment_mark(bytes: &[u8]) -> bool {
-    first_of(bytes, b'#', b';').is_some()
-}
-
-/// The first byte of `bytes` that is `a` or `b`, eight bytes at a time; the last few bytes as
-/// the last eight (those already seen hold no match). Short slices byte by byte.
-fn first_of(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+/// The first byte of `bytes` that is one of `set`, eight bytes at a time; the last few bytes
+/// as the last eight (those already seen hold no match). Short slices byte by byte.
+fn first_of(bytes: &[u8], set: [u8; 3]) -> Option<usize> {
     let len = bytes.len();
     if len < 8 {
-        return bytes.iter().position(|&x| x == a || x == b);
+        return bytes.iter().position(|x| set.contains(x));
     }
-    let (pa, pb) = (
-        ONES.wrapping_mul(u64::from(a)),
-        ONES.wrapping_mul(u64::from(b)),
-    );
+    let patterns = set.map(|b| ONES.wrapping_mul(u64::from(b)));
     let mut offset = 0usize;
     while offset.saturating_add(8) <= len {
-        let found = hits(word_at(bytes, offset), pa, pb);
+        let found = hits(word_at(bytes, offset), patterns);
         if found != 0 {
             return Some(offset.saturating_add((found.trailing_zeros() / 8) as usize));
         }
@@ -390,15 +378,15 @@ fn first_of(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
     }
     // No flag stands in the bytes already seen (a false flag needs a true match below it).
     let found =
-        hits(word_at(bytes, last), pa, pb) & u64::MAX.wrapping_shl((seen as u32).wrapping_mul(8));
+        hits(word_at(bytes, last), patterns) & u64::MAX.wrapping_shl((seen as u32).wrapping_mul(8));
     (found != 0).then(|| last.saturating_add((found.trailing_zeros() / 8) as usize))
 }
 
-/// Flags for the bytes of `word` that are the byte of `pa` or of `pb` (the lowest is exact:
-/// false flags only stand above a true one).
+/// Flags for the bytes of `word` that are one of the bytes of `patterns` (each repeated eight
+/// times); the lowest flag is exact.
 #[inline(always)]
-fn hits(word: u64, pa: u64, pb: u64) -> u64 {
-    zero_byte(word ^ pa) | zero_byte(word ^ pb)
+fn hits(word: u64, [pa, pb, pc]: [u64; 3]) -> u64 {
+    zero_byte(word ^ pa) | zero_byte(word ^ pb) | zero_byte(word ^ pc)
 }
 
 /// The eight bytes of `bytes` at `at` (zeros past the end).
@@ -414,9 +402,9 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 /// whitespace). Searched a word at a time; the byte loop runs only for the rare line with a
 /// `#` or `;` before its first `=`.
 fn property_eq(line: &[u8]) -> Option<usize> {
-    let eq = find_byte(line, b'=');
-    if !has_comment_mark(line.get(..eq.unwrap_or(line.len())).unwrap_or_default()) {
-        return eq;
+    let first = first_of(line, [b'=', b'#', b';'])?;
+    if line.get(first) == Some(&b'=') {
+        return Some(first);
     }
     property_eq_bytewise(line)
 }
@@ -551,6 +539,29 @@ mod tests {
         }
     }
 
+    /// The first of a set of bytes, at every offset and length (the short, the word-aligned and
+    /// the overlapping-tail cases), against a plain search.
+    #[test]
+    fn first_of_agrees_with_a_plain_search() {
+        let text: Vec<u8> = (0..40u8)
+            .map(|i| match i {
+                _ if i % 11 == 3 => b'#',
+                _ if i % 17 == 9 => b';',
+                _ => b'a' + i % 26,
+            })
+            .collect();
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let part = &text[start..end];
+                for set in [[b'#', b';', b';'], [b'e', b'#', b';'], [b'z'; 3], [b'#'; 3]] {
+                    let want = part.iter().position(|b| set.contains(b));
+                    assert_eq!(first_of(part, set), want, "{start}..{end} {set:?}");
+                }
+            }
+        }
+        assert_eq!(find_newline(b"0123456789\nx"), Some(10));
+    }
+
     /// The word-at-a-time search finds the `=` the byte loop finds, on every kind of line.
     #[test]
     fn property_eq_agrees_with_the_byte_loop() {
@@ -586,11 +597,6 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
-        assert!(
-            has_comment_mark(b"abcdefgh;")
-                && has_comment_mark(b"#")
-                && !has_comment_mark(b"abcdefghij")
-        );
     }
 
     /// The block-wise newline positions are every `\n`, in order, at every alignment and
