@@ -315,14 +315,20 @@ pub fn check_private_dir(dir: &Path) -> Result<DirState, String> {
 /// a protected DACL for the current user alone on Windows), and its parent if that is missing
 /// too; never more (a missing HOME is not created).
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    create_private_dirs(dir, 2)
+}
+
+/// [`create_private_dir`] creating at most `levels` missing levels (`dir` and its parents):
+/// `~/.aws/sso/cache` takes three when `~/.aws` is missing, as the AWS CLI creates it.
+pub fn create_private_dirs(dir: &Path, levels: usize) -> io::Result<()> {
     let create = |d: &Path| match make_private_dir(d) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => Ok(()),
         other => other,
     };
     match create(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        Err(e) if e.kind() == io::ErrorKind::NotFound && levels > 1 => {
             let parent = dir.parent().ok_or(e)?;
-            create(parent)?;
+            create_private_dirs(parent, levels.saturating_sub(1))?;
             create(dir)
         }
         other => other,
@@ -472,9 +478,23 @@ mod tests {
             fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
             0o700
         );
-        // Never more than two levels.
+        // Never more than two levels, unless asked.
         assert!(create_private_dir(&tmp.path().join("x/y/z")).is_err());
         assert!(!tmp.path().join("x").exists());
+        assert!(create_private_dirs(&tmp.path().join("x/y/z/w"), 3).is_err());
+        assert!(!tmp.path().join("x").exists());
+        create_private_dirs(&tmp.path().join("x/y/z"), 3).unwrap();
+        for d in ["x", "x/y", "x/y/z"] {
+            assert_eq!(
+                fs::metadata(tmp.path().join(d))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700,
+                "{d}"
+            );
+        }
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
         assert!(check_private_dir(&dir)
             .unwrap_err()

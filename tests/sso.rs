@@ -379,6 +379,36 @@ fn device_login_prints_url_and_code_before_polling() {
     assert_eq!(sso.count("StartDeviceAuthorization"), 2);
 }
 
+/// Issue 17, item 6: with no `~/.aws` at all (the config elsewhere through `AWS_CONFIG_FILE`,
+/// or a fresh machine), `creds login` creates `~/.aws/sso/cache` with its parents, 0700, as
+/// the AWS CLI does, and signs in.
+#[test]
+fn login_creates_the_token_cache_when_there_is_no_aws_folder() {
+    let sso = FakeSso::start();
+    let mut env = TestEnv::with_sso(&sso, None);
+    let config = env.write("config-elsewhere", CONFIG);
+    env.set("AWS_CONFIG_FILE", &config.to_string_lossy());
+    std::fs::remove_dir_all(env.home().join(".aws")).unwrap();
+    let out = env
+        .command(&["login", "-p", "dev", "--no-browser"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("CREDS_CACHE_DIR"), "{stderr}");
+    assert!(token_file(&env)["refreshToken"].as_str().is_some());
+    #[cfg(unix)]
+    for dir in [".aws", ".aws/sso", ".aws/sso/cache"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.home().join(dir))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{dir}");
+    }
+    env.run(&["export", "-p", "dev"]).ok();
+}
+
 #[test]
 fn login_handles_slow_down_deny_and_the_deadline() {
     let (sso, env) = setup();

@@ -25,7 +25,14 @@ const MAX_NAMED: u64 = 1024 * 1024;
 
 pub struct FileStore {
     dir: PathBuf,
+    /// How many missing levels of `dir` may be created, and what to say when it cannot be used.
+    levels: usize,
+    hint: &'static str,
 }
+
+/// The next step when creds' own cache directory cannot be used.
+const CACHE_DIR_HINT: &str =
+    "set CREDS_CACHE_DIR to a private writable directory, or CREDS_CACHE=none";
 
 /// What `cache list` shows of an entry: no secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +126,21 @@ pub fn retake_renewal(path: &Path) -> Option<RenewalLock> {
 
 impl FileStore {
     pub fn new(dir: PathBuf) -> Self {
-        FileStore { dir }
+        FileStore {
+            dir,
+            levels: 2,
+            hint: CACHE_DIR_HINT,
+        }
+    }
+
+    /// A directory of the AWS CLI's (`~/.aws/sso/cache`): created with every missing level
+    /// below HOME, as the AWS CLI creates it, and HOME itself never.
+    pub fn aws_cli(dir: PathBuf) -> Self {
+        FileStore {
+            dir,
+            levels: 3,
+            hint: "check that HOME is a writable directory of yours (or set AWS_CONFIG_FILE and HOME to where the AWS files live)",
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -157,11 +178,8 @@ impl FileStore {
     /// Writes one of creds' own files: its temporary file goes to `.tmp`, so that one left by a
     /// killed writer is found by a single `rmdir` on the next run ([`FileStore::sweep`]).
     fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        self.ensure_dir().map_err(|why| {
-            Error::other(format!(
-                "{why}; set CREDS_CACHE_DIR to a private writable directory, or CREDS_CACHE=none"
-            ))
-        })?;
+        self.ensure_dir()
+            .map_err(|why| Error::other(format!("{why}; {}", self.hint)))?;
         let tmp = self.temp_dir();
         let mut attempt = 0u8;
         loop {
@@ -352,7 +370,7 @@ impl FileStore {
         match fsutil::check_private_dir(&self.dir)? {
             DirState::Private => Ok(()),
             DirState::Missing => {
-                fsutil::create_private_dir(&self.dir)
+                fsutil::create_private_dirs(&self.dir, self.levels)
                     .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
                 fsutil::check_private_dir(&self.dir).map(|_| ())
             }
@@ -361,11 +379,8 @@ impl FileStore {
 
     /// Atomically replaces `path` with `bytes` (0600).
     fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        self.ensure_dir().map_err(|why| {
-            Error::other(format!(
-                "{why}; set CREDS_CACHE_DIR to a private writable directory, or CREDS_CACHE=none"
-            ))
-        })?;
+        self.ensure_dir()
+            .map_err(|why| Error::other(format!("{why}; {}", self.hint)))?;
         fsutil::write_atomic(path, bytes, fsutil::Mode::Exactly(0o600))
             .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
     }

@@ -67,7 +67,7 @@ pub struct TokenStore {
 impl TokenStore {
     pub fn new(dir: &Path, lock_dir: Option<&Path>) -> Self {
         TokenStore {
-            files: FileStore::new(dir.to_path_buf()),
+            files: FileStore::aws_cli(dir.to_path_buf()),
             locks: lock_dir.map(|d| FileStore::new(d.to_path_buf())),
         }
     }
