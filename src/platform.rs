@@ -12,6 +12,7 @@
 //! | background renewal ([`detach`]) | new session, the renewal lock as fd 3 | the same | a detached process with no window that takes the renewal lock itself |
 //! | signals for `exec`'s child ([`interrupts`]) | forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT sent by other processes | the same (macOS's `SI_USER`) | Ctrl-C and Ctrl-Break reach the child through the console; creds waits for it |
 //! | `exec` without `--server` ([`exec_mode`]) | becomes the command (`execve`) | the same | runs it as a child in a kill-on-close Job, returns its exit code |
+//! | `exec --server`'s child when creds is killed ([`server_child`]) | SIGTERM (`PR_SET_PDEATHSIG`) | runs on (no such signal) | its Job is killed |
 //! | a path in a hook or `credential_process` ([`command_word`]) | single-quoted for `sh` when needed | the same | double-quoted when it has a space |
 //! | browser | [`crate::browser::choose`] | | |
 
@@ -307,6 +308,28 @@ pub fn exec_mode(platform: Platform) -> ExecMode {
     }
 }
 
+/// How the command of `exec --server` (a child of creds) ends when creds is killed outright
+/// (`kill -9`), so that it does not run on against an endpoint that is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerChild {
+    /// The kernel sends it this signal when creds dies (`PR_SET_PDEATHSIG`): SIGTERM, so that
+    /// an interactive child (Claude Code) can restore the terminal.
+    DeathSignal(i32),
+    /// Its Job is killed when creds' handle to it closes.
+    Job,
+    /// Nothing ends it: it learns when its next request finds no endpoint (macOS and the BSDs
+    /// have no parent-death signal).
+    Orphaned,
+}
+
+pub fn server_child(platform: Platform) -> ServerChild {
+    match platform {
+        Platform::Linux => ServerChild::DeathSignal(15),
+        Platform::Windows => ServerChild::Job,
+        Platform::MacOs | Platform::OtherUnix => ServerChild::Orphaned,
+    }
+}
+
 /// The exit code of a child that exited with `code`, or was ended by `signal` (128 + signal,
 /// as shells report it).
 pub fn exit_code(code: Option<i32>, signal: Option<i32>) -> i32 {
@@ -468,6 +491,14 @@ mod tests {
         assert_eq!(exit_code(Some(3), None), 3);
         assert_eq!(exit_code(None, Some(15)), 143);
         assert_eq!(exit_code(None, None), 1);
+    }
+
+    #[test]
+    fn server_children() {
+        assert_eq!(server_child(Linux), ServerChild::DeathSignal(15));
+        assert_eq!(server_child(Windows), ServerChild::Job);
+        assert_eq!(server_child(MacOs), ServerChild::Orphaned);
+        assert_eq!(server_child(OtherUnix), ServerChild::Orphaned);
     }
 
     #[test]

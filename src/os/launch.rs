@@ -91,8 +91,9 @@ fn pass_interrupts() {
     }
 }
 
-/// Starts `command` as a child that ends with creds (Windows: in a kill-on-close Job, which
-/// is returned and must live as long as the child may).
+/// Starts `command` as a child that ends with creds ([`platform::server_child`]): on Linux the
+/// kernel sends it SIGTERM when creds dies; on Windows it runs in a kill-on-close Job, which is
+/// returned and must live as long as the child may.
 fn spawn_tied(command: &mut std::process::Command) -> io::Result<(std::process::Child, Tie)> {
     #[cfg(windows)]
     {
@@ -107,6 +108,26 @@ fn spawn_tied(command: &mut std::process::Command) -> io::Result<(std::process::
     }
     #[cfg(not(windows))]
     {
+        #[cfg(target_os = "linux")]
+        if let platform::ServerChild::DeathSignal(signal) =
+            platform::server_child(Platform::current())
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: getpid before the fork; prctl and getppid (async-signal-safe) after it.
+            let parent = unsafe { libc::getpid() };
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    // creds died between the fork and the prctl: the signal will not come.
+                    if libc::getppid() != parent {
+                        return Err(io::Error::other("creds exited while starting the command"));
+                    }
+                    Ok(())
+                });
+            }
+        }
         Ok((command.spawn()?, Tie(None)))
     }
 }

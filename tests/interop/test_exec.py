@@ -165,3 +165,43 @@ print(json.dumps({"calls": calls, "failures": failures}))
     got = json.loads(out)
     assert got["failures"] == 0 and got["calls"] >= 9, got
     assert moto.count(ROLE_B) == 3, "one synchronous renewal"
+
+
+def test_exec_server_killed_outright_takes_its_child_along(creds_bin, home, moto, tmp_path):
+    """Issue 17, item 10: `kill -9` of `creds exec --server` ends its child (Linux: the kernel
+    sends it SIGTERM when creds dies), which would otherwise run on against an endpoint that is
+    gone."""
+    home.config(chain_config(creds_bin))
+    pid_file = tmp_path / "child.pid"
+    child = f"""
+import os, time
+open({str(pid_file)!r}, "w").write(str(os.getpid()))
+for _ in range(600):
+    time.sleep(0.1)
+"""
+    proc = subprocess.Popen([creds_bin, "exec", "--server", "-p", "hop2", "--", sys.executable, "-c", child],
+                            env=home.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the child did not start"
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+
+    def alive():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+    assert alive()
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert not alive(), "the child outlived a killed creds"
+    finally:
+        if alive():
+            os.kill(pid, signal.SIGKILL)
