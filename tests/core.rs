@@ -924,6 +924,22 @@ fn an_mfa_session_over_long_term_keys_serves_every_role_on_it() {
     );
 }
 
+/// Issue 17, item 11: an `mfa_process` that fails is named with how it ended and what it said
+/// last, not as `exit Some(1)`.
+#[test]
+fn a_failing_mfa_process_says_how_it_ended() {
+    let w = World::new();
+    w.config(&MFA.replace(
+        "mfa_process = get-mfa-code\n",
+        "mfa_process = get-mfa-code --fail\n",
+    ));
+    let err = export(&w, "admin").unwrap_err();
+    assert_eq!(
+        err.message,
+        "profile `admin`: mfa_process `get-mfa-code ...` exited with status 1: no token device found; fix it, or run `creds login --profile admin --mfa-code CODE`"
+    );
+}
+
 #[test]
 fn without_a_way_to_get_a_code_export_names_the_login() {
     let w = World::new();

@@ -97,9 +97,15 @@ pub fn code(
                 )
             })?;
         if out.code != Some(0) {
+            let last = super::process::last_line(&out.stderr);
+            let detail = if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            };
             return Err(Error::other(format!(
-                "profile `{profile}`: {what} `{shown}` failed (exit {:?}); fix it, or run `creds login --profile {profile} --mfa-code CODE`",
-                out.code
+                "profile `{profile}`: {what} `{shown}` {}{detail}; fix it, or run `creds login --profile {profile} --mfa-code CODE`",
+                super::process::exit_status(out.code)
             )));
         }
         digits(&String::from_utf8_lossy(&out.stdout))

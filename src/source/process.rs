@@ -85,13 +85,7 @@ pub fn run(
         )),
     })?;
     if out.code != Some(0) {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .unwrap_or("");
-        let mut last: String = last.chars().take(400).collect();
+        let mut last = last_line(&out.stderr);
         // A nested `creds` keeps its exit class: its messages start with "creds: ".
         let kind = match (
             last.strip_prefix("creds: "),
@@ -103,9 +97,7 @@ pub fn run(
             }
             _ => Kind::Other,
         };
-        let status = out.code.map_or("was killed by a signal".to_string(), |c| {
-            format!("exited with status {c}")
-        });
+        let status = exit_status(out.code);
         let detail = if last.is_empty() {
             String::new()
         } else {
@@ -252,4 +244,22 @@ mod tests {
             .message
             .contains("at most 4"));
     }
+}
+
+/// How a command that failed ended: `exited with status N`, or `was killed by a signal`.
+pub fn exit_status(code: Option<i32>) -> String {
+    code.map_or("was killed by a signal".to_string(), |c| {
+        format!("exited with status {c}")
+    })
+}
+
+/// The last line of a command's stderr that is not blank, trimmed, at most 400 characters.
+pub fn last_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let last = stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("");
+    last.chars().take(400).collect()
 }

@@ -504,6 +504,13 @@ impl ProcessRunner for FakeProcesses {
         _: std::time::Duration,
     ) -> std::io::Result<ProcessOutput> {
         self.ran.lock().unwrap().push(command.to_string());
+        if command.contains("fail") {
+            return Ok(ProcessOutput {
+                code: Some(1),
+                stdout: Vec::new(),
+                stderr: b"looking for the token\nno token device found\n\n".to_vec(),
+            });
+        }
         if command.contains("mfa") {
             return Ok(ProcessOutput {
                 code: Some(0),
