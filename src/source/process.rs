@@ -179,6 +179,24 @@ pub fn parse_output(stdout: &[u8], now: DateTime<Utc>) -> Result<Credentials, St
     })
 }
 
+/// How a command that failed ended: `exited with status N`, or `was killed by a signal`.
+pub fn exit_status(code: Option<i32>) -> String {
+    code.map_or("was killed by a signal".to_string(), |c| {
+        format!("exited with status {c}")
+    })
+}
+
+/// The last line of a command's stderr that is not blank, trimmed, at most 400 characters.
+pub fn last_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let last = stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("");
+    last.chars().take(400).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,22 +262,4 @@ mod tests {
             .message
             .contains("at most 4"));
     }
-}
-
-/// How a command that failed ended: `exited with status N`, or `was killed by a signal`.
-pub fn exit_status(code: Option<i32>) -> String {
-    code.map_or("was killed by a signal".to_string(), |c| {
-        format!("exited with status {c}")
-    })
-}
-
-/// The last line of a command's stderr that is not blank, trimmed, at most 400 characters.
-pub fn last_line(stderr: &[u8]) -> String {
-    let stderr = String::from_utf8_lossy(stderr);
-    let last = stderr
-        .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .unwrap_or("");
-    last.chars().take(400).collect()
 }
