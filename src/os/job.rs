@@ -49,8 +49,22 @@ impl Job {
         Ok(())
     }
 
+    /// Starts `command` inside the Job: created suspended, put in the Job, then resumed, so
+    /// that nothing it starts can be created before it is in the Job (and so escape it).
+    pub fn spawn(&self, command: &mut std::process::Command) -> io::Result<std::process::Child> {
+        use std::os::windows::process::CommandExt;
+        command.creation_flags(windows_sys::Win32::System::Threading::CREATE_SUSPENDED);
+        let mut child = command.spawn()?;
+        if let Err(e) = self.assign(&child).and_then(|()| resume(child.id())) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+        Ok(child)
+    }
+
     /// Puts `child` (and whatever it starts from now on) in the Job.
-    pub fn assign(&self, child: &std::process::Child) -> io::Result<()> {
+    fn assign(&self, child: &std::process::Child) -> io::Result<()> {
         // SAFETY: both handles are open for the duration of the call.
         let ok = unsafe { AssignProcessToJobObject(self.0, child.as_raw_handle() as HANDLE) };
         if ok == 0 {
@@ -70,6 +84,43 @@ impl Job {
     pub fn release(&self) {
         let _ = self.set_limits(JOB_OBJECT_LIMIT_BREAKAWAY_OK);
     }
+}
+
+/// Resumes the threads of process `pid` (one, for a process created suspended).
+fn resume(pid: u32) -> io::Result<()> {
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, Thread32First, Thread32Next, TH32CS_SNAPTHREAD, THREADENTRY32,
+    };
+    use windows_sys::Win32::System::Threading::{OpenThread, ResumeThread, THREAD_SUSPEND_RESUME};
+    // SAFETY: a snapshot and thread handles owned here and closed; a zeroed THREADENTRY32 with
+    // its size set is what Thread32First expects.
+    unsafe {
+        let snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+        if snapshot.is_null() || snapshot == windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE {
+            return Err(io::Error::last_os_error());
+        }
+        let mut entry: THREADENTRY32 = std::mem::zeroed();
+        entry.dwSize = std::mem::size_of::<THREADENTRY32>() as u32;
+        let mut resumed = 0u32;
+        let mut more = Thread32First(snapshot, &mut entry) != 0;
+        while more {
+            if entry.th32OwnerProcessID == pid {
+                let thread = OpenThread(THREAD_SUSPEND_RESUME, 0, entry.th32ThreadID);
+                if !thread.is_null() {
+                    if ResumeThread(thread) != u32::MAX {
+                        resumed = resumed.saturating_add(1);
+                    }
+                    CloseHandle(thread);
+                }
+            }
+            more = Thread32Next(snapshot, &mut entry) != 0;
+        }
+        CloseHandle(snapshot);
+        if resumed == 0 {
+            return Err(io::Error::other("cannot resume the command's thread"));
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Job {

@@ -98,12 +98,7 @@ fn spawn_tied(command: &mut std::process::Command) -> io::Result<(std::process::
     #[cfg(windows)]
     {
         let job = super::job::Job::kill_on_close()?;
-        let mut child = command.spawn()?;
-        if let Err(e) = job.assign(&child) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(e);
-        }
+        let child = job.spawn(command)?;
         Ok((child, Tie(Some(job))))
     }
     #[cfg(not(windows))]

@@ -200,6 +200,12 @@ impl ProcessRunner for ShellRunner {
         } else {
             None
         };
+        #[cfg(windows)]
+        let mut child = match &job {
+            Some(job) => job.spawn(&mut cmd)?,
+            None => cmd.spawn()?,
+        };
+        #[cfg(not(windows))]
         let mut child = cmd.spawn()?;
         let pid = child.id();
         let tree = std::sync::Arc::new(Tree {
@@ -208,17 +214,7 @@ impl ProcessRunner for ShellRunner {
                 .ok()
                 .filter(|_| rules.process_group),
             #[cfg(windows)]
-            job: match job {
-                Some(job) => {
-                    if let Err(e) = job.assign(&child) {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        return Err(e);
-                    }
-                    Some(job)
-                }
-                None => None,
-            },
+            job,
         });
         let mut watchdog = if rules.watchdog {
             Watchdog::start(pid)
