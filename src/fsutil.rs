@@ -218,6 +218,22 @@ pub fn read_text_if_exists(path: &Path) -> crate::error::Result<Option<String>> 
 pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<(File, fs::Metadata)> {
     let mut options = OpenOptions::new();
     options.read(true);
+    never_block(&mut options, nofollow);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok((file, meta))
+}
+
+/// Makes `options` open without blocking on a FIFO or a device, close-on-exec, and with
+/// `nofollow`, a final symlink (on Windows any reparse point) as itself, which is then not a
+/// regular file.
+pub fn never_block(options: &mut OpenOptions, nofollow: bool) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -229,21 +245,11 @@ pub fn open_regular(path: &Path, nofollow: bool) -> io::Result<(File, fs::Metada
     }
     #[cfg(windows)]
     if nofollow {
-        // A symlink (any reparse point) is opened as itself, and then is not a regular file.
         use std::os::windows::fs::OpenOptionsExt;
         options.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT);
     }
     #[cfg(not(any(unix, windows)))]
-    let _ = nofollow;
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    Ok((file, meta))
+    let _ = (options, nofollow);
 }
 
 /// Reads a regular file of at most `limit` bytes (see [`open_regular`]); a larger one is an

@@ -345,29 +345,18 @@ pub fn exit_code(code: Option<i32>, signal: Option<i32>) -> i32 {
 /// needs nothing, else single-quoted for `sh` or double-quoted for Windows (where `\` is a
 /// path separator, not an escape, and a path cannot hold `"`).
 pub fn command_word(platform: Platform, path: &str) -> String {
-    match platform {
-        Platform::Windows => {
-            let plain = !path.is_empty()
-                && path
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"\\/:._-+@~".contains(&b));
-            if plain {
-                path.to_string()
-            } else {
-                format!("\"{path}\"")
-            }
-        }
-        _ => {
-            let plain = !path.is_empty()
-                && path
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
-            if plain {
-                path.to_string()
-            } else {
-                format!("'{}'", path.replace('\'', "'\\''"))
-            }
-        }
+    let (plain_bytes, quote): (&[u8], fn(&str) -> String) = match platform {
+        Platform::Windows => (b"\\/:._-+@~", |p| format!("\"{p}\"")),
+        _ => (b"/._-+:@%", |p| format!("'{}'", p.replace('\'', "'\\''"))),
+    };
+    let plain = !path.is_empty()
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || plain_bytes.contains(&b));
+    if plain {
+        path.to_string()
+    } else {
+        quote(path)
     }
 }
 

@@ -99,7 +99,7 @@ fn spawn_tied(command: &mut std::process::Command) -> io::Result<(std::process::
     {
         let job = super::job::Job::kill_on_close()?;
         let child = job.spawn(command)?;
-        Ok((child, Tie(Some(job))))
+        Ok((child, Tie { _job: job }))
     }
     #[cfg(not(windows))]
     {
@@ -107,31 +107,18 @@ fn spawn_tied(command: &mut std::process::Command) -> io::Result<(std::process::
         if let platform::ServerChild::DeathSignal(signal) =
             platform::server_child(Platform::current())
         {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: getpid before the fork; prctl and getppid (async-signal-safe) after it.
-            let parent = unsafe { libc::getpid() };
-            unsafe {
-                command.pre_exec(move || {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    // creds died between the fork and the prctl: the signal will not come.
-                    if libc::getppid() != parent {
-                        return Err(io::Error::other("creds exited while starting the command"));
-                    }
-                    Ok(())
-                });
-            }
+            super::die_with_creds(command, signal);
         }
-        Ok((command.spawn()?, Tie(None)))
+        Ok((command.spawn()?, Tie {}))
     }
 }
 
-/// What keeps a child tied to creds (its Job on Windows); dropped when creds is done with it.
-#[cfg(windows)]
-struct Tie(#[allow(dead_code)] Option<super::job::Job>);
-#[cfg(not(windows))]
-struct Tie(#[allow(dead_code)] Option<()>);
+/// What keeps a child tied to creds (its Job on Windows; nothing elsewhere); dropped when creds
+/// is done with it.
+struct Tie {
+    #[cfg(windows)]
+    _job: super::job::Job,
+}
 
 impl Launcher for SystemLauncher {
     fn exec(&self, program: &str, args: &[String], env: &ChildEnv) -> io::Result<i32> {

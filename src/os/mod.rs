@@ -22,6 +22,29 @@ pub mod launch;
 pub mod process;
 
 use crate::context::{Context, Env, Paths, SystemClock};
+
+/// Asks the kernel to send `signal` to the child `command` starts when creds dies
+/// (`PR_SET_PDEATHSIG`, Linux); a creds that died between the fork and the request is noticed
+/// (the child's parent is then another process) and the child not started.
+#[cfg(target_os = "linux")]
+fn die_with_creds(command: &mut std::process::Command, signal: libc::c_int) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid before the fork; prctl and getppid (async-signal-safe) after it.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other(
+                    "creds exited while starting the command",
+                ));
+            }
+            Ok(())
+        });
+    }
+}
 use std::time::Duration;
 
 /// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else 2 s.

@@ -184,14 +184,7 @@ impl ProcessRunner for ShellRunner {
             }
             #[cfg(target_os = "linux")]
             if rules.parent_death_signal {
-                // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the
-                // child when its parent (this process) dies.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                        Ok(())
-                    });
-                }
+                super::die_with_creds(&mut cmd, libc::SIGKILL);
             }
         }
         #[cfg(windows)]
