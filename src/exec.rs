@@ -496,15 +496,20 @@ struct Renewal<'a> {
 /// but will fall under it within `window`, starts one detached `creds export` that renews them
 /// (with `min_ttl + window`, under the usual locks; its output goes nowhere). At most one runs
 /// per hop (the holder of `KEY.renew`); none starts while the hop's last failure is remembered,
-/// nor when a renewal could not do better (credentials that never last `min_ttl + window`).
+/// nor when a renewal could not do better (credentials that never last `min_ttl + window`), nor
+/// before the entry falls under what the renewal will require (a short role's lowered
+/// `--min-ttl`, see [`chain_min_ttl`]), so every renewal started fetches.
 fn refresh_ahead(ctx: &Context, settings: &Settings, creds: &Credentials, r: &Renewal<'_>) {
     let (Some(expiration), Some(dir)) = (creds.expiration, settings.cache_store_dir()) else {
         return;
     };
     let now = ctx.clock.now();
     let horizon = r.min_ttl.checked_add(&r.window).unwrap_or(r.min_ttl);
-    let inside = expiration.signed_duration_since(now) < horizon;
-    let worth_it = expiration.signed_duration_since(r.fetched_at) > horizon;
+    // The renewal runs with `--min-ttl horizon` and lowers it as any export does for a short
+    // role: it fetches only when the entry is under what it will require.
+    let (required, _) = chain_min_ttl(horizon, std::slice::from_ref(r.top));
+    let inside = expiration.signed_duration_since(now) < required;
+    let worth_it = expiration.signed_duration_since(r.fetched_at) > required;
     if !inside || !worth_it {
         return;
     }

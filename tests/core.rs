@@ -1560,6 +1560,39 @@ fn refresh_ahead_is_off_when_asked_failing_or_useless() {
     assert!(w.background.started().is_empty());
 }
 
+#[test]
+fn refresh_ahead_of_a_short_role_starts_only_renewals_that_fetch() {
+    // A 26-minute role: --min-ttl 15m plus the 10-minute window is 25 minutes, but the renewal
+    // lowers its own requirement for so short a role (to its lifetime less 5 minutes of
+    // reuse). A renewal started before the entry falls under that would renew nothing.
+    let w = World::new();
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\nduration_seconds = 1560\n"));
+    w.sts.set_lifetime(chrono::Duration::minutes(26));
+    export(&w, "b").unwrap();
+    let renewal = ExportArgs {
+        min_ttl: Duration::seconds(1500),
+        no_refresh_ahead: true,
+        ..args("b")
+    };
+    let (mut started, mut fetched) = (0, 0);
+    // A hit every 15 seconds for 25 minutes; each renewal that starts runs at once.
+    for _ in 0..100 {
+        w.clock.advance(std::time::Duration::from_secs(15));
+        let served = export(&w, "b").unwrap();
+        if w.background.started().len() > started {
+            started = w.background.started().len();
+            assert_eq!(w.background.started()[started - 1][6], "1500");
+            let renewed = export_with(&w, &renewal).unwrap();
+            if renewed["AccessKeyId"] != served["AccessKeyId"] {
+                fetched += 1;
+            }
+            w.background.finish();
+        }
+    }
+    assert!(started >= 1, "the role was renewed ahead at least once");
+    assert_eq!(started, fetched, "every renewal started fetched a new key");
+}
+
 fn exec_args(server: bool) -> creds::cli::ExecArgs {
     creds::cli::ExecArgs {
         profile: Some("b".into()),
