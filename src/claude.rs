@@ -1,6 +1,6 @@
 //! Claude Code's settings files, as `setup claude` writes them and `doctor` checks them: where
 //! they are, reading them (with line and column for broken JSON), and pure builders for what
-//! creds puts into them. Writing is `crate::fsutil::write_with_backup`.
+//! creds puts into them. Writing is `crate::rewrite::edit`.
 
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};

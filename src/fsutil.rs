@@ -5,8 +5,8 @@
 //!   one, never part of one, and a crash loses nothing. The temporary file is named
 //!   `.NAME.PID.N.tmp`; [`clean_stale_temps`] removes those whose writer is gone, so a kill
 //!   between write and rename leaves no credentials behind for long.
-//! - [`write_with_backup`] is how `setup` changes a user's file: the old text kept in
-//!   `FILE.bak`, the new one written atomically, through a symlink to where it points.
+//! - [`write_atomic_if`]: the same, only if a check just before the rename still passes (how
+//!   `crate::rewrite` edits a file other programs write too).
 //! - [`read_regular`] reads a file only if it is a regular file (a FIFO would block forever),
 //!   optionally without following a symlink, and at most a given size.
 //! - [`check_private_dir`] and [`create_private_dir`]: a directory is used for secrets only if
@@ -115,15 +115,39 @@ pub fn clean_stale_temps(dir: &Path, ours: impl Fn(&str) -> bool) -> usize {
 
 /// Replaces `path` with `bytes`, with the permissions `mode` says.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    write_atomic_in(dir, path, bytes, mode)
+    write_atomic_in(parent_or_dot(path), path, bytes, mode)
 }
 
 /// [`write_atomic`] with the temporary file in `tmp_dir` (on the same file system).
 pub fn write_atomic_in(tmp_dir: &Path, path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
+    replace_if(tmp_dir, path, bytes, mode, || Ok(true)).map(|_| ())
+}
+
+/// [`write_atomic`], only if `unchanged` still says so once the new file is written and
+/// synced, just before the rename: `Ok(false)` when it did not (nothing replaced).
+pub fn write_atomic_if(
+    path: &Path,
+    bytes: &[u8],
+    mode: Mode,
+    unchanged: impl FnOnce() -> io::Result<bool>,
+) -> io::Result<bool> {
+    replace_if(parent_or_dot(path), path, bytes, mode, unchanged)
+}
+
+fn parent_or_dot(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn replace_if(
+    tmp_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: Mode,
+    unchanged: impl FnOnce() -> io::Result<bool>,
+) -> io::Result<bool> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = tmp_dir.join(temp_name(name));
     let mut options = OpenOptions::new();
@@ -145,23 +169,40 @@ pub fn write_atomic_in(tmp_dir: &Path, path: &Path, bytes: &[u8], mode: Mode) ->
         let mut f = options.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)?;
+        drop(f);
+        if !unchanged()? {
+            return Ok(false);
+        }
+        rename(&tmp, path)?;
         // The rename itself made durable (Unix: fsync of the directory; Windows makes a
         // rename durable with the file system's own journal).
         #[cfg(unix)]
-        {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        File::open(parent_or_dot(path))?.sync_all()?;
+        Ok(true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// `fs::rename`, tried again for a moment where the system refuses it while another program
+/// has the target open (Windows: a reader without delete sharing; see
+/// [`crate::platform::replace_retries`]).
+fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    let (tries, pause) = crate::platform::replace_retries(crate::platform::Platform::current());
+    let mut left = tries;
+    loop {
+        match fs::rename(from, to) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && left > 0 => {
+                left = left.saturating_sub(1);
+                // A pause for another program to close the file, not time the tests control.
+                #[allow(clippy::disallowed_methods)]
+                std::thread::sleep(pause);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Where a write to `path` should go: the file a symlink at `path` points to (so a config kept
@@ -179,26 +220,6 @@ pub fn write_target(path: &Path) -> PathBuf {
         },
         _ => path.to_path_buf(),
     }
-}
-
-/// Writes a user's file (`setup`): creates its directory, keeps the old text in `PATH.bak`
-/// when there was one, and replaces the file atomically, keeping its permissions. A symlink
-/// is written through, not replaced.
-pub fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> crate::error::Result<()> {
-    use crate::error::Error;
-    let target = write_target(path);
-    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)
-            .map_err(|e| Error::other(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    if let Some(old) = old {
-        let backup = PathBuf::from(format!("{}.bak", path.display()));
-        write_atomic(&write_target(&backup), old.as_bytes(), Mode::KeepOr(0o600)).map_err(|e| {
-            Error::other(format!("cannot write the backup {}: {e}", backup.display()))
-        })?;
-    }
-    write_atomic(&target, new.as_bytes(), Mode::KeepOr(0o600))
-        .map_err(|e| Error::other(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The text of `path`, `None` when it does not exist; another failure is exit 3 naming it.

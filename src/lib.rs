@@ -45,6 +45,7 @@ pub mod keyring;
 pub mod os;
 pub mod output;
 pub mod platform;
+pub mod rewrite;
 pub mod secret;
 pub mod settings;
 pub mod source;

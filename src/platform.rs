@@ -158,6 +158,14 @@ pub fn replace_retries(platform: Platform) -> (u32, std::time::Duration) {
     }
 }
 
+/// The command that makes a read-only file writable again, for an error's hint.
+pub fn make_writable_hint(platform: Platform, path: &std::path::Path) -> String {
+    match platform {
+        Platform::Windows => format!("attrib -r \"{}\"", path.display()),
+        _ => format!("chmod u+w '{}'", path.display()),
+    }
+}
+
 /// How a `credential_process` or `mfa_process` command line is run: `program`, then `args`,
 /// then `raw` appended to the command line exactly as it is (Windows only; no quoting).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +428,19 @@ mod tests {
         }
         let (tries, pause) = replace_retries(Windows);
         assert_eq!((tries, pause.as_millis()), (20, 50), "a second in all");
+        let path = std::path::Path::new("/h/.aws/config");
+        assert_eq!(
+            make_writable_hint(Linux, path),
+            "chmod u+w '/h/.aws/config'"
+        );
+        assert_eq!(
+            make_writable_hint(MacOs, path),
+            "chmod u+w '/h/.aws/config'"
+        );
+        assert_eq!(
+            make_writable_hint(Windows, path),
+            "attrib -r \"/h/.aws/config\""
+        );
     }
 
     #[test]

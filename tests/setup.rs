@@ -149,6 +149,85 @@ fn setup_profile_appends_without_touching_the_rest() {
 }
 
 #[test]
+fn concurrent_edits_of_the_config_lose_nothing() {
+    let env = TestEnv::new();
+    env.config(STATIC);
+    let config = env.home().join(".aws/config");
+    // Twenty `setup profile` runs at once, while a user's own appends land in between.
+    let mut runs: Vec<std::process::Child> = (0..20)
+        .map(|i| {
+            let name = format!("c{i}");
+            env.command(&["setup", "profile", &name, "--from", "keys"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let appender = {
+        let config = config.clone();
+        std::thread::spawn(move || {
+            for i in 0..40 {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&config)
+                    .unwrap();
+                std::io::Write::write_all(
+                    &mut f,
+                    format!("\n[profile user{i}]\nregion = eu-west-{i}\n").as_bytes(),
+                )
+                .unwrap();
+                drop(f);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    for run in runs.iter_mut() {
+        assert!(run.wait().unwrap().success());
+    }
+    appender.join().unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let lost: Vec<String> = (0..20)
+        .map(|i| format!("[profile c{i}]"))
+        .chain((0..40).map(|i| format!("[profile user{i}]")))
+        .filter(|header| text.matches(header.as_str()).count() != 1)
+        .collect();
+    assert!(lost.is_empty(), "lost or doubled: {lost:?}\n{text}");
+    assert!(text.starts_with(STATIC));
+    // Every added profile works.
+    let out = json(env.run(&["export", "-p", "c7"]).ok());
+    assert_eq!(out["AccessKeyId"], "AKIDSETUP00000000001");
+}
+
+#[test]
+fn setup_leaves_a_read_only_config_alone_and_keeps_crlf() {
+    let env = TestEnv::new();
+    let crlf = STATIC.replace('\n', "\r\n");
+    env.config(&crlf);
+    let config = env.home().join(".aws/config");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o444)).unwrap();
+        env.run(&["setup", "profile", "ro", "--from", "keys"])
+            .fails(
+                3,
+                "is read-only, so creds leaves it as it is; make it writable (chmod u+w",
+            );
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), crlf);
+        assert!(!env.home().join(".aws/config.bak").exists());
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    env.run(&["setup", "profile", "crlf", "--from", "keys"])
+        .ok();
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        text,
+        format!("{crlf}\r\n[profile crlf]\r\ncredential_process = {} export --profile keys --format process\r\nregion = eu-west-1\r\n", bin())
+    );
+}
+
+#[test]
 fn doctor_explains_and_exits_by_what_export_would_do() {
     let sso = FakeSso::start();
     let sts = FakeSts::start();

@@ -93,16 +93,18 @@ fn store(ctx: &Context, profile: &str, input: &KeyInput) -> Result<()> {
 }
 
 /// The two lines of a keyring-backed profile in the config file.
-fn mark(ctx: &Context, config: &Path, profile: &str, id: &str) -> Result<()> {
-    let old = crate::fsutil::read_text_if_exists(config)?;
+fn mark(ctx: &Context, settings: &Settings, config: &Path, profile: &str, id: &str) -> Result<()> {
     let command = crate::claude::export_command(ctx.paths.exe(), profile, "process");
-    let text = edit::set(
-        old.as_deref().unwrap_or(""),
-        File::Config,
-        profile,
-        &[("creds_keyring", id), ("credential_process", &command)],
-    );
-    crate::fsutil::write_with_backup(config, old.as_deref(), &text)
+    crate::rewrite::edit(config, &super::setup::locks(ctx, settings), |old| {
+        let text = edit::set(
+            old.unwrap_or(""),
+            File::Config,
+            profile,
+            &[("creds_keyring", id), ("credential_process", &command)],
+        );
+        Ok((old != Some(text.as_str())).then_some(text))
+    })?;
+    Ok(())
 }
 
 /// Refuses a profile whose credentials come from somewhere else.
@@ -166,7 +168,7 @@ pub fn add(ctx: &Context, profile: &str, input: &KeyInput) -> Result<String> {
         .map(str::to_string);
     store(ctx, profile, input)?;
     let config = PathBuf::from(&settings.files.config.value);
-    mark(ctx, &config, profile, &input.access_key_id)?;
+    mark(ctx, &settings, &config, profile, &input.access_key_id)?;
     if let Some(old) = previous {
         // A rotated key: the old secret goes once the profile names the new one.
         let _ = ctx.keyring.delete(&key_account(&old));
@@ -215,14 +217,16 @@ pub fn import(ctx: &Context, profile: &str) -> Result<String> {
     check_key(&input)?;
     store(ctx, profile, &input)?;
     let config = PathBuf::from(&settings.files.config.value);
-    mark(ctx, &config, profile, id)?;
-    let (text, _) = edit::remove(
-        &old,
-        File::Credentials,
-        profile,
-        &["aws_access_key_id", "aws_secret_access_key"],
-    );
-    crate::fsutil::write_with_backup(&credentials, Some(&old), &text)?;
+    mark(ctx, &settings, &config, profile, id)?;
+    crate::rewrite::edit(&credentials, &super::setup::locks(ctx, &settings), |now| {
+        let (text, removed) = edit::remove(
+            now.unwrap_or(""),
+            File::Credentials,
+            profile,
+            &["aws_access_key_id", "aws_secret_access_key"],
+        );
+        Ok((removed > 0).then_some(text))
+    })?;
     ctx.ui.say(&format!(
         "creds: moved {id} of profile `{profile}` from {name} into the {}; {name}.bak still holds the old file: delete it once `creds export --profile {profile}` works",
         said_where(ctx)
@@ -243,7 +247,6 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
         .delete(&key_account(id))
         .map_err(|why| why.into_error(&format!("profile `{profile}`")))?;
     let config = PathBuf::from(&settings.files.config.value);
-    let old = crate::fsutil::read_text_if_exists(&config)?.unwrap_or_default();
     let ours = crate::claude::export_command(ctx.paths.exe(), profile, "process");
     let process = set
         .profile(profile)
@@ -255,8 +258,10 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
         Some(_) => &["creds_keyring", "credential_process"],
         None => &["creds_keyring"],
     };
-    let (text, _) = edit::remove(&old, File::Config, profile, keys);
-    crate::fsutil::write_with_backup(&config, Some(&old), &text)?;
+    crate::rewrite::edit(&config, &super::setup::locks(ctx, &settings), |now| {
+        let (text, removed) = edit::remove(now.unwrap_or(""), File::Config, profile, keys);
+        Ok((removed > 0).then_some(text))
+    })?;
     ctx.ui.say(&format!(
         "creds: removed {id} of profile `{profile}` from the {}{}",
         said_where(ctx),

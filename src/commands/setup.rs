@@ -1,6 +1,6 @@
 //! `creds setup claude`, `creds setup profile` and `creds setup sso`: pure builders
 //! (`crate::claude::Hooks`, [`profile_section`], [`sso_profiles`]) and one write with a backup
-//! (`crate::fsutil::write_with_backup`).
+//! (`crate::rewrite::edit`: locked, re-read, atomic, with a `.bak`).
 
 use crate::chain::{self, Base};
 use crate::claude::{self, Hooks};
@@ -35,17 +35,21 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
             args.scope,
         )?,
     };
-    let old = std::fs::read_to_string(&path).ok();
-    let merged = hooks.merge_into(claude::read_settings(&path)?, &path)?;
-    let text = claude::render(merged);
-    if old.as_deref() == Some(text.as_str()) {
-        ctx.ui.say(&format!(
-            "creds: {} already points Claude Code at creds for profile `{profile}`",
-            path.display()
-        ));
-        return Ok(String::new());
-    }
-    crate::fsutil::write_with_backup(&path, old.as_deref(), &text)?;
+    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+        let merged = hooks.merge_into(claude::parse_settings(&path, old.unwrap_or(""))?, &path)?;
+        let text = claude::render(merged);
+        Ok((old != Some(text.as_str())).then_some(text))
+    })?;
+    let existed = match outcome {
+        crate::rewrite::Outcome::Unchanged => {
+            ctx.ui.say(&format!(
+                "creds: {} already points Claude Code at creds for profile `{profile}`",
+                path.display()
+            ));
+            return Ok(String::new());
+        }
+        crate::rewrite::Outcome::Written { existed } => existed,
+    };
     ctx.ui.say(&format!(
         "creds: {} now runs creds for profile `{profile}` ({}){}",
         path.display(),
@@ -54,7 +58,7 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
         } else {
             "awsCredentialExport"
         },
-        if old.is_some() {
+        if existed {
             format!("; the old file is in {}.bak", path.display())
         } else {
             String::new()
@@ -72,22 +76,22 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
 /// Whether `name` is a profile name the AWS SDKs accept.
 pub use crate::config::edit::valid_profile_name;
 
-/// `old` with `[profile NAME]` appended, the old bytes kept as they are.
+/// `old` with `[profile NAME]` appended, the old bytes (and their line ends) kept as they are.
 pub fn profile_section(old: &str, name: &str, command: &str, region: Option<&str>) -> String {
-    let mut text = old.to_string();
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "[profile {name}]\ncredential_process = {command}\n"
-    ));
+    let mut section = format!("[profile {name}]\ncredential_process = {command}\n");
     if let Some(region) = region {
-        text.push_str(&format!("region = {region}\n"));
+        section.push_str(&format!("region = {region}\n"));
     }
-    text
+    crate::config::edit::append(old, &section)
+}
+
+/// How `setup` and `keys` edit a user's file: under creds' lock of that file, in the cache
+/// directory (see `crate::rewrite`).
+pub fn locks<'a>(ctx: &'a Context, settings: &'a Settings) -> crate::rewrite::Locks<'a> {
+    crate::rewrite::Locks {
+        dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+        clock: ctx.clock.as_ref(),
+    }
 }
 
 pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
@@ -98,6 +102,7 @@ pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
     let (settings, set) = Settings::load(flags, &ctx.env)?;
     chain::resolve(&set, &args.from)?;
     let command = claude::export_command(ctx.paths.exe(), &args.from, "process");
+    // A profile of either file; the edit checks the config file again as it is then.
     if let Some(existing) = set.profile(&args.name) {
         if existing.get("credential_process") == Some(command.as_str()) {
             ctx.ui.say(&format!(
@@ -118,11 +123,29 @@ pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
         )));
     }
     let path = PathBuf::from(&settings.files.config.value);
-    let old = crate::fsutil::read_text_if_exists(&path)?;
     let region = set.profile(&args.from).and_then(|p| p.get("region"));
-    let text = profile_section(old.as_deref().unwrap_or(""), &args.name, &command, region);
-    crate::fsutil::write_with_backup(&path, old.as_deref(), &text)?;
-    ctx.ui.say(&format!("creds: added [profile {}] to {}: AWS_PROFILE={} now gets profile `{}`'s credentials through creds", args.name, path.display(), args.name, args.from));
+    // Decided on the file's latest text, every time the edit starts over.
+    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+        let text = old.unwrap_or("");
+        let now = crate::config::ProfileSet::from_texts(&path.display().to_string(), text, "", "")?;
+        match now.profile(&args.name) {
+            Some(existing) if existing.get("credential_process") == Some(command.as_str()) => {
+                Ok(None)
+            }
+            Some(existing) => Err(Error::config(format!(
+                "profile `{}` already exists ({}:{}); choose another name or remove it first",
+                args.name, existing.file, existing.line
+            ))),
+            None => Ok(Some(profile_section(text, &args.name, &command, region))),
+        }
+    })?;
+    match outcome {
+        crate::rewrite::Outcome::Unchanged => ctx.ui.say(&format!(
+            "creds: [profile {}] already runs `{command}`",
+            args.name
+        )),
+        crate::rewrite::Outcome::Written { .. } => ctx.ui.say(&format!("creds: added [profile {}] to {}: AWS_PROFILE={} now gets profile `{}`'s credentials through creds", args.name, path.display(), args.name, args.from)),
+    }
     Ok(String::new())
 }
 
@@ -321,16 +344,32 @@ pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
         ));
         return Ok(String::new());
     }
-    let old = crate::fsutil::read_text_if_exists(&path)?;
-    let mut new = old.clone().unwrap_or_default();
-    if !new.is_empty() && !new.ends_with('\n') {
-        new.push('\n');
+    // Decided again on the file's latest text, every time the edit starts over (another
+    // writer may have added profiles meanwhile).
+    let credentials_file = &settings.files.credentials.value;
+    let credentials = crate::fsutil::read_text_if_exists(std::path::Path::new(credentials_file))?
+        .unwrap_or_default();
+    let mut profiles = profiles;
+    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+        let text = old.unwrap_or("");
+        let now = crate::config::ProfileSet::from_texts(
+            &path.display().to_string(),
+            text,
+            credentials_file,
+            &credentials,
+        )?;
+        profiles = sso_profiles(&now, &name, &args.prefix, &found);
+        Ok((!profiles.is_empty())
+            .then(|| crate::config::edit::append(text, &sso_sections(&profiles, &name, &region))))
+    })?;
+    if outcome == crate::rewrite::Outcome::Unchanged {
+        ctx.ui.say(&format!(
+            "creds: the {listed} roles of {} all have a profile in {} already; nothing added",
+            session.describe(),
+            path.display()
+        ));
+        return Ok(String::new());
     }
-    if !new.is_empty() {
-        new.push('\n');
-    }
-    new.push_str(&text);
-    crate::fsutil::write_with_backup(&path, old.as_deref(), &new)?;
     ctx.ui.say(&format!(
         "creds: added {} profiles to {} ({} of the {listed} roles of {} had one already): {}",
         profiles.len(),

@@ -51,7 +51,8 @@ fn line_key(line: &str) -> Option<&str> {
     Some(key.trim())
 }
 
-fn newline(text: &str) -> &'static str {
+/// The line ending of `text`: CRLF when any line has one, else LF.
+pub fn newline(text: &str) -> &'static str {
     if text.contains("\r\n") {
         "\r\n"
     } else {
@@ -162,6 +163,24 @@ pub fn set(text: &str, file: File, profile: &str, pairs: &[(&str, &str)]) -> Str
     }
 }
 
+/// `text` with `sections` (written with LF line ends) appended after one blank line, in the
+/// line ending `text` uses; every old byte is kept.
+pub fn append(text: &str, sections: &str) -> String {
+    let nl = newline(text);
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push_str(nl);
+    }
+    if !out.is_empty() {
+        out.push_str(nl);
+    }
+    match nl {
+        "\n" => out.push_str(sections),
+        _ => out.push_str(&sections.replace('\n', nl)),
+    }
+    out
+}
+
 /// `text` without the lines of `keys` in `profile`'s section (and their sub-properties), and
 /// how many key lines went.
 pub fn remove(text: &str, file: File, profile: &str, keys: &[&str]) -> (String, usize) {
@@ -223,6 +242,19 @@ mod tests {
                 &[("k", "v")]
             ),
             "[ profile  dev ]\r\nregion = x\r\nk = v\r\n"
+        );
+    }
+
+    #[test]
+    fn append_keeps_the_old_bytes_and_their_line_ends() {
+        assert_eq!(append("", "[profile p]\na = b\n"), "[profile p]\na = b\n");
+        assert_eq!(
+            append("[x]\ny = 1", "[profile p]\na = b\n"),
+            "[x]\ny = 1\n\n[profile p]\na = b\n"
+        );
+        assert_eq!(
+            append("[x]\r\ny = 1\r\n", "[profile p]\na = b\n"),
+            "[x]\r\ny = 1\r\n\r\n[profile p]\r\na = b\r\n"
         );
     }
 
