@@ -425,8 +425,9 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One request to the local credential endpoint: method, path, `Authorization` header.
-pub type Answer<'a> = dyn Fn(&str, &str, Option<&str>) -> (u16, String) + 'a;
+/// One request to the local credential endpoint: method, path, `Authorization` header. Called
+/// from several threads at once (connections are served concurrently).
+pub type Answer<'a> = dyn Fn(&str, &str, Option<&str>) -> (u16, String) + Sync + 'a;
 
 /// Runs the commands of `creds exec`.
 pub trait Launcher: Send + Sync {
@@ -434,7 +435,8 @@ pub trait Launcher: Send + Sync {
     /// program cannot be started); elsewhere as a child, returning its exit code.
     fn exec(&self, program: &str, args: &[String], env: &ChildEnv) -> io::Result<i32>;
     /// Listens on 127.0.0.1 (a random port), starts `program` with `env_for(port)`, answers
-    /// every request with `answer` until the program exits, forwarding the signals other
+    /// every request with `answer` until the program exits (connections concurrently, at most
+    /// [`crate::os::http::MAX_CONNECTIONS`] at once, each with one deadline for its request), forwarding the signals other
     /// processes send to creds (SIGINT, SIGTERM, SIGHUP, SIGQUIT) to it; its exit code
     /// (128 + the signal when one ended it).
     fn serve(

@@ -127,19 +127,104 @@ fn serve(
     let region = settings.region.as_ref().map(|r| r.value.as_str());
     let env_for =
         |port: u16| env_with_server(&format!("http://127.0.0.1:{port}/creds"), &token, region);
+    let served = Served::default();
     let answer = |method: &str, path: &str, authorization: Option<&str>| {
-        endpoint_answer(ctx, args, &token, method, path, authorization)
+        endpoint_answer(ctx, args, &served, &token, method, path, authorization)
     };
     ctx.launcher
         .serve(program, rest, &env_for, &answer)
         .map_err(|e| cannot_start(program, &e))
 }
 
+/// How long a request waits for the renewal another request has in flight before it is told
+/// to try again (503): the SDKs give up on the endpoint after 1 to 3 s, and retry.
+pub const RENEWAL_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+/// The least a credential kept from an earlier request must have left to be served while a
+/// renewal is in flight.
+const STILL_VALID: chrono::Duration = chrono::Duration::minutes(2);
+
+/// What the endpoint's concurrent requests share: whether one of them is getting the
+/// credentials (at most one at a time: one renewal, however many requests), the last
+/// credentials served, and the last failure told on creds' stderr.
+#[derive(Default)]
+pub struct Served {
+    state: std::sync::Mutex<ServedState>,
+    done: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct ServedState {
+    getting: bool,
+    last: Option<Credentials>,
+    told: Option<String>,
+}
+
+impl Served {
+    fn state(&self) -> std::sync::MutexGuard<'_, ServedState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The credentials for one request: got by this request when no other is getting them;
+    /// else the last ones served while they are still valid; else those the request in flight
+    /// gets, if it gets them within [`RENEWAL_WAIT`]; else `None` (try again).
+    fn get(
+        &self,
+        ctx: &Context,
+        fetch: impl FnOnce() -> Result<Credentials>,
+    ) -> Option<Result<Credentials>> {
+        let mut state = self.state();
+        let start = ctx.clock.monotonic();
+        while state.getting {
+            let now = ctx.clock.now();
+            if let Some(last) = state.last.as_ref().filter(|c| {
+                c.expiration
+                    .is_none_or(|e| e.signed_duration_since(now) >= STILL_VALID)
+            }) {
+                return Some(Ok(last.clone()));
+            }
+            let left = RENEWAL_WAIT.saturating_sub(ctx.clock.monotonic().saturating_sub(start));
+            if left.is_zero() {
+                return None;
+            }
+            state = self
+                .done
+                .wait_timeout(state, left)
+                .map(|(s, _)| s)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        state.getting = true;
+        drop(state);
+        let got = fetch();
+        let mut state = self.state();
+        state.getting = false;
+        if let Ok(c) = &got {
+            state.last = Some(c.clone());
+            state.told = None;
+        }
+        self.done.notify_all();
+        Some(got)
+    }
+
+    /// Whether `message` is news for creds' stderr (each failure is told once, until the
+    /// credentials are served again).
+    fn news(&self, message: &str) -> bool {
+        let mut state = self.state();
+        if state.told.as_deref() == Some(message) {
+            return false;
+        }
+        state.told = Some(message.to_string());
+        true
+    }
+}
+
 /// The endpoint's answer to one request: `(status, JSON body)`. `GET /creds` with the run's
 /// token gets the credentials (from the cache, with refresh-ahead); anything else is refused.
+/// A failure is the child's answer, and is told once on creds' stderr too, where the user sees
+/// what to do (`creds login --profile P`).
 pub fn endpoint_answer(
     ctx: &Context,
     args: &ExecArgs,
+    served: &Served,
     token: &str,
     method: &str,
     path: &str,
@@ -171,19 +256,39 @@ pub fn endpoint_answer(
     if path.split('?').next() != Some("/creds") {
         return refuse(404, "not found");
     }
-    let answer = crate::exec::credentials(ctx, &request(args, Some("process")));
-    // The child gets the error; the user, on creds' stderr, gets the warnings either way.
-    ctx.ui.settle(true);
+    let answer = served.get(ctx, || {
+        let got = crate::exec::credentials(ctx, &request(args, Some("process")));
+        // The child gets the error; the user, on creds' stderr, gets the warnings either way.
+        ctx.ui.settle(true);
+        got.map(|(_, creds)| creds)
+    });
     match answer {
-        Ok((_, creds)) => (200, ecs_document(&creds)),
-        Err(e) => (
-            match e.kind {
-                Kind::LoginNeeded | Kind::AwsRefused => 403,
-                _ => 500,
-            },
+        Some(Ok(creds)) => (200, ecs_document(&creds)),
+        Some(Err(e)) => {
+            if served.news(&e.message) {
+                ctx.ui.warn(&e.message);
+            }
+            (
+                match e.kind {
+                    Kind::LoginNeeded | Kind::AwsRefused => 403,
+                    _ => 500,
+                },
+                crate::wire::json_object(&[
+                    ("Code", crate::wire::json_str("CredentialsUnavailable")),
+                    ("Message", crate::wire::json_str(&e.message)),
+                ]),
+            )
+        }
+        None => (
+            503,
             crate::wire::json_object(&[
-                ("Code", crate::wire::json_str("CredentialsUnavailable")),
-                ("Message", crate::wire::json_str(&e.message)),
+                ("Code", crate::wire::json_str("Renewing")),
+                (
+                    "Message",
+                    crate::wire::json_str(
+                        "creds is renewing the credentials for another request; try again",
+                    ),
+                ),
             ]),
         ),
     }

@@ -1,6 +1,7 @@
 //! The local HTTP listeners, both on 127.0.0.1 only: the sign-in redirect of the PKCE flow
 //! ([`TcpRedirects`]) and the requests of `creds exec --server`'s credential endpoint
-//! ([`answer_one`]). One request per connection, bounded in size and time, answered and closed.
+//! ([`answer_one`]). One request per connection, bounded in size and time, answered and closed;
+//! the endpoint serves its connections concurrently, at most [`MAX_CONNECTIONS`] at once.
 
 use crate::context::{Answer, RedirectListener, RedirectRequest, Redirects};
 use std::io;
@@ -64,20 +65,69 @@ impl RedirectListener for TcpRedirectListener {
     }
 }
 
-/// One HTTP/1.1 request on `stream` (at most 16 KiB, 5 s to arrive), answered and closed.
-pub fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
-    use std::io::Read;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 2048];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+/// The most connections `creds exec --server` serves at once. One more closes the oldest that
+/// is still sending its request ([`Reading`]); when every one is being answered, it is answered
+/// 503 and closed at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a connection has for its whole request: an SDK sends it at once, and a connection
+/// that sends nothing, or a byte now and then, is closed when this runs out.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// The longest a request may be.
+const MAX_REQUEST: usize = 16 * 1024;
+
+/// The connections still sending their request, oldest first: when [`MAX_CONNECTIONS`] are
+/// open, a new one closes the oldest of these (a flood of idle connections evicts itself, and
+/// an SDK's request, sent at once, is read before its turn comes).
+#[derive(Default)]
+pub struct Reading {
+    waiting: std::sync::Mutex<std::collections::VecDeque<(u64, std::net::TcpStream)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Reading {
+    fn waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(u64, std::net::TcpStream)>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes `stream` as reading; its number.
+    pub fn add(&self, stream: &std::net::TcpStream) -> u64 {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(clone) = stream.try_clone() {
+            self.waiting().push_back((id, clone));
+        }
+        id
+    }
+
+    /// Its request has been read (or it is done).
+    pub fn done(&self, id: u64) {
+        self.waiting().retain(|(i, _)| *i != id);
+    }
+
+    /// Closes the oldest connection still reading; whether there was one.
+    pub fn evict_oldest(&self) -> bool {
+        match self.waiting().pop_front() {
+            Some((_, stream)) => {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                true
+            }
+            None => false,
         }
     }
-    let text = String::from_utf8_lossy(&buf);
+}
+
+/// One HTTP/1.1 request on `stream` (at most 16 KiB, all of it within [`REQUEST_DEADLINE`]),
+/// answered and closed; a request that does not arrive in time is closed unanswered. `read`
+/// is called once the request has been read.
+pub fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>, read: impl FnOnce()) {
+    let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
+    let head = read_head(&mut stream, REQUEST_DEADLINE);
+    read();
+    let Some(head) = head else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&head);
     let mut lines = text.split("\r\n");
     let mut first = lines.next().unwrap_or_default().split(' ');
     let (method, path) = (
@@ -97,6 +147,40 @@ pub fn answer_one(mut stream: std::net::TcpStream, answer: &Answer<'_>) {
     http_reply(&mut stream, status, "application/json", &body);
 }
 
+/// Turns a connection away at once: too many are open.
+pub fn refuse_busy(mut stream: std::net::TcpStream) {
+    let _ = stream.set_nonblocking(true);
+    http_reply(
+        &mut stream,
+        503,
+        "application/json",
+        r#"{"Code":"Busy","Message":"too many connections to creds' credential endpoint; try again"}"#,
+    );
+}
+
+/// The request's head (up to the blank line, or what came of it), read within `limit` of now;
+/// `None` when nothing complete enough arrived in time.
+#[allow(clippy::disallowed_methods)] // a deadline on a real socket, in real time
+fn read_head(stream: &mut std::net::TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < MAX_REQUEST {
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return None;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    (!buf.is_empty()).then_some(buf)
+}
+
 /// Writes one HTTP/1.1 response that closes the connection (the local listeners' only kind).
 fn http_reply(stream: &mut impl std::io::Write, status: u16, content_type: &str, body: &str) {
     let reason = match status {
@@ -104,6 +188,7 @@ fn http_reply(stream: &mut impl std::io::Write, status: u16, content_type: &str,
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        503 => "Service Unavailable",
         405 => "Method Not Allowed",
         400 => "Bad Request",
         _ => "Internal Server Error",

@@ -5,7 +5,7 @@
 //! as a child in a kill-on-close Job (it ends with creds, however creds ends), and Ctrl-C and
 //! Ctrl-Break, which the console sends to the child too, leave creds waiting for its exit code.
 
-use super::http::{answer_one, wait_readable};
+use super::http::{answer_one, refuse_busy, wait_readable, Reading, MAX_CONNECTIONS};
 use crate::context::{Answer, ChildEnv, Launcher};
 use crate::platform::{self, ExecMode, Platform};
 use std::io;
@@ -160,7 +160,11 @@ impl Launcher for SystemLauncher {
             i32::try_from(child.id()).unwrap_or(0),
             std::sync::atomic::Ordering::SeqCst,
         );
-        loop {
+        // Each connection on a thread of its own: a silent or trickling one holds only itself
+        // (for at most the request deadline), and one slow renewal holds only its requests.
+        let open = std::sync::atomic::AtomicUsize::new(0);
+        let reading = Reading::default();
+        std::thread::scope(|scope| loop {
             if let Some(status) = child.try_wait()? {
                 CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
                 return Ok(exit_code(status));
@@ -168,12 +172,30 @@ impl Launcher for SystemLauncher {
             match listener.accept() {
                 Ok((stream, _)) => {
                     let _ = stream.set_nonblocking(false);
-                    answer_one(stream, answer);
+                    if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS
+                        && !reading.evict_oldest()
+                    {
+                        refuse_busy(stream);
+                        continue;
+                    }
+                    open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (open, reading) = (&open, &reading);
+                    let id = reading.add(&stream);
+                    let served = std::thread::Builder::new()
+                        .name("creds-endpoint".into())
+                        .spawn_scoped(scope, move || {
+                            answer_one(stream, answer, || reading.done(id));
+                            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        });
+                    if served.is_err() {
+                        reading.done(id);
+                        open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(&listener),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
-        }
+        })
     }
 }

@@ -205,3 +205,133 @@ for _ in range(600):
     finally:
         if alive():
             os.kill(pid, signal.SIGKILL)
+
+
+STALLER = """
+import json, os, socket, sys, threading, time
+from botocore.utils import ContainerMetadataFetcher
+uri, token = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+port = int(uri.split(":")[2].split("/")[0])
+# Three connections that send nothing, one that sends a byte every half second, and a flood of
+# idle ones: none may hold the child's own requests.
+silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+def trickle():
+    s = socket.create_connection(("127.0.0.1", port))
+    for b in b"GET /creds HTTP/1.1\\r\\n":
+        try:
+            s.send(bytes([b]))
+        except OSError:
+            return
+        time.sleep(0.5)
+threading.Thread(target=trickle, daemon=True).start()
+flood = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+time.sleep(0.2)
+# botocore's own fetcher, with a 1 s timeout (its default is 2 s) and no retry.
+class Impatient(ContainerMetadataFetcher):
+    TIMEOUT_SECONDS = 1
+    RETRY_ATTEMPTS = 1
+fetcher = Impatient()
+keys = [fetcher.retrieve_full_uri(uri, headers={"Authorization": token})["AccessKeyId"] for _ in range(5)]
+# The silent connections are closed by creds once the request deadline has passed.
+for s in silent:
+    s.settimeout(10)
+closed = [s.recv(1) == b"" for s in silent]
+print(json.dumps({"keys": len(set(keys)), "calls": len(keys), "closed": closed}))
+"""
+
+
+def test_exec_server_answers_while_other_connections_stall(creds_bin, home, moto):
+    """Issue 17, item 1: connections that send nothing, or a byte now and then, or a hundred
+    idle ones, do not delay the child's requests: botocore's container fetcher with a 1 s
+    timeout and no retry still gets every answer."""
+    home.config(chain_config(creds_bin))
+    out = home.run([creds_bin, "exec", "--server", "-p", "hop2", "--", sys.executable, "-c", STALLER], timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"keys": 1, "calls": 5, "closed": [True, True, True]}
+    assert out.stderr == ""
+
+
+HANGING_PROCESS = """
+import datetime, json, os, sys, time
+d = sys.argv[1]
+with open(os.path.join(d, "calls"), "a") as f:
+    f.write("call\\n")
+n = len(open(os.path.join(d, "calls")).read().splitlines())
+if os.path.exists(os.path.join(d, "hang")):
+    open(os.path.join(d, "hanging"), "w").write("yes")
+    for _ in range(600):
+        if os.path.exists(os.path.join(d, "release")):
+            break
+        time.sleep(0.05)
+    os.remove(os.path.join(d, "hanging"))
+expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=20)
+print(json.dumps({"Version": 1, "AccessKeyId": f"AKIDHANG{n:012d}", "SecretAccessKey": "secret",
+                  "SessionToken": "token", "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+"""
+
+SECOND_REQUEST = """
+import datetime, glob, json, os, sys, threading, time, urllib.request, urllib.error
+uri, token = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+d, cache = sys.argv[1], sys.argv[2]
+def get(timeout):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(uri, headers={"Authorization": token}), timeout=timeout) as r:
+            return [r.status, json.load(r).get("AccessKeyId")]
+    except urllib.error.HTTPError as e:
+        return [e.code, json.load(e).get("Code")]
+    except OSError as e:
+        return ["no answer", str(e)]
+def age():
+    for path in glob.glob(os.path.join(cache, "*.json")):
+        entry = json.load(open(path))
+        left = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=90)
+        entry["Credentials"]["Expiration"] = left.strftime("%Y-%m-%dT%H:%M:%SZ")
+        open(path, "w").write(json.dumps(entry))
+def wait_for(name):
+    for _ in range(600):
+        if os.path.exists(os.path.join(d, name)):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"no {name}")
+out = {}
+def renewal(name):
+    out[name] = get(60)
+# Round 1: the cached entry is under --min-ttl and its credential_process hangs. Nothing valid
+# has been served yet: a second request is told to try again (503) instead of queueing.
+age()
+open(os.path.join(d, "hang"), "w").write("")
+first = threading.Thread(target=renewal, args=("renewal",))
+first.start()
+wait_for("hanging")
+out["meanwhile"] = get(5)
+open(os.path.join(d, "release"), "w").write("")
+first.join()
+# Round 2: the same, but the credentials served last are still valid: they are served.
+os.remove(os.path.join(d, "release"))
+age()
+second = threading.Thread(target=renewal, args=("renewal2",))
+second.start()
+wait_for("hanging")
+out["still_valid"] = get(5)
+open(os.path.join(d, "release"), "w").write("")
+second.join()
+print(json.dumps(out))
+"""
+
+
+def test_exec_server_does_not_queue_behind_a_hanging_renewal(creds_bin, home, moto, tmp_path):
+    """Issue 17, item 2: while one request waits on a credential_process that hangs, another
+    is answered at once: with the credentials served last while they are still valid, else with
+    503 (which the SDKs retry), never after the hanging process's 40 s."""
+    process = tmp_path / "hang.py"
+    process.write_text(HANGING_PROCESS)
+    home.config(f"[profile hang]\ncredential_process = {sys.executable} {process} {tmp_path}\n")
+    out = home.run([creds_bin, "exec", "--server", "-p", "hang", "--", sys.executable, "-c", SECOND_REQUEST,
+                    str(tmp_path), str(home.cache)], timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {
+        "meanwhile": [503, "Renewing"],
+        "renewal": [200, "AKIDHANG000000000002"],
+        "still_valid": [200, "AKIDHANG000000000002"],
+        "renewal2": [200, "AKIDHANG000000000003"],
+    }
