@@ -258,6 +258,63 @@ fn sso_token_in_the_refresh_window_is_renewed_once_and_saved() {
 }
 
 #[test]
+fn a_refused_refresh_token_is_tried_once() {
+    // The session ended (its refresh token is refused) while `exec --server` serves: one
+    // refused renewal, then every request answered at once naming `creds login`, told once on
+    // creds' stderr; a new sign-in (a new refresh token) is renewed again.
+    let w = World::new();
+    w.config(SSO);
+    w.sso.with(|s| {
+        s.refresh_error = Some(|| creds::aws::sso::TokenError::InvalidGrant("revoked".into()))
+    });
+    write_token(&w, Duration::seconds(30), true);
+    let ctx = w.context(false);
+    let server = creds::cli::ExecArgs {
+        profile: Some("dev".into()),
+        ..exec_args(true)
+    };
+    let served = creds::commands::exec::Served::default();
+    for _ in 0..5 {
+        let (status, body) = creds::commands::exec::endpoint_answer(
+            &ctx,
+            &server,
+            &served,
+            "T",
+            "GET",
+            "/creds",
+            Some("T"),
+        );
+        assert_eq!(status, 403, "{body}");
+        assert!(
+            body.contains(
+                "the refresh token was refused (revoked); run `creds login --profile dev`"
+            ),
+            "{body}"
+        );
+    }
+    assert_eq!(w.sso.count("CreateToken"), 1, "the refusal is remembered");
+    let told: Vec<String> = w
+        .shown
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("creds login --profile dev"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    // `export` remembers it too, for any profile of the session.
+    assert_eq!(export(&w, "dev").unwrap_err().kind, Kind::LoginNeeded);
+    assert_eq!(export(&w, "cross").unwrap_err().kind, Kind::LoginNeeded);
+    assert_eq!(w.sso.count("CreateToken"), 1);
+    // A new sign-in: its refresh token is tried.
+    w.sso.with(|s| s.refresh_error = None);
+    let doc = std::fs::read_to_string(w.sso_cache(CORP_TOKEN))
+        .unwrap()
+        .replace("aor-old", "aor-new");
+    std::fs::write(w.sso_cache(CORP_TOKEN), doc).unwrap();
+    export(&w, "dev").unwrap();
+    assert_eq!(w.sso.count("CreateToken"), 2);
+}
+
+#[test]
 fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
     let w = World::new();
     w.config(SSO);
@@ -304,6 +361,9 @@ fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
         })
     });
     write_token(&w, Duration::seconds(30), true);
+    // (A new sign-in's refresh token: the refused one is not sent again.)
+    let doc = std::fs::read_to_string(w.sso_cache(CORP_TOKEN)).unwrap();
+    std::fs::write(w.sso_cache(CORP_TOKEN), doc.replace("aor-old", "aor-next")).unwrap();
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::Network);
     assert!(

@@ -59,7 +59,7 @@ pub enum LockError {
 }
 
 /// Whether `name` is a file creds keeps in its cache directory:
-/// `<64 hex>.json|err|lock|renew`.
+/// `<64 hex>.json|err|lock|renew|refused`.
 pub fn is_cache_file(name: &str) -> bool {
     if let Some(hash) = name
         .strip_prefix("login-")
@@ -74,7 +74,7 @@ pub fn is_cache_file(name: &str) -> bool {
                 && key
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                && matches!(ext, "json" | "err" | "lock" | "renew")
+                && matches!(ext, "json" | "err" | "lock" | "renew" | "refused")
         }
         None => false,
     }

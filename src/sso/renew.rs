@@ -99,6 +99,17 @@ pub fn renew_within(
     let Some(token) = store.read_token(session)? else {
         return Err(session.login_needed("not signed in (no cached SSO token)"));
     };
+    // A refresh token the service refused before is not sent again.
+    let refused = |t: &Token| {
+        t.refresh_token
+            .as_ref()
+            .and_then(|r| store.refusal(session, r.expose()))
+    };
+    if due(&token, ctx.clock.now()) {
+        if let Some(why) = refused(&token) {
+            return refused_before(ctx, session, token, why);
+        }
+    }
     if !due(&token, ctx.clock.now()) {
         return match freshness(&token, ctx.clock.now()) {
             Freshness::Expired => Err(expired(&token)),
@@ -114,6 +125,9 @@ pub fn renew_within(
             Freshness::Expired => Err(expired(&token)),
             _ => Ok(Renewal::Valid(token)),
         };
+    }
+    if let Some(why) = refused(&token) {
+        return refused_before(ctx, session, token, why);
     }
     let (Some(registration), Some(refresh_token)) =
         (registration_of(&token), token.refresh_token.clone())
@@ -144,14 +158,30 @@ pub fn renew_within(
             }
             Ok(Renewal::Renewed(renewed))
         }
-        Err(err) => renewal_failed(ctx, session, token, err),
+        Err(err) => renewal_failed(ctx, store, session, token, err),
     }
+}
+
+/// A token whose refresh token was refused before: used while it works (with the warning),
+/// else exit 4 saying why, with no call to the service.
+fn refused_before(ctx: &Context, session: &Session, token: Token, why: String) -> Result<Renewal> {
+    if crate::wire::until(token.expires_at, ctx.clock.now()) <= MIN_USABLE {
+        return Err(session.login_needed(&why));
+    }
+    ctx.ui.warn(&format!(
+        "{}: {why}; the token works until {}, then run `{}`",
+        session.describe(),
+        format_time(token.expires_at),
+        session.login_command
+    ));
+    Ok(Renewal::Valid(token))
 }
 
 /// After a failed renewal: the old token while it is usable (with a warning), else exit 4
 /// saying why, or the failure itself when it was not the service's answer about the token.
 fn renewal_failed(
     ctx: &Context,
+    store: &TokenStore,
     session: &Session,
     token: Token,
     err: TokenError,
@@ -173,6 +203,11 @@ fn renewal_failed(
             "renewing the SSO token gave an unexpected answer".to_string()
         }
     };
+    // The service's answer about this refresh token: remembered, so that it is not sent again
+    // (under `exec --server`, every request would otherwise ask again).
+    if let Some(refresh_token) = &token.refresh_token {
+        store.record_refusal(session, refresh_token.expose(), &why);
+    }
     if !usable {
         return Err(session.login_needed(&why));
     }

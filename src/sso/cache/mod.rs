@@ -103,6 +103,43 @@ impl TokenStore {
         }
     }
 
+    /// The name of the record that `refresh_token` of `session` was refused: keyed by the
+    /// token's fingerprint, so that a new sign-in (a new refresh token) is tried again.
+    fn refusal_name(session: &Session, refresh_token: &str) -> String {
+        let key = Key::derive(
+            "sso-refused",
+            None,
+            &[
+                ("cache_id", Some(session.cache_id())),
+                (
+                    "refresh_token",
+                    Some(&crate::cache::fingerprint(&[refresh_token])),
+                ),
+            ],
+        );
+        format!("{}.refused", key.0)
+    }
+
+    /// Why `refresh_token` was refused, if it was (nothing without a cache directory).
+    pub fn refusal(&self, session: &Session, refresh_token: &str) -> Option<String> {
+        let store = self.locks.as_ref()?;
+        let bytes = store
+            .read_named(&Self::refusal_name(session, refresh_token))
+            .ok()?;
+        String::from_utf8(bytes).ok().filter(|why| !why.is_empty())
+    }
+
+    /// Remembers that the service refused `refresh_token`, and why: it is not sent again.
+    pub fn record_refusal(&self, session: &Session, refresh_token: &str, why: &str) {
+        if let Some(store) = &self.locks {
+            let _ = store.write_named(
+                &Self::refusal_name(session, refresh_token),
+                why.as_bytes(),
+                crate::cache::file::is_cache_file,
+            );
+        }
+    }
+
     fn pending_name(session: &Session) -> String {
         format!("login-{}", session.token_file())
     }
