@@ -56,7 +56,13 @@ impl Metadata for AwsMetadata {
             .imds_client(client)
             .configure(&config)
             .build();
-        let result = super::block_on(async { provider.provide_credentials().await })?;
+        let result =
+            super::block_on(async { provider.provide_credentials().await }).map_err(|e| {
+                Error::new(
+                    e.kind,
+                    format!("the instance metadata service at {endpoint}: {}", e.message),
+                )
+            })?;
         result.map(convert).map_err(|e| {
             failure(
                 "the instance metadata service",
@@ -74,7 +80,15 @@ impl Metadata for AwsMetadata {
         // The provider reads the same variables from the process environment (aws-config
         // takes no other source); `creds`'s snapshot of them is what `container` describes.
         let provider = EcsCredentialsProvider::builder().configure(&config).build();
-        let result = super::block_on(async { provider.credentials().await })?;
+        let result = super::block_on(async { provider.credentials().await }).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!(
+                    "the container credentials endpoint at {}: {}",
+                    container.uri, e.message
+                ),
+            )
+        })?;
         result
             .map(convert)
             .map_err(|e| {

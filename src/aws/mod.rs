@@ -22,13 +22,30 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use std::time::Duration;
 
-/// Runs `future` on a single-threaded runtime made for this call.
+/// The most one call upstream may take, whatever its own time limits: an endpoint that
+/// keeps the connection open and sends its reply a byte at a time defeats a read timeout (each
+/// byte restarts it), not this. Above the SDK clients' 15 s operation timeout, so theirs speaks
+/// first where it applies.
+pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `future` on a single-threaded runtime made for this call, for at most
+/// [`CALL_DEADLINE`] (then exit 6).
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))?;
-    Ok(runtime.block_on(future))
+    runtime
+        .block_on(async { tokio::time::timeout(CALL_DEADLINE, future).await })
+        .map_err(|_| {
+            Error::new(
+                Kind::Network,
+                format!(
+                    "no complete answer within {} s (the endpoint answers too slowly, or not at all); check the network and the endpoint",
+                    CALL_DEADLINE.as_secs()
+                ),
+            )
+        })
 }
 
 /// A 3 s connect timeout, a 5 s read timeout and 15 s for a whole call, so a dead endpoint

@@ -6,7 +6,8 @@
   one); `/latest/meta-data/iam/security-credentials/` names the role and
   `.../security-credentials/ROLE` gives its credentials (`Code`, `Type`, `LastUpdated`, ...).
 - Container: `GET /v2/credentials/ID` with `Authorization` equal to the expected token (403
-  otherwise) gives `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`, `RoleArn`.
+  otherwise) gives `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`, `RoleArn`;
+  `GET /v2/credentials/trickle` sends its reply one byte a second.
 
 Every request is logged as (method, path, whether its token was right)."""
 
@@ -14,6 +15,7 @@ import datetime
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROLE = "interop-instance-role"
@@ -72,9 +74,29 @@ class FakeMetadata:
                     return self._send(404, "not found")
                 if not ok:
                     return self._send(403, json.dumps({"code": "AccessDenied", "message": "wrong authorization token"}), "application/json")
+                if self.path.endswith("/trickle"):
+                    return self._trickle()
                 creds = dict(_credentials("CONTAINER"), RoleArn="arn:aws:iam::111111111111:role/task-role")
                 owner.issued.append(creds["AccessKeyId"])
                 self._send(200, json.dumps(creds), "application/json")
+
+            def _trickle(self):
+                """A reply sent one byte a second (each byte restarts a read timeout); it ends
+                when the client hangs up, or after five minutes."""
+                body = json.dumps(_credentials("TRICKLE")).encode()
+                body += b" " * max(0, 300 - len(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.flush()
+                for i in range(len(body)):
+                    try:
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(1)
 
             def _imds(self):
                 ok = self.headers.get("X-aws-ec2-metadata-token") in owner.tokens

@@ -111,3 +111,16 @@ def test_container_credentials_are_the_base_of_a_role_chain(creds_bin, home, mot
     home.env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:9/v2/credentials/none"
     dead = home.run([creds_bin, "export", "--profile", "box", "--no-cache"], timeout=60)
     assert (dead.returncode, dead.stdout) == (6, ""), dead.stderr
+
+
+def test_a_trickling_container_endpoint_is_given_up_on(creds_bin, home, moto, metadata):
+    """Issue 17, item 4: an endpoint that sends its reply one byte a second restarts every
+    read timeout; creds' one deadline per call (20 s) ends it with exit 6."""
+    home.config(config(creds_bin, "EcsContainer"))
+    home.env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=metadata.url + "/v2/credentials/trickle",
+                    AWS_CONTAINER_AUTHORIZATION_TOKEN=metadata.container_token)
+    slow = home.run([creds_bin, "export", "--profile", "box", "--no-cache"], timeout=90)
+    assert (slow.returncode, slow.stdout) == (6, ""), slow.stderr
+    assert len(slow.stderr.strip().splitlines()) == 1, slow.stderr
+    assert "no complete answer within 20 s" in slow.stderr, slow.stderr
+    assert metadata.url + "/v2/credentials/trickle" in slow.stderr, slow.stderr
