@@ -297,6 +297,82 @@ pub fn read_regular(path: &Path, nofollow: bool, limit: u64) -> io::Result<Vec<u
     Ok(bytes)
 }
 
+/// How long a file the user names that is not a regular file (a pipe from `<(...)`, a FIFO, a
+/// device) may take to give its whole text.
+pub const STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads a file the user names (the AWS config and credentials files), never blocking on its
+/// open: a regular file whole; anything else (a pipe from `<(...)`, `/dev/null`, a FIFO)
+/// until its end, for at most `wait` (then `TimedOut`). A FIFO nobody writes to reads as
+/// empty, as `/dev/null` does.
+pub fn read_user_file(path: &Path, wait: std::time::Duration) -> io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    never_block(&mut options, false);
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    let mut bytes = Vec::new();
+    if meta.is_file() || meta.is_dir() {
+        bytes.reserve(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+        file.read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    read_stream(&mut file, &mut bytes, wait)?;
+    Ok(bytes)
+}
+
+/// Reads `file` (opened non-blocking) to its end, waiting for data at most `wait` in all.
+#[allow(clippy::disallowed_methods)] // a deadline on a real pipe, in real time
+fn read_stream(file: &mut File, bytes: &mut Vec<u8>, wait: std::time::Duration) -> io::Result<()> {
+    let start = std::time::Instant::now();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let left = wait.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "not a regular file, and it gave no end of its text within {} s",
+                            wait.as_secs()
+                        ),
+                    ));
+                }
+                wait_for_data(file, left);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Waits until `file` has data (or its end), at most `left`.
+fn wait_for_data(file: &File, left: std::time::Duration) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let mut fds = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe {
+            libc::poll(&mut fds, 1, ms);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        #[allow(clippy::disallowed_methods)] // waits in real time for a real pipe
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
+}
+
 /// Whether `dir` exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirState {

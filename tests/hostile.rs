@@ -281,6 +281,84 @@ fn fifos_and_symlinks_in_the_cache_neither_hang_nor_redirect() {
     assert!(!outside.exists(), "followed the lock symlink");
 }
 
+/// Runs `env`'s `creds` with `args` and `vars`, failing the test if it runs 30 s.
+#[cfg(unix)]
+fn run_bounded(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> crate::support::Run {
+    let mut child = env
+        .command(args)
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while child.try_wait().unwrap().is_none() {
+        if waited > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("creds {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    crate::support::to_run(child.wait_with_output().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_pipe_as_the_config_never_hangs() {
+    let env = TestEnv::new();
+    env.config(KEYS);
+    let fifo = env.dir.path().join("config.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let path = fifo.to_str().unwrap();
+    // Nobody writes to it: it reads as empty (as /dev/null does), so the profile is unknown.
+    let r = run_bounded(&env, &["export", "-p", "keys"], &[("AWS_CONFIG_FILE", path)]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("`keys`"), "{}", r.stderr);
+    let r = run_bounded(
+        &env,
+        &["export", "-p", "keys"],
+        &[("AWS_SHARED_CREDENTIALS_FILE", path)],
+    );
+    assert_eq!(r.code, 0, "the config alone serves: {}", r.stderr);
+    // A writer that never writes: given up on after 5 s, naming the file.
+    let writer = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    let r = run_bounded(&env, &["export", "-p", "keys"], &[("AWS_CONFIG_FILE", path)]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "{path}: cannot read the file: not a regular file, and it gave no end of its text within 5 s"
+        )),
+        "{}",
+        r.stderr
+    );
+    drop(writer);
+    // A pipe that gives the text (a shell's `<(...)`) is read whole.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"AWS_CONFIG_FILE=<(cat "$2") "$1" export -p keys --format env"#)
+        .arg("bash")
+        .arg(crate::support::bin())
+        .arg(env.home().join(".aws/config"))
+        .env_clear()
+        .env("HOME", env.home())
+        .env("CREDS_CACHE_DIR", env.cache_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("AWS_ACCESS_KEY_ID=AKIDHOSTILE0000001"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn temporary_files_of_killed_writers_are_removed() {
     let sts = FakeSts::start();

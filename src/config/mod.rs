@@ -224,7 +224,10 @@ impl ProfileSet {
             (FileKind::Config, config),
             (FileKind::Credentials, credentials),
         ] {
-            let text = match std::fs::read(path) {
+            let text = match crate::fsutil::read_user_file(
+                std::path::Path::new(path),
+                crate::fsutil::STREAM_WAIT,
+            ) {
                 Ok(bytes) => {
                     found.push((path.to_string(), true));
                     String::from_utf8(bytes).map_err(|_| Error::config(format!("{path}: the file is not valid UTF-8; save it as UTF-8")))?
