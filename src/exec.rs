@@ -175,16 +175,7 @@ impl<'a> Walk<'a> {
         let creds = self.get(hops, last, self.opts.min_ttl)?;
         let now = self.ctx.clock.now();
         if !cache::fresh(&creds, now, self.opts.min_ttl) {
-            let left = creds
-                .expiration
-                .map(|e| e.signed_duration_since(now).num_seconds())
-                .unwrap_or(0);
-            return Err(Error::config(format!(
-                "profile `{}`: {} returned credentials valid for {left}s, less than --min-ttl {}s; lower --min-ttl or raise the session duration",
-                top.profile,
-                top.label,
-                self.opts.min_ttl.num_seconds()
-            )));
+            return Err(short_lived(top, &creds, now, self.opts.min_ttl));
         }
         Ok(creds)
     }
@@ -295,6 +286,42 @@ impl<'a> Walk<'a> {
             message: e.message.clone(),
         }
     }
+}
+
+/// The error for credentials that do not last `min_ttl`: AWS's doing (exit 5) when it
+/// answered with credentials already expired, or shorter than the call asked for; the
+/// configuration's (exit 3) when that is what asked for less, or a `credential_process` gave
+/// them.
+fn short_lived(top: &Hop, creds: &Credentials, now: DateTime<Utc>, min_ttl: Duration) -> Error {
+    let expiration = creds.expiration.unwrap_or(now);
+    let left = expiration.signed_duration_since(now).num_seconds();
+    let what = format!("profile `{}`: {}", top.profile, top.label);
+    let min = min_ttl.num_seconds();
+    if top.source.from_aws() && left <= 0 {
+        return Error::new(
+            Kind::AwsRefused,
+            format!(
+                "{what} returned credentials that had already expired ({}); check this machine's clock, which creds compares Expiration with",
+                format_time(expiration)
+            ),
+        );
+    }
+    if top.source.from_aws()
+        && top
+            .source
+            .asked_lifetime()
+            .is_none_or(|asked| asked >= min_ttl)
+    {
+        return Error::new(
+            Kind::AwsRefused,
+            format!(
+                "{what} returned credentials valid for {left}s, less than --min-ttl {min}s and less than asked for (a role's maximum session duration, role chaining's one-hour limit or a permission set's session duration caps it); lower --min-ttl or raise that limit"
+            ),
+        );
+    }
+    Error::config(format!(
+        "{what} returned credentials valid for {left}s, less than --min-ttl {min}s; lower --min-ttl or raise the session duration"
+    ))
 }
 
 fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {

@@ -114,6 +114,39 @@ fn a_stale_top_hop_is_refreshed_alone_and_min_ttl_decides() {
 }
 
 #[test]
+fn credentials_aws_gives_too_short_or_expired_are_its_doing() {
+    // Asked for an hour (STS's default), given 10 minutes: AWS's answer, exit 5.
+    let w = World::new();
+    w.config(CHAIN);
+    w.sts.set_lifetime(Duration::minutes(10));
+    let err = export(&w, "b").unwrap_err();
+    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.message);
+    assert!(
+        err.message
+            .contains("valid for 600s, less than --min-ttl 900s and less than asked for"),
+        "{}",
+        err.message
+    );
+    // Already expired on arrival: exit 5, and the clock is named.
+    let w = World::new();
+    w.config(CHAIN);
+    w.sts.set_lifetime(Duration::minutes(-1));
+    let err = export(&w, "b").unwrap_err();
+    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.message);
+    assert!(
+        err.message
+            .contains("already expired (2029-12-31T23:59:00Z); check this machine's clock"),
+        "{}",
+        err.message
+    );
+    // A credential_process's short answer is the configuration's: exit 3.
+    let w = World::new();
+    w.config("[profile p]\ncredential_process = short\n");
+    let err = export(&w, "p").unwrap_err();
+    assert_eq!(err.kind, Kind::Config, "{}", err.message);
+}
+
+#[test]
 fn refresh_fetches_every_hop_and_no_cache_writes_nothing() {
     let w = World::new();
     w.config(CHAIN);

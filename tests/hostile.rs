@@ -314,7 +314,11 @@ fn a_fifo_or_a_pipe_as_the_config_never_hangs() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let path = fifo.to_str().unwrap();
     // Nobody writes to it: it reads as empty (as /dev/null does), so the profile is unknown.
-    let r = run_bounded(&env, &["export", "-p", "keys"], &[("AWS_CONFIG_FILE", path)]);
+    let r = run_bounded(
+        &env,
+        &["export", "-p", "keys"],
+        &[("AWS_CONFIG_FILE", path)],
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("`keys`"), "{}", r.stderr);
     let r = run_bounded(
@@ -329,7 +333,11 @@ fn a_fifo_or_a_pipe_as_the_config_never_hangs() {
         .write(true)
         .open(&fifo)
         .unwrap();
-    let r = run_bounded(&env, &["export", "-p", "keys"], &[("AWS_CONFIG_FILE", path)]);
+    let r = run_bounded(
+        &env,
+        &["export", "-p", "keys"],
+        &[("AWS_CONFIG_FILE", path)],
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(

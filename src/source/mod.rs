@@ -79,6 +79,30 @@ impl Source {
         )
     }
 
+    /// Whether the hop's credentials come from an AWS service (STS, IAM Identity Center, the
+    /// metadata services, the console sign-in), rather than from the user's configuration (keys,
+    /// a `credential_process`).
+    pub fn from_aws(&self) -> bool {
+        !matches!(
+            self,
+            Source::Static(_)
+                | Source::Environment(_)
+                | Source::Keyring(_)
+                | Source::Process { .. }
+        )
+    }
+
+    /// How long the credentials of an AWS call were asked to last, where the call asks: a
+    /// role's `duration_seconds`, else STS's default of one hour.
+    pub fn asked_lifetime(&self) -> Option<chrono::Duration> {
+        match self {
+            Source::AssumeRole(role) => Some(chrono::Duration::seconds(i64::from(
+                role.duration_seconds.unwrap_or(3600),
+            ))),
+            _ => None,
+        }
+    }
+
     /// Whether the hop is signed with the previous hop's credentials.
     pub fn needs_parent(&self) -> bool {
         matches!(

@@ -511,6 +511,14 @@ impl ProcessRunner for FakeProcesses {
                 stderr: b"looking for the token\nno token device found\n\n".to_vec(),
             });
         }
+        if command.contains("short") {
+            // Five minutes left at the tests' start (2030-01-01T00:00:00Z).
+            return Ok(ProcessOutput {
+                code: Some(0),
+                stdout: br#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2030-01-01T00:05:00Z"}"#.to_vec(),
+                stderr: Vec::new(),
+            });
+        }
         if command.contains("mfa") {
             return Ok(ProcessOutput {
                 code: Some(0),
