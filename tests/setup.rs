@@ -306,8 +306,35 @@ fn cache_list_and_clear() {
     );
     let j = json(env.run(&["cache", "list", "--json"]).ok());
     assert_eq!(j["entries"].as_array().unwrap().len(), 2);
+    // What a writer of a's entry killed at the rename a day ago left (in `.tmp`, and beside
+    // the entries as older versions wrote it), and a's failure record: `-p a` takes them too,
+    // and leaves b's.
+    let file_of = |hop: &str| {
+        env.cache_entries()
+            .into_iter()
+            .find(|p| std::fs::read_to_string(p).unwrap().contains(hop))
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (file_of("role/A"), file_of("role/B"));
+    let tmp = env.cache_dir().join(".tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let stale = |dir: &std::path::Path, name: &str| {
+        let path = dir.join(format!(".{name}.4000000.7.tmp"));
+        std::fs::write(&path, "{}").unwrap();
+        path
+    };
+    let (a_tmp, a_beside, b_tmp) = (stale(&tmp, &a), stale(&env.cache_dir(), &a), stale(&tmp, &b));
+    let a_err = env.cache_dir().join(a.replace(".json", ".err"));
+    std::fs::write(&a_err, "{}").unwrap();
     env.run(&["cache", "clear", "-p", "a"]).ok();
     assert_eq!(env.cache_entries().len(), 1);
+    assert!(!a_tmp.exists() && !a_beside.exists() && !a_err.exists());
+    assert!(b_tmp.exists(), "only a's");
     env.run(&["cache", "clear", "--all"]).ok();
     assert!(env.cache_entries().is_empty());
     assert_eq!(env.run(&["cache", "clear"]).code, 2, "says which entries");

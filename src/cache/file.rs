@@ -320,8 +320,16 @@ impl FileStore {
     }
 
     /// Removes the listed entry; whether it was removed.
+    /// Removes a listed entry, its failure record and what killed writers of it left
+    /// (temporary files whose writer is gone); whether the entry was there.
     pub fn remove(&self, listed: &Listed) -> bool {
-        fs::remove_file(&listed.path).is_ok()
+        let removed = fs::remove_file(&listed.path).is_ok();
+        let _ = fs::remove_file(listed.path.with_extension("err"));
+        if let Some(name) = listed.path.file_name().and_then(|n| n.to_str()) {
+            fsutil::clean_stale_temps(&self.temp_dir(), |target| target == name);
+            fsutil::clean_stale_temps(&self.dir, |target| target == name);
+        }
+        removed
     }
 
     /// Removes every file creds keeps here (entries, failure records, locks, temporary files
