@@ -328,7 +328,11 @@ fn cache_list_and_clear() {
         std::fs::write(&path, "{}").unwrap();
         path
     };
-    let (a_tmp, a_beside, b_tmp) = (stale(&tmp, &a), stale(&env.cache_dir(), &a), stale(&tmp, &b));
+    let (a_tmp, a_beside, b_tmp) = (
+        stale(&tmp, &a),
+        stale(&env.cache_dir(), &a),
+        stale(&tmp, &b),
+    );
     let a_err = env.cache_dir().join(a.replace(".json", ".err"));
     std::fs::write(&a_err, "{}").unwrap();
     env.run(&["cache", "clear", "-p", "a"]).ok();

@@ -456,9 +456,21 @@ fn concurrent_logins_share_one_device_code() {
 fn pkce_login_through_a_browser() {
     let (sso, mut env) = setup();
     // The "browser" follows the authorize URL; the fake redirects it to creds' listener.
+    // Before it, another local process holds a silent connection to creds' listener and sends
+    // answers with a forged state, or an error without one: the sign-in goes on.
     let browser = env.write(
         "browser.py",
-        "import sys, urllib.request\nurllib.request.urlopen(sys.argv[1], timeout=10).read()\n",
+        r#"import socket, sys, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1]
+redirect = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0]
+silent = socket.create_connection(("127.0.0.1", urllib.parse.urlparse(redirect).port))
+for forged in ["error=access_denied", "code=stolen&state=forged"]:
+    try:
+        urllib.request.urlopen(redirect + "?" + forged, timeout=30).read()
+    except urllib.error.HTTPError as e:
+        assert e.code == 400, e.code
+urllib.request.urlopen(url, timeout=30).read()
+"#,
     );
     env.set("BROWSER", &format!("python3 {}", browser.display()));
     let r = env.run(&["login", "-p", "dev"]);

@@ -32,7 +32,6 @@ impl RedirectListener for TcpRedirectListener {
 
     #[allow(clippy::disallowed_methods)] // polls a real socket in real time
     fn next(&mut self, wait: Duration) -> io::Result<Option<RedirectRequest>> {
-        use io::BufRead;
         let now = Instant::now();
         let until = now.checked_add(wait).unwrap_or(now);
         let stream = loop {
@@ -48,17 +47,19 @@ impl RedirectListener for TcpRedirectListener {
             }
         };
         stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        // The request line only, and at most 8 KiB of it: nothing else is needed.
-        let mut line = String::new();
-        if io::BufReader::new(io::Read::take(&stream, 8192))
-            .read_line(&mut line)
-            .is_err()
-        {
-            return Ok(None);
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        // The request, within one deadline (a connection that sends nothing, or a byte now and
+        // then, holds the sign-in for at most that); only its first line is used.
         let mut stream = stream;
+        let Some(head) = read_head(&mut stream, REQUEST_DEADLINE) else {
+            return Ok(None);
+        };
+        let line = String::from_utf8_lossy(&head);
+        let target = line
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("")
+            .to_string();
         Ok(Some(RedirectRequest::new(target, move |status, body| {
             http_reply(&mut stream, status, "text/html; charset=utf-8", body)
         })))

@@ -433,8 +433,9 @@ impl Browser for NoBrowser {
 }
 
 /// A browser that records the URLs it is sent to and, when it `follows` a redirect listener,
-/// comes back to it as IAM Identity Center would: first to a wrong path, then to the callback
-/// with a code and the state of the URL it opened.
+/// comes back to it as IAM Identity Center would, after what other local processes send: a
+/// wrong path, an `error=` without the state, a forged state, then the callback with a code
+/// and the state of the URL it opened.
 #[derive(Clone, Default)]
 pub struct RecordingBrowser {
     pub opened: Arc<Mutex<Vec<String>>>,
@@ -454,6 +455,9 @@ impl Browser for RecordingBrowser {
                 .unwrap_or("");
             let mut queue = redirects.requests.lock().unwrap();
             queue.push_back("/favicon.ico".into());
+            // Other local processes first: an error without the state, a forged state.
+            queue.push_back("/oauth/callback?error=access_denied".into());
+            queue.push_back("/oauth/callback?code=stolen&state=forged".into());
             queue.push_back(format!("/oauth/callback?code=the-code&state={state}"));
         }
         Ok(())

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 
+const NOT_THIS_SIGN_IN: &str = "<!doctype html><meta charset=utf-8><title>creds</title><p>This answer is not for the sign-in creds is waiting for.";
+
 const CALLBACK_PAGE: &str = "<!doctype html><meta charset=utf-8><title>creds</title><p>Signed in. You can close this window and return to the terminal.";
 
 /// Waits for the callback and returns its authorization code.
@@ -45,15 +47,18 @@ pub fn wait_for_code(
             request.reply(404, "");
             continue;
         };
-        request.reply(200, CALLBACK_PAGE);
         let params = parse_query(&query);
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        // Only an answer carrying this sign-in's state counts: any local process can reach the
+        // listener, and one that guesses wrong (or sends `error=` without the state) must not
+        // end the sign-in. It is turned away, and the wait goes on.
+        if get("state").as_deref() != Some(state) {
+            request.reply(400, NOT_THIS_SIGN_IN);
+            continue;
+        }
+        request.reply(200, CALLBACK_PAGE);
         if let Some(err) = get("error") {
             return Err(session.login_needed(&format!("sign-in failed in the browser ({err})")));
-        }
-        if get("state").as_deref() != Some(state) {
-            return Err(session
-                .login_needed("the browser's answer did not match this sign-in (state mismatch)"));
         }
         return match get("code") {
             Some(code) => Ok(code),
