@@ -55,6 +55,19 @@ fn answer_on_terminal(prompt: &str, hidden: bool) -> Option<String> {
     Some(line.trim().to_string())
 }
 
+/// stdout, a line at a time: only for the sign-in lines of `creds login` run as Claude Code's
+/// `awsAuthRefresh` (`login` has no document; Claude Code shows the hook's stdout plainly and
+/// marks each stderr line as an error).
+pub struct StdoutLines;
+
+impl Sink for StdoutLines {
+    fn line(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
 /// stderr, flushed after every line.
 pub struct Stderr;
 
@@ -189,44 +202,62 @@ impl Sink for Captured {
     }
 }
 
-/// The controlling terminal (`/dev/tty`), opened when first written to, and only when it is
-/// not already where stderr goes. Under Claude Code's hooks stderr is a pipe that Claude Code
-/// shows late (or not at all) while the terminal shows at once what is written to it.
+/// The controlling terminal (`/dev/tty`), opened when first written to. [`Ui`] writes to it
+/// only when stderr is not a terminal already (then stderr is where the user looks, and a
+/// second copy would show every line twice). Under Claude Code's hooks stderr is a pipe that Claude Code shows
+/// late (or marks as errors) while the terminal shows at once what is written to it, but only
+/// until Claude Code draws its screen: each line is written only if [`tty_allowed`] says so
+/// at that moment.
 #[derive(Default)]
 pub struct Terminal {
     file: std::sync::OnceLock<Option<std::fs::File>>,
+    /// Run by Claude Code as one of its hooks (`CLAUDE_CODE_ENTRYPOINT` is set).
+    under_claude: bool,
 }
 
 impl Terminal {
+    pub fn new(under_claude: bool) -> Terminal {
+        Terminal {
+            file: std::sync::OnceLock::new(),
+            under_claude,
+        }
+    }
+
     fn open() -> Option<std::fs::File> {
         #[cfg(unix)]
         {
-            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-            let tty = std::fs::OpenOptions::new()
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
                 .write(true)
                 .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
                 .open("/dev/tty")
-                .ok()?;
-            // Not twice: stderr may be this very terminal.
-            let stderr = std::fs::metadata("/dev/stderr").ok();
-            let same = match (tty.metadata().ok(), stderr) {
-                (Some(t), Some(e)) => t.rdev() == e.rdev() && t.rdev() != 0,
-                _ => false,
-            };
-            (!same && !claude_code_is_drawing()).then_some(tty)
+                .ok()
         }
         #[cfg(not(unix))]
         None
     }
 }
 
-/// Whether a Claude Code above this process has been running long enough to have drawn its
-/// screen. At its start-up the terminal is blank while `awsAuthRefresh` runs, and a line
-/// written to it shows at once; later Claude Code shows the hook's output in its own box, and
-/// writing to the terminal would garble what it drew (measured with 2.1.197 and 2.1.332).
-/// Linux only (`/proc`); elsewhere `false`.
-#[cfg(unix)]
-fn claude_code_is_drawing() -> bool {
+/// Whether a line may be written to the controlling terminal now. `claude_age` is how long the
+/// Claude Code above this process has been running, when one is found. Claude Code draws its
+/// screen about 21 s after its start (measured with 2.1.197 and 2.1.332, 20.7-21.9 s) and is
+/// blank until then, so a line written before shows at once; after, it would garble what
+/// Claude Code drew (on 2.1.332 it lands in the prompt's input row). Run as Claude Code's hook
+/// with no Claude Code found above (another platform, another process tree), nothing is
+/// written: the hook's stdout shows in Claude Code's own box.
+pub fn tty_allowed(under_claude: bool, claude_age: Option<f64>) -> bool {
+    match claude_age {
+        Some(age) => age <= CLAUDE_DRAWS_AFTER,
+        None => !under_claude,
+    }
+}
+
+/// Seconds after its start before which Claude Code has surely not drawn (it draws at about 21).
+pub const CLAUDE_DRAWS_AFTER: f64 = 15.0;
+
+/// How long the Claude Code above this process has been running, in seconds, if one is within
+/// four generations. Linux only (`/proc`); elsewhere `None`.
+fn claude_age() -> Option<f64> {
     #[cfg(target_os = "linux")]
     {
         // `pid`'s parent and start time (in clock ticks since boot), from /proc/PID/stat.
@@ -243,24 +274,25 @@ fn claude_code_is_drawing() -> bool {
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
         let mut pid = std::process::id();
         for _ in 0..4 {
-            let Some((parent, _)) = stat(pid) else {
-                return false;
-            };
+            let (parent, _) = stat(pid)?;
             pid = parent;
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             if comm.to_ascii_lowercase().contains("claude") {
                 let started = stat(pid).map_or(uptime, |(_, start)| start as f64 / ticks);
-                return uptime - started > 15.0;
+                return Some(uptime - started);
             }
         }
-        false
+        None
     }
     #[cfg(not(target_os = "linux"))]
-    false
+    None
 }
 
 impl Sink for Terminal {
     fn line(&self, text: &str) {
+        if !tty_allowed(self.under_claude, claude_age()) {
+            return;
+        }
         if let Some(mut tty) = self.file.get_or_init(Self::open).as_ref() {
             // Claude Code may have the terminal in raw mode: end lines with \r\n.
             let _ = write!(tty, "{text}\r\n");
@@ -274,6 +306,9 @@ pub struct Ui {
     sink: Box<dyn Sink>,
     /// Where a prompt is shown besides `sink` (the controlling terminal).
     terminal: Option<Box<dyn Sink>>,
+    /// Where prompts go instead of `sink` once [`Ui::prompts_on_stdout`] is called.
+    out: Option<Box<dyn Sink>>,
+    prompts_out: std::sync::atomic::AtomicBool,
     /// Warnings that matter only if the command succeeds (see [`Ui::warn_if_served`]).
     held: std::sync::Mutex<Vec<String>>,
 }
@@ -283,37 +318,81 @@ impl Ui {
         Ui {
             sink: Box::new(sink),
             terminal: None,
+            out: None,
+            prompts_out: Default::default(),
             held: Default::default(),
         }
     }
 
-    /// `sink`, with prompts also shown on `terminal`.
-    pub fn with_terminal(sink: impl Sink + 'static, terminal: impl Sink + 'static) -> Ui {
+    /// `sink`, with prompts also shown on `terminal`, and on `out` instead of `sink` once
+    /// asked to ([`Ui::prompts_on_stdout`]).
+    pub fn with_terminal(
+        sink: impl Sink + 'static,
+        terminal: impl Sink + 'static,
+        out: impl Sink + 'static,
+    ) -> Ui {
         Ui {
             sink: Box::new(sink),
             terminal: Some(Box::new(terminal)),
+            out: Some(Box::new(out)),
+            prompts_out: Default::default(),
             held: Default::default(),
         }
     }
 
-    /// stderr, with prompts also on the controlling terminal.
-    pub fn stderr() -> Ui {
-        Ui::with_terminal(Stderr, Terminal::default())
+    /// stderr, with prompts also on the controlling terminal (only while Claude Code, if it
+    /// runs this process as its hook, has not drawn: `under_claude`).
+    pub fn stderr(under_claude: bool) -> Ui {
+        Ui::with_terminal(Stderr, Terminal::new(under_claude), StdoutLines)
     }
 
-    /// A line for the controlling terminal only (what stderr gets in another form).
+    /// From now on the prompts (the sign-in line, its outcome) go to stdout rather than stderr:
+    /// `creds login` run as Claude Code's `awsAuthRefresh`, which shows stdout plainly and marks
+    /// stderr lines as errors.
+    pub fn prompts_on_stdout(&self) {
+        self.prompts_out
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The line that says where to sign in, when it is the whole of what is shown: not on a
+    /// terminal, where the long form follows ([`Ui::on_terminal`]).
+    pub fn sign_in_line(&self, line: &str) {
+        if self.prompting_out() || !self.on_terminal() {
+            self.prompt(line);
+        }
+    }
+
+    fn prompting_out(&self) -> bool {
+        self.out.is_some() && self.prompts_out.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A line for the controlling terminal only (what stderr gets in another form), when
+    /// stderr is not that terminal.
     pub fn terminal(&self, line: &str) {
-        if let Some(terminal) = &self.terminal {
+        if let Some(terminal) = self.terminal.as_ref().filter(|_| !self.on_terminal()) {
             terminal.line(line);
         }
     }
 
-    /// A line the user must see now (a sign-in URL and code, its outcome): on stderr and on
-    /// the controlling terminal.
+    /// A line the user must see now (a sign-in URL and code, its outcome): on stderr (stdout
+    /// after [`Ui::prompts_on_stdout`]), and on the controlling terminal when that is not
+    /// where stderr already shows.
     pub fn prompt(&self, line: &str) {
-        self.say(line);
-        if let Some(terminal) = &self.terminal {
+        match &self.out {
+            Some(out) if self.prompting_out() => out.line(line),
+            _ => self.say(line),
+        }
+        if let Some(terminal) = self.terminal.as_ref().filter(|_| !self.on_terminal()) {
             terminal.line(line);
+        }
+    }
+
+    /// A line of the outcome that needs no one's attention (`login`: already signed in): on
+    /// stderr, or on stdout after [`Ui::prompts_on_stdout`], never on the terminal.
+    pub fn note(&self, line: &str) {
+        match &self.out {
+            Some(out) if self.prompting_out() => out.line(line),
+            _ => self.say(line),
         }
     }
 
@@ -388,4 +467,97 @@ pub fn document(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Captured lines, read as if on a terminal or not.
+    #[derive(Clone, Default)]
+    struct Screen(Captured, bool);
+
+    impl Sink for Screen {
+        fn line(&self, text: &str) {
+            self.0.line(text);
+        }
+        fn is_terminal(&self) -> bool {
+            self.1
+        }
+    }
+
+    fn screens(stderr_on_terminal: bool) -> (Ui, Captured, Captured, Captured) {
+        let (stderr, tty, out) = (
+            Captured::default(),
+            Captured::default(),
+            Captured::default(),
+        );
+        let ui = Ui::with_terminal(
+            Screen(stderr.clone(), stderr_on_terminal),
+            tty.clone(),
+            out.clone(),
+        );
+        (ui, stderr, tty, out)
+    }
+
+    #[test]
+    fn each_line_once_per_screen() {
+        // In a terminal: the long form follows, so the one line is not written; the outcome once.
+        let (ui, stderr, tty, out) = screens(true);
+        ui.sign_in_line("Sign in to x: URL (code C)");
+        ui.prompt("creds: signed in");
+        assert_eq!(stderr.lines(), ["creds: signed in"]);
+        assert!(tty.lines().is_empty() && out.lines().is_empty());
+        // stderr piped (a program captures it): the one line on stderr and on the terminal.
+        let (ui, stderr, tty, out) = screens(false);
+        ui.sign_in_line("Sign in to x: URL (code C)");
+        ui.note("creds: x is signed in until T");
+        assert_eq!(
+            stderr.lines(),
+            [
+                "Sign in to x: URL (code C)",
+                "creds: x is signed in until T"
+            ]
+        );
+        assert_eq!(tty.lines(), ["Sign in to x: URL (code C)"]);
+        assert!(out.lines().is_empty());
+        // Claude Code's awsAuthRefresh: stdout instead of stderr (shown plainly), the terminal
+        // as it allows; warnings and errors stay on stderr.
+        let (ui, stderr, tty, out) = screens(false);
+        ui.prompts_on_stdout();
+        ui.sign_in_line("Sign in to x: URL (code C)");
+        ui.note("creds: x is signed in until T");
+        ui.warn("w");
+        assert_eq!(
+            out.lines(),
+            [
+                "Sign in to x: URL (code C)",
+                "creds: x is signed in until T"
+            ]
+        );
+        assert_eq!(tty.lines(), ["Sign in to x: URL (code C)"]);
+        assert_eq!(stderr.lines(), ["creds: warning: w"]);
+    }
+
+    #[test]
+    fn the_terminal_only_before_claude_code_draws() {
+        assert!(
+            tty_allowed(false, None),
+            "no Claude Code: the terminal is ours"
+        );
+        assert!(
+            tty_allowed(true, Some(3.0)),
+            "Claude Code has not drawn yet"
+        );
+        assert!(tty_allowed(false, Some(15.0)));
+        assert!(
+            !tty_allowed(true, Some(15.5)),
+            "it has drawn (at about 21 s)"
+        );
+        assert!(!tty_allowed(false, Some(40.0)));
+        assert!(
+            !tty_allowed(true, None),
+            "its hook, with no Claude Code found above: never"
+        );
+    }
 }

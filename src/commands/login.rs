@@ -81,6 +81,11 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
         }
     }
     let session = session(&settings, &set, args.sso_session.as_deref())?;
+    // Run as Claude Code's awsAuthRefresh: its stdout shows plainly, stderr as errors.
+    if ctx.env.get("CLAUDE_CODE_ENTRYPOINT").is_some() && !args.status && args.renew_ahead.is_none()
+    {
+        ctx.ui.prompts_on_stdout();
+    }
     if let Some(window) = args.renew_ahead {
         // Refresh-ahead's renewal: the refresh token or nothing; never a sign-in.
         let store = token_store(&settings)?;

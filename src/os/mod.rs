@@ -74,6 +74,7 @@ pub fn context() -> Context {
         let env = Env::from_process();
         let keyring_timeout = keyring_timeout(&env);
         let browser = Box::new(browser::SystemBrowser::from_env(&env));
+        let under_claude = env.get("CLAUDE_CODE_ENTRYPOINT").is_some();
         Context {
             env,
             clock: Box::new(SystemClock::new()),
@@ -90,7 +91,7 @@ pub fn context() -> Context {
             browser,
             redirects: Box::new(http::TcpRedirects),
             paths: Paths::default(),
-            ui: crate::ui::Ui::stderr(),
+            ui: crate::ui::Ui::stderr(under_claude),
         }
     }
 }

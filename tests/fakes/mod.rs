@@ -743,6 +743,8 @@ pub struct World {
     pub shown: Captured,
     /// What creds wrote to the controlling terminal.
     pub terminal: Captured,
+    /// The lines creds wrote to stdout (`login` as Claude Code's hook).
+    pub stdout_lines: Captured,
 }
 
 impl World {
@@ -762,6 +764,7 @@ impl World {
             launcher: FakeLauncher::default(),
             shown,
             terminal: Captured::default(),
+            stdout_lines: Captured::default(),
             processes: FakeProcesses::default(),
             redirects: QueuedRedirects::default(),
             browser: RecordingBrowser::default(),
@@ -824,7 +827,11 @@ impl World {
             browser,
             redirects: Box::new(self.redirects.clone()),
             paths: Paths::fixed("/usr/bin/creds".into(), self.dir.path().to_path_buf()),
-            ui: Ui::with_terminal(self.shown.clone(), self.terminal.clone()),
+            ui: Ui::with_terminal(
+                self.shown.clone(),
+                self.terminal.clone(),
+                self.stdout_lines.clone(),
+            ),
         }
     }
 }

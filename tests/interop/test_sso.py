@@ -197,3 +197,24 @@ def test_setup_sso_writes_profiles_from_the_portal(creds_bin, home, moto, fake_s
     assert out.returncode == 0, out.stderr
     got = home.run([sys.executable, "-c", boto3, moto.url])
     assert got.returncode == 0, got.stderr
+
+
+def test_login_in_a_terminal_writes_each_line_once(creds_bin, home, moto, fake_sso):
+    """Issue 17, item 7: `creds login` with stderr on a terminal (tmux): the long form of the
+    sign-in (no one-line form besides it) and "signed in" once each; the terminal is stderr,
+    so nothing is written to it a second time."""
+    import shlex
+    from conftest import Tmux
+    sso_home(home, fake_sso)
+    fake_sso.configure(pending=3)
+    tmux = Tmux(home, f"{shlex.quote(creds_bin)} login --profile dev --no-browser; echo exit=$?; exec cat", "login-tty")
+    try:
+        screen = tmux.wait_for(lambda s: "exit=" in s, 60)
+        assert screen, tmux.screen()
+    finally:
+        tmux.close()
+    assert "exit=0" in screen, screen
+    assert screen.count("creds: signed in to sso-session `corp` until") == 1, screen
+    assert screen.count("Open this URL:") == 1, screen
+    assert screen.count("and enter the code:") == 1, screen
+    assert "(code CODE-" not in screen, f"the one-line form besides the long one:\n{screen}"

@@ -116,7 +116,7 @@ impl Flow<'_> {
             until: format_time(crate::wire::later(now, remaining)),
             pid: std::process::id(),
         };
-        self.ctx.ui.prompt(&pending.line(now));
+        self.ctx.ui.sign_in_line(&pending.line(now));
         self.store.write_pending(self.session, &pending);
     }
 
@@ -160,7 +160,7 @@ pub fn login(
     let deadline = ctx.clock.monotonic().saturating_add(opts.timeout);
     if !opts.force {
         if let Some((token, renewed)) = good_token(ctx, store, session, endpoints)? {
-            ctx.ui.say(&format!(
+            ctx.ui.note(&format!(
                 "creds: {} is signed in until {}{}",
                 session.describe(),
                 format_time(token.expires_at),
@@ -202,7 +202,7 @@ pub fn login(
         if (!opts.force || written_meanwhile)
             && freshness(&token, ctx.clock.now()) == Freshness::Fresh
         {
-            ctx.ui.say(&format!(
+            ctx.ui.note(&format!(
                 "creds: {} is signed in until {}",
                 session.describe(),
                 format_time(token.expires_at)
