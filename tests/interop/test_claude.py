@@ -184,10 +184,24 @@ def test_interactive_sign_in_is_visible_at_once(creds_bin, home, moto, fake_sso,
         assert screen, f"Claude Code {version}: no URL and code on the screen within 10 s:\n{tmux.screen()}"
         shown_after = time.monotonic() - started
         assert shown_after < 5, shown_after
-        # Approved: the login ends, Claude Code draws its prompt; a question gets the fake's answer.
+        # Approved only once Claude Code has drawn (at about 21 s): what creds writes then must
+        # not land on its screen (issue 17, item 13).
+        drawn = tmux.wait_for(lambda s: "Sign-in" in s or "Cloud authentication" in s, 40)
+        assert drawn, f"Claude Code {version} drew no box for the hook:\n{tmux.screen()}"
+        assert time.monotonic() - tmux.started > 16, "approved after Claude Code has drawn"
+        signin = [line for line in drawn.splitlines() if "(code CODE-" in line]
+        if version == "2.1.332":
+            # stdout lines show plainly, stderr lines are marked as errors.
+            assert signin and not any("✘" in line for line in signin), f"the sign-in line marked as an error:\n{drawn}"
         fake_sso.configure(pending=0)
         ready = tmux.wait_for(lambda s: f"Claude Code v{version}" in s and "❯" in s, 60)
         assert ready, f"Claude Code {version} did not become ready:\n{tmux.screen()}"
+        time.sleep(2)
+        ready = tmux.screen()
+        prompt_rows = [line for line in ready.splitlines() if "❯" in line]
+        assert prompt_rows and not any("creds" in line or "signed in" in line for line in prompt_rows), \
+            f"Claude Code {version}: creds wrote into the prompt's input row:\n{ready}"
+        assert "creds: signed in" not in ready, f"Claude Code {version}: written over its screen:\n{ready}"
         time.sleep(1)
         tmux.keys("say hi", "Enter")
         answered = tmux.wait_for(lambda s: TEXT in s, 60)
