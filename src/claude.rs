@@ -136,11 +136,15 @@ impl Hooks {
         }
     }
 
+    /// The `env` block: Bedrock and its region, and no `AWS_PROFILE`. With `awsCredentialExport`
+    /// set, Claude Code signs every Bedrock request with what creds prints; an `AWS_PROFILE`
+    /// only made Claude Code's own SDK resolve the profile again at every start (measured with
+    /// 2.1.197 and 2.1.332 on an SSO profile: 3 and 2 GetRoleCredentials a start with it, 1
+    /// without, creds' own; the same answer, no slower).
     fn env(&self) -> Map<String, Value> {
         let mut env = Map::new();
         env.insert("CLAUDE_CODE_USE_BEDROCK".into(), "1".into());
         env.insert("AWS_REGION".into(), self.region.clone().into());
-        env.insert("AWS_PROFILE".into(), self.profile.clone().into());
         env
     }
 
@@ -179,7 +183,14 @@ impl Hooks {
             }
         }
         match settings.get_mut("env") {
-            Some(Value::Object(existing)) => existing.extend(self.env()),
+            Some(Value::Object(existing)) => {
+                existing.extend(self.env());
+                // The AWS_PROFILE an older `setup claude` put there (another profile is the
+                // user's, and `doctor` names the mismatch).
+                if existing.get("AWS_PROFILE").and_then(Value::as_str) == Some(&self.profile) {
+                    existing.remove("AWS_PROFILE");
+                }
+            }
             Some(_) => {
                 return Err(Error::config(format!(
                     "{}: `env` is not an object; fix it, then run this again",

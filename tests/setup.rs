@@ -13,7 +13,7 @@ fn setup_claude_merges_keeps_a_backup_and_is_idempotent() {
     let env = TestEnv::new();
     env.config(STATIC);
     std::fs::create_dir_all(env.home().join(".claude")).unwrap();
-    let before = "{\n  \"theme\": \"dark\",\n  \"permissions\": {\n    \"allow\": [\"Bash(ls)\"]\n  },\n  \"env\": {\n    \"FOO\": \"bar\"\n  }\n}\n";
+    let before = "{\n  \"theme\": \"dark\",\n  \"permissions\": {\n    \"allow\": [\"Bash(ls)\"]\n  },\n  \"env\": {\n    \"FOO\": \"bar\",\n    \"AWS_PROFILE\": \"keys\"\n  }\n}\n";
     std::fs::write(settings(&env), before).unwrap();
     env.run(&["setup", "claude", "-p", "keys"]).ok();
     let text = std::fs::read_to_string(settings(&env)).unwrap();
@@ -30,7 +30,8 @@ fn setup_claude_merges_keeps_a_backup_and_is_idempotent() {
     );
     assert_eq!(
         doc["env"],
-        serde_json::json!({"FOO": "bar", "CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "eu-west-1", "AWS_PROFILE": "keys"})
+        serde_json::json!({"FOO": "bar", "CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "eu-west-1"}),
+        "no AWS_PROFILE (an older setup's is removed): with awsCredentialExport it only made Claude Code resolve the profile itself again"
     );
     let keys: Vec<&str> = doc
         .as_object()
@@ -79,7 +80,7 @@ fn setup_claude_for_sso_adds_the_login_hook_and_prints_without_writing() {
         printed["awsAuthRefresh"],
         format!("{} login --profile dev", bin())
     );
-    assert_eq!(printed["env"]["AWS_PROFILE"], "dev");
+    assert_eq!(printed["env"].get("AWS_PROFILE"), None);
     assert!(!settings(&env).exists(), "--print changes nothing");
     let target = env.dir.path().join("custom.json");
     env.run(&[

@@ -102,9 +102,24 @@ def test_sso_profile(creds_bin, home, moto, fake_sso, bedrock, claude):
     key = exported_key(home, creds_bin, "dev")
     assert key.startswith("ASIASSO")
     assert_signed_with(bedrock, key)
-    # creds fetched the role credentials once; with awsAuthRefresh set, Claude Code also probes
-    # its own default chain (AWS_PROFILE), which makes its own SSO calls.
+    # Only creds called IAM Identity Center: setup claude's env has no AWS_PROFILE, so Claude
+    # Code's own SDK does not resolve the profile again (issue 17, item 13).
+    assert "AWS_PROFILE" not in settings["env"]
+    assert fake_sso.count("GetRoleCredentials") == 1
     assert fake_sso.count_by("GetRoleCredentials", "aws-sdk-rust") == 1
+
+
+def test_claude_codes_start_renews_and_fetches_once(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """The SSO token inside its refresh window at Claude Code's start: one renewal and one
+    GetRoleCredentials in all, both creds' (with AWS_PROFILE in the env block, Claude Code's
+    SDK fetched the role credentials again: 3 in all on 2.1.197, 2 on 2.1.332)."""
+    claude_home(home, fake_sso, bedrock, token_minutes=10)
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    out = run_claude(home, claude)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert TEXT in out.stdout
+    calls = {op: (fake_sso.count(op), fake_sso.count_by(op, "aws-sdk-rust")) for op in ("CreateToken", "GetRoleCredentials")}
+    assert calls == {"CreateToken": (1, 1), "GetRoleCredentials": (1, 1)}, calls
 
 
 def test_cross_account_chain_on_sso(creds_bin, home, moto, fake_sso, bedrock, claude):
@@ -113,13 +128,11 @@ def test_cross_account_chain_on_sso(creds_bin, home, moto, fake_sso, bedrock, cl
     out = run_claude(home, claude)
     assert out.returncode == 0, out.stdout + out.stderr
     assert TEXT in out.stdout
-    # Claude Code's own awsAuthRefresh probe resolves AWS_PROFILE through its SDK and assumes
-    # the role itself too (moto cannot tell the callers apart); creds' own export afterwards is
-    # a cache hit, and every Bedrock request carries creds' key.
-    assumed = moto.count(ROLE)
-    assert assumed >= 1
+    # One AssumeRole in all (no AWS_PROFILE for Claude Code's SDK to resolve itself); creds'
+    # own export afterwards is a cache hit, and every Bedrock request carries creds' key.
+    assert moto.count(ROLE) == 1
     key = exported_key(home, creds_bin, "cross")
-    assert moto.count(ROLE) == assumed, "creds answered from its cache"
+    assert moto.count(ROLE) == 1, "creds answered from its cache"
     assert_signed_with(bedrock, key)
     assert fake_sso.count_by("GetRoleCredentials", "aws-sdk-rust") == 1
 
