@@ -43,6 +43,14 @@ pub fn all_settings_paths(home: Option<&Path>, cwd: &Path) -> Vec<PathBuf> {
             .iter()
             .map(PathBuf::from),
     );
+    // In the home folder the project's settings are the user's: one file, read once.
+    let mut seen = Vec::new();
+    files.retain(|p| {
+        let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        let new = !seen.contains(&real);
+        seen.push(real);
+        new
+    });
     files
 }
 
@@ -222,7 +230,6 @@ pub struct Pointer {
     pub format_claude: bool,
     pub refresh_logs_in: bool,
     pub env_region: Option<String>,
-    pub uses_bedrock: bool,
 }
 
 /// How `settings` points Claude Code at creds, if it does.
@@ -249,8 +256,20 @@ pub fn pointer(settings: &Map<String, Value>) -> Option<Pointer> {
             .and_then(Value::as_str)
             .is_some_and(|c| c.contains("login")),
         env_region: env_str("AWS_REGION").map(str::to_string),
-        uses_bedrock: env_str("CLAUDE_CODE_USE_BEDROCK") == Some("1"),
     })
+}
+
+/// The profile `settings`' `awsAuthRefresh` signs in for, when it runs `creds login`.
+pub fn refresh_profile(settings: &Map<String, Value>) -> Option<String> {
+    let command = settings.get("awsAuthRefresh").and_then(Value::as_str)?;
+    if !(command.contains("creds") && command.contains(" login")) {
+        return None;
+    }
+    command
+        .split_whitespace()
+        .skip_while(|w| *w != "--profile" && *w != "-p")
+        .nth(1)
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -275,7 +294,7 @@ mod tests {
         assert_eq!(merged["env"]["AWS_REGION"], "eu-west-1");
         let p = pointer(&merged).unwrap();
         assert_eq!(p.profile, "keys");
-        assert!(p.format_claude && p.uses_bedrock && !p.refresh_logs_in);
+        assert!(p.format_claude && !p.refresh_logs_in);
         let bad = parse_settings(path, r#"{"env": 1}"#).unwrap();
         assert!(hooks.merge_into(bad, path).is_err());
         assert!(parse_settings(path, "{\n oops")
@@ -300,6 +319,21 @@ mod tests {
                 r"C:\Program Files\ClaudeCode\managed-settings.json",
                 r"C:\ProgramData\ClaudeCode\managed-settings.json"
             ]
+        );
+        // Started in the home folder, the project's settings file is the user's: once.
+        let home = Path::new("/h");
+        let in_home = all_settings_paths(Some(home), home);
+        assert_eq!(
+            in_home
+                .iter()
+                .filter(|p| p.ends_with(".claude/settings.json"))
+                .count(),
+            1,
+            "{in_home:?}"
+        );
+        assert_eq!(
+            all_settings_paths(Some(home), Path::new("/w")).len(),
+            in_home.len() + 1
         );
         let all = all_settings_paths(None, Path::new("/w"));
         assert_eq!(
@@ -334,6 +368,9 @@ pub struct Outside {
     pub bedrock_base_url: Option<String>,
     pub aws_profile: Option<String>,
     pub aws_region: Option<String>,
+    /// `CLAUDE_CODE_USE_BEDROCK` in the environment (Claude Code honours it when no settings
+    /// file sets it).
+    pub use_bedrock: Option<String>,
 }
 
 /// A setting that keeps creds from doing its job, and how to fix it.
@@ -374,6 +411,7 @@ pub fn bedrock_findings(
     outside: &Outside,
     profile: &str,
     exists: &dyn Fn(&str) -> bool,
+    session_of: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<Finding> {
     let setup = format!("creds setup claude --profile {profile}");
     let mut out = Vec::new();
@@ -447,6 +485,39 @@ pub fn bedrock_findings(
                 });
             }
         }
+        if let (Some(p), Some(login)) = (pointer(map), refresh_profile(map)) {
+            // awsAuthRefresh must renew the session the exported profile's credentials come
+            // from, else a sign-in leaves the export failing.
+            for (other, what) in [
+                Some((p.profile.clone(), "awsCredentialExport exports".to_string())),
+                aws_profile
+                    .as_ref()
+                    .map(|(v, w)| (v.clone(), format!("AWS_PROFILE (in {w}) is"))),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if other.is_empty() || other == login {
+                    continue;
+                }
+                if let (Some(a), Some(b)) = (session_of(&login), session_of(&other)) {
+                    if a == b {
+                        continue; // the same session: signing in for one renews the other
+                    }
+                }
+                let sessions = |name: &str| {
+                    session_of(name).map_or("no IAM Identity Center session".to_string(), |s| s)
+                };
+                out.push(Finding {
+                    problem: format!(
+                        "{shown}: awsAuthRefresh signs in for profile `{login}` ({}) but {what} profile `{other}` ({}): they share no sso-session, so signing in does not renew what Claude Code uses",
+                        sessions(&login),
+                        sessions(&other)
+                    ),
+                    fix: format!("creds setup claude --profile {}", p.profile),
+                });
+            }
+        }
         if let (Some(p), Some((env_profile, where_))) = (pointer(map), &aws_profile) {
             if !p.profile.is_empty() && &p.profile != env_profile {
                 out.push(Finding {
@@ -457,6 +528,21 @@ pub fn bedrock_findings(
         }
     }
     let uses_creds = files.iter().any(|(_, map)| pointer(map).is_some());
+    // Claude Code's own truthiness: "1" and "true" (and "yes", "on") alike; a settings file's
+    // value wins over the environment's, which counts when none sets it.
+    if uses_creds {
+        match effective("CLAUDE_CODE_USE_BEDROCK", outside.use_bedrock.clone()) {
+            Some((value, _)) if truthy(&value) => {}
+            Some((value, where_)) => out.push(Finding {
+                problem: format!("CLAUDE_CODE_USE_BEDROCK is \"{value}\" (in {where_}): Claude Code will not use Bedrock"),
+                fix: setup.clone(),
+            }),
+            None => out.push(Finding {
+                problem: "CLAUDE_CODE_USE_BEDROCK is not set (in no settings' env nor in the environment): Claude Code will not use Bedrock".into(),
+                fix: setup.clone(),
+            }),
+        }
+    }
     if uses_creds && effective("AWS_REGION", outside.aws_region.clone()).is_none() {
         out.push(Finding {
             problem: "Claude Code has no AWS_REGION for Bedrock (not in any settings' env nor in the environment)".into(),
@@ -477,27 +563,32 @@ mod findings {
         )
     }
 
+    /// `dev` and `dev-admin` on sso-session `corp`, `other` on `team`, `keys` on none.
+    fn session_of(profile: &str) -> Option<String> {
+        match profile {
+            "dev" | "dev-admin" => Some("sso-session `corp`".into()),
+            "other" => Some("sso-session `team`".into()),
+            _ => None,
+        }
+    }
+
+    fn found(files: &[(String, Map<String, Value>)], outside: &Outside) -> Vec<String> {
+        let exists = |p: &str| p == "/bin/creds" || p == "aws";
+        bedrock_findings(files, outside, "dev", &exists, &session_of)
+            .into_iter()
+            .map(|f| f.problem)
+            .collect()
+    }
+
+    const OK: &str = r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "awsAuthRefresh": "/bin/creds login --profile dev", "env": {"AWS_REGION": "us-east-1", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#;
+
     #[test]
     fn each_setting_that_bypasses_or_breaks_creds() {
-        let exists = |p: &str| p == "/bin/creds" || p == "aws";
-        let ok = file(
-            r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "awsAuthRefresh": "/bin/creds login --profile dev", "env": {"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev"}}"#,
-        );
+        let ok = file(OK);
         assert_eq!(
-            bedrock_findings(
-                std::slice::from_ref(&ok),
-                &Outside::default(),
-                "dev",
-                &exists
-            ),
-            []
+            found(std::slice::from_ref(&ok), &Outside::default()),
+            Vec::<String>::new()
         );
-        let found = |files: &[(String, Map<String, Value>)], outside: &Outside| -> Vec<String> {
-            bedrock_findings(files, outside, "dev", &exists)
-                .into_iter()
-                .map(|f| f.problem)
-                .collect()
-        };
         let bearer = Outside {
             bearer_token: true,
             ..Outside::default()
@@ -517,17 +608,18 @@ mod findings {
         let aws_sso = file(r#"{"awsAuthRefresh": "aws sso login --profile dev"}"#);
         assert!(found(&[ok.clone(), aws_sso], &Outside::default())[0].contains("`aws sso login`"));
         let missing = file(
-            r#"{"awsCredentialExport": "'/opt/old creds' export --profile dev --format claude", "env": {"AWS_REGION": "x"}}"#,
+            r#"{"awsCredentialExport": "'/opt/old creds' export --profile dev --format claude", "env": {"AWS_REGION": "x", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
         );
         assert!(found(&[missing], &Outside::default())[0]
             .contains("runs `/opt/old creds`, which does not exist"));
         let other = file(
-            r#"{"awsCredentialExport": "/bin/creds export --profile prod --format claude", "env": {"AWS_REGION": "x", "AWS_PROFILE": "dev"}}"#,
+            r#"{"awsCredentialExport": "/bin/creds export --profile prod --format claude", "env": {"AWS_REGION": "x", "AWS_PROFILE": "dev", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
         );
         assert!(found(&[other], &Outside::default())[0]
             .contains("exports profile `prod` but AWS_PROFILE is `dev`"));
-        let no_region =
-            file(r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude"}"#);
+        let no_region = file(
+            r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "env": {"CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
+        );
         assert!(
             found(std::slice::from_ref(&no_region), &Outside::default())[0]
                 .contains("no AWS_REGION")
@@ -537,5 +629,67 @@ mod findings {
             ..Outside::default()
         };
         assert_eq!(found(&[no_region], &region), Vec::<String>::new());
+    }
+
+    #[test]
+    fn claude_code_uses_bedrock_when_it_reads_true() {
+        let with = |value: Option<&str>| {
+            let env = match value {
+                Some(v) => format!(r#", "CLAUDE_CODE_USE_BEDROCK": "{v}""#),
+                None => String::new(),
+            };
+            file(&OK.replace(r#", "CLAUDE_CODE_USE_BEDROCK": "1""#, &env))
+        };
+        let shell = |v: &str| Outside {
+            use_bedrock: Some(v.into()),
+            ..Outside::default()
+        };
+        for value in ["1", "true", "TRUE", "yes"] {
+            assert_eq!(
+                found(&[with(Some(value))], &Outside::default()),
+                Vec::<String>::new(),
+                "{value}"
+            );
+        }
+        // Unset in the settings, set in the shell Claude Code starts in: used.
+        assert_eq!(found(&[with(None)], &shell("1")), Vec::<String>::new());
+        assert_eq!(found(&[with(None)], &shell("true")), Vec::<String>::new());
+        // The settings' value wins over the shell's.
+        let off = found(&[with(Some("0"))], &shell("1"));
+        assert_eq!(off, ["CLAUDE_CODE_USE_BEDROCK is \"0\" (in the env block of s.json): Claude Code will not use Bedrock"]);
+        assert!(found(&[with(None)], &Outside::default())[0]
+            .contains("CLAUDE_CODE_USE_BEDROCK is not set"));
+    }
+
+    #[test]
+    fn a_sign_in_for_another_session_is_named() {
+        let login = |profile: &str, aws_profile: Option<&str>| {
+            let mut text = OK.replace("login --profile dev", &format!("login --profile {profile}"));
+            if let Some(p) = aws_profile {
+                text = text.replace(
+                    r#""AWS_REGION""#,
+                    &format!(r#""AWS_PROFILE": "{p}", "AWS_REGION""#),
+                );
+            }
+            file(&text)
+        };
+        // Another profile of the same session: signing in renews it too.
+        let same = found(&[login("dev-admin", None)], &Outside::default());
+        assert_eq!(same, Vec::<String>::new());
+        // Another session: both named, with their sessions.
+        assert_eq!(
+            found(&[login("other", None)], &Outside::default()),
+            ["s.json: awsAuthRefresh signs in for profile `other` (sso-session `team`) but awsCredentialExport exports profile `dev` (sso-session `corp`): they share no sso-session, so signing in does not renew what Claude Code uses"]
+        );
+        // AWS_PROFILE, from the shell, naming yet another: also named.
+        let outside = Outside {
+            aws_profile: Some("keys".into()),
+            ..Outside::default()
+        };
+        let text = found(&[login("dev", None)], &outside).join("\n");
+        assert!(
+            text.contains("awsAuthRefresh signs in for profile `dev` (sso-session `corp`) but AWS_PROFILE (in the environment) is profile `keys` (no IAM Identity Center session)"),
+            "{text}"
+        );
     }
 }

@@ -270,7 +270,7 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
         let needed_now = hops.first().is_some_and(|h| h.source.cacheable()) && fresh_from.is_none();
         check_sso(ctx, settings, sso, needed_now, d);
     }
-    check_claude(ctx, settings, &chain, d);
+    check_claude(ctx, settings, set, &chain, d);
 }
 
 fn check_region(settings: &Settings, d: &mut Diagnosis) {
@@ -488,7 +488,13 @@ fn check_sso(
 }
 
 /// Whether Claude Code's settings files run creds for this profile and region.
-fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagnosis) {
+fn check_claude(
+    ctx: &Context,
+    settings: &Settings,
+    set: &ProfileSet,
+    chain: &Chain,
+    d: &mut Diagnosis,
+) {
     let profile = d.profile.clone();
     let home = settings.home.as_ref().map(|h| h.value.as_path());
     let setup = format!("creds setup claude --profile {profile}");
@@ -516,6 +522,14 @@ fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagn
             .get("AWS_REGION")
             .or_else(|| env.get("AWS_DEFAULT_REGION"))
             .map(str::to_string),
+        use_bedrock: env.get("CLAUDE_CODE_USE_BEDROCK").map(str::to_string),
+    };
+    // The IAM Identity Center session a profile's credentials come from, as `login` shows it.
+    let session_of = |name: &str| match chain::resolve(set, name).map(|c| c.base) {
+        Ok(Base::Sso(sso)) => crate::sso::Session::from_chain(&sso, name)
+            .ok()
+            .map(|s| s.describe()),
+        _ => None,
     };
     let exists = |program: &str| {
         if program.contains('/') {
@@ -524,7 +538,7 @@ fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagn
         env.get("PATH")
             .is_some_and(|path| std::env::split_paths(path).any(|dir| dir.join(program).is_file()))
     };
-    for finding in claude::bedrock_findings(&files, &outside, &profile, &exists) {
+    for finding in claude::bedrock_findings(&files, &outside, &profile, &exists, &session_of) {
         d.problem(finding.problem, finding.fix);
     }
     for (shown, map) in &files {
@@ -559,9 +573,6 @@ fn check_claude(ctx: &Context, settings: &Settings, chain: &Chain, d: &mut Diagn
                     fix,
                 );
             }
-        }
-        if !p.uses_bedrock {
-            d.problem(format!("{shown}: env CLAUDE_CODE_USE_BEDROCK is not \"1\": Claude Code will not use Bedrock"), &setup);
         }
     }
 }
