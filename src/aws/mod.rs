@@ -12,6 +12,7 @@
 //! cache-hit path never pays for either. Nothing here knows about profiles or caches.
 
 pub mod metadata;
+pub mod proxy;
 pub mod signin;
 pub mod sso;
 pub mod sts;
@@ -232,6 +233,34 @@ where
                 root_cause(err)
             ),
         ),
+        // A proxy that turned the request away: asked what it answers, and named.
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+            if matches!(err, SdkError::DispatchFailure(_)) || io_cause(err) =>
+        {
+            match proxy::why_refused(endpoint) {
+                Some(why) => Error::new(
+                    Kind::Network,
+                    format!("{operation}: cannot reach {endpoint}: {why}"),
+                ),
+                None => return Some(unreached(operation, endpoint, err)),
+            }
+        }
+        _ => return Some(unreached(operation, endpoint, err)),
+    })
+}
+
+/// [`transport_error`] when no proxy explains the failure.
+fn unreached<E, R>(
+    operation: &str,
+    endpoint: &str,
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Error
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match err {
         SdkError::DispatchFailure(_) => Error::new(
             Kind::Network,
             format!(
@@ -249,7 +278,7 @@ where
         ),
         SdkError::ResponseError(_) => bad_reply(operation, endpoint, &root_cause(err)),
         _ => Error::other(format!("{operation}: {}", root_cause(err))),
-    })
+    }
 }
 
 /// The error for a reply that is not what the operation returns (a proxy's page, a truncated

@@ -255,4 +255,15 @@ def test_sts_calls_go_through_a_proxy_with_credentials(creds_bin, home, moto, pr
     env = dict(home.env, HTTP_PROXY=f"http://user:wrong@127.0.0.1:{port}")
     out = subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 6, out.stderr
-    assert "proxy" in out.stderr and out.stdout == "", out.stderr
+    assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    # Named (issue 17, item 9): the proxy, the variable, its refusal; never the password.
+    assert f"the proxy http://user:***@127.0.0.1:{port} (from HTTP_PROXY) refused the credentials in HTTP_PROXY (HTTP 401" in out.stderr, out.stderr
+    assert "wrong" not in out.stderr
+    # Through a CONNECT tunnel (https), with and without credentials.
+    for proxy_url, said in [(f"http://user:wrong@127.0.0.1:{port}", "refused the credentials in HTTPS_PROXY (HTTP 401"),
+                            (f"http://127.0.0.1:{port}", "asks for credentials (HTTP 407")]:
+        env = dict(home.env, HTTPS_PROXY=proxy_url, AWS_ENDPOINT_URL_STS="https://127.0.0.1:1")
+        out = subprocess.run([creds_bin, "export", "--profile", "hop2", "--no-cache"], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 6, out.stderr
+        assert "(from HTTPS_PROXY) " + said in out.stderr, out.stderr
+        assert "tunnel error" not in out.stderr
