@@ -108,6 +108,9 @@ pub struct Settings {
     /// environment of this shell does not carry over to them; see [`Settings::saved_region`]).
     pub profile_region: Option<Sourced<String>>,
     pub sts: StsTarget,
+    /// FIPS and dual-stack endpoints, and where each setting came from.
+    pub fips: Option<Sourced<bool>>,
+    pub dual_stack: Option<Sourced<bool>>,
     pub sts_endpoint: Option<Sourced<String>>,
     pub sso_endpoint: Option<Sourced<String>>,
     pub sso_oidc_endpoint: Option<Sourced<String>>,
@@ -362,6 +365,30 @@ pub fn cache_dir_on(platform: crate::platform::Platform, env: &Env) -> Option<So
     Some(Sourced::new(dir, Origin::Default))
 }
 
+/// A true-or-false setting the SDKs read from `var`, else the profile's `key` (`true` or
+/// `false`, in any case); anything else is exit 3 naming where it came from.
+pub fn flag(
+    env: &Env,
+    section: Option<&Section>,
+    var: &'static str,
+    key: &str,
+) -> Result<Option<Sourced<bool>>> {
+    let Some(raw) = env_or_profile(env, section, var, key) else {
+        return Ok(None);
+    };
+    let value = match raw.value.trim().to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(Error::config(format!(
+                "{} is `{other}` ({}); use true or false",
+                key, raw.origin
+            )))
+        }
+    };
+    Ok(Some(Sourced::new(value, raw.origin)))
+}
+
 /// `CREDS_CACHE`: `file` (the default) or `none`.
 pub fn cache_mode(env: &Env, section: Option<&Section>) -> Result<Sourced<Mode>> {
     let Some(Sourced { value, origin }) =
@@ -562,8 +589,22 @@ impl Settings {
 
         let sts_endpoint = endpoint(env, set, section, &STS)?;
         let ca_bundle = ca_bundle(env, section)?;
+        let fips = flag(env, section, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint")?;
+        let dual_stack = flag(
+            env,
+            section,
+            "AWS_USE_DUALSTACK_ENDPOINT",
+            "use_dualstack_endpoint",
+        )?;
+        let variant = crate::aws::Variant {
+            fips: fips.as_ref().is_some_and(|f| f.value),
+            dual_stack: dual_stack.as_ref().is_some_and(|d| d.value),
+        };
         Ok(Settings {
+            fips,
+            dual_stack,
             sts: StsTarget {
+                variant,
                 region: region
                     .as_ref()
                     .map_or(DEFAULT_STS_REGION.to_string(), |r| r.value.clone()),
@@ -596,6 +637,7 @@ impl Settings {
     /// The IAM Identity Center endpoint overrides.
     pub fn sso_endpoints(&self) -> Endpoints {
         Endpoints {
+            variant: self.sts.variant,
             oidc: self.sso_oidc_endpoint.as_ref().map(|e| e.value.clone()),
             portal: self.sso_endpoint.as_ref().map(|e| e.value.clone()),
             ca_bundle: self.ca_bundle.as_ref().map(|c| c.value.clone()),

@@ -85,6 +85,46 @@ pub fn json_object(fields: &[(&str, String)]) -> String {
     format!("{{{}}}", body.join(", "))
 }
 
+/// `s` with every byte but the unreserved ones (RFC 3986) as `%XX`.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+`; a malformed escape stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let mut rest = bytes.clone();
+                match (rest.next().and_then(hex), rest.next().and_then(hex)) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi.wrapping_mul(16) | lo);
+                        bytes = rest;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -778,6 +778,7 @@ fn plan(config: &str, profile: &str, env: &creds::context::Env) -> Vec<creds::so
         region: "us-east-1".into(),
         endpoint: None,
         ca_bundle: None,
+        variant: Default::default(),
     };
     let inputs = creds::source::PlanInputs {
         env,
@@ -1977,6 +1978,83 @@ fn the_commands_environment_never_shows_a_secret_in_debug() {
         "{shown}"
     );
     assert!(!shown.contains("fake-token"), "{shown}");
+}
+
+#[test]
+fn fips_and_dual_stack_endpoints_as_the_sdks_resolve_them() {
+    let mut w = World::new();
+    // The profile's use_fips_endpoint, the environment's dual-stack setting.
+    w.config(&CHAIN.replace("[profile b]\n", "[profile b]\nuse_fips_endpoint = true\n"));
+    export(&w, "b").unwrap();
+    // Every call of the chain, as the selected profile's region (the world's AWS_REGION).
+    assert_eq!(
+        w.sts.endpoints(),
+        [
+            "https://sts-fips.us-east-1.amazonaws.com",
+            "https://sts-fips.us-east-1.amazonaws.com"
+        ]
+    );
+    w.vars
+        .push(("AWS_USE_DUALSTACK_ENDPOINT".into(), "true".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    let text = creds::commands::doctor::render(&d);
+    assert!(
+        text.contains("STS endpoint: https://sts-fips.us-east-1.api.aws (regional; FIPS from "),
+        "{text}"
+    );
+    assert!(
+        text.contains("dual-stack from AWS_USE_DUALSTACK_ENDPOINT"),
+        "{text}"
+    );
+    // The environment wins over the profile; a value that is not true or false is exit 3.
+    w.vars
+        .push(("AWS_USE_FIPS_ENDPOINT".into(), "false".into()));
+    let text = creds::commands::doctor::render(&creds::commands::doctor::diagnose(
+        &w.context(false),
+        Some("b"),
+    ));
+    assert!(
+        text.contains("STS endpoint: https://sts.us-east-1.api.aws (regional; dual-stack from"),
+        "{text}"
+    );
+    w.vars.pop();
+    w.vars.push(("AWS_USE_FIPS_ENDPOINT".into(), "yes".into()));
+    let err = export(&w, "b").unwrap_err();
+    assert_eq!(err.kind, Kind::Config);
+    assert!(
+        err.message.contains("use_fips_endpoint is `yes`"),
+        "{}",
+        err.message
+    );
+    // IAM Identity Center: the portal and OIDC endpoints follow too (and the PKCE page).
+    let mut w = World::new();
+    w.config(&SSO.replace(
+        "[profile dev]\n",
+        "[profile dev]\nuse_fips_endpoint = true\n",
+    ));
+    let text = creds::commands::doctor::render(&creds::commands::doctor::diagnose(
+        &w.context(false),
+        Some("dev"),
+    ));
+    assert!(
+        text.contains("endpoints: portal https://portal.sso-fips.us-east-1.amazonaws.com, OIDC https://oidc-fips.us-east-1.amazonaws.com"),
+        "{text}"
+    );
+    w.vars
+        .push(("AWS_USE_DUALSTACK_ENDPOINT".into(), "true".into()));
+    let endpoints = creds::aws::sso::Endpoints {
+        oidc: None,
+        portal: None,
+        ca_bundle: None,
+        variant: creds::aws::Variant {
+            fips: false,
+            dual_stack: true,
+        },
+    };
+    assert_eq!(
+        creds::aws::sso::oidc_base("eu-west-1", &endpoints).unwrap(),
+        "https://oidc.eu-west-1.api.aws"
+    );
 }
 
 #[test]

@@ -192,6 +192,7 @@ fn sts_replies() {
         region: "us-east-1".into(),
         endpoint: Some(server.url()),
         ca_bundle: None,
+        variant: Default::default(),
     };
     let with = creds::secret::Credentials {
         access_key_id: "AKIDFUZZ".into(),
@@ -263,6 +264,7 @@ fn sso_replies() {
         oidc: Some(server.url()),
         portal: Some(server.url()),
         ca_bundle: None,
+        variant: Default::default(),
     };
     let token = creds::secret::Secret::new("access-1");
     let registration = Registration {

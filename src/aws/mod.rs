@@ -29,6 +29,29 @@ use std::time::Duration;
 /// first where it applies.
 pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
 
+/// The endpoint variants the SDKs choose with `AWS_USE_FIPS_ENDPOINT` (`use_fips_endpoint`) and
+/// `AWS_USE_DUALSTACK_ENDPOINT` (`use_dualstack_endpoint`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variant {
+    pub fips: bool,
+    pub dual_stack: bool,
+}
+
+/// The URL of an endpoint the SDK's rules resolved (no network: the rules run in memory).
+pub fn resolve<F>(future: F, service: &str) -> Result<String>
+where
+    F: std::future::Future<
+        Output = std::result::Result<
+            aws_smithy_types::endpoint::Endpoint,
+            aws_smithy_runtime_api::box_error::BoxError,
+        >,
+    >,
+{
+    block_on(future)?
+        .map(|e| e.url().to_string())
+        .map_err(|e| Error::config(format!("the {service} endpoint cannot be worked out: {e}")))
+}
+
 /// Runs `future` on a single-threaded runtime made for this call, for at most
 /// [`CALL_DEADLINE`] (then exit 6).
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {

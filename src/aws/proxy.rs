@@ -99,8 +99,8 @@ pub fn connect_request(proxy: &str, target: &str) -> Option<(String, Vec<u8>)> {
         let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
         let decoded = format!(
             "{}:{}",
-            crate::sso::login::redirect::percent_decode(user),
-            crate::sso::login::redirect::percent_decode(password)
+            crate::wire::percent_decode(user),
+            crate::wire::percent_decode(password)
         );
         request.push_str(&format!(
             "Proxy-Authorization: Basic {}\r\n",

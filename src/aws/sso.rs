@@ -29,6 +29,8 @@ pub struct Endpoints {
     pub portal: Option<String>,
     /// The certificates to trust instead of the system's (`AWS_CA_BUNDLE`, `ca_bundle`).
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// FIPS and dual-stack, as for STS.
+    pub variant: crate::aws::Variant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,23 +147,48 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-/// The OIDC service's base URL, for the PKCE `/authorize` page.
-pub fn oidc_base(region: &str, endpoints: &Endpoints) -> String {
-    endpoints
-        .oidc
-        .clone()
-        .unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
+/// The OIDC service's base URL (for the PKCE `/authorize` page), from the SDK's endpoint rules:
+/// the override, else the region's, FIPS and dual-stack as set. No network.
+pub fn oidc_base(region: &str, endpoints: &Endpoints) -> Result<String> {
+    use aws_sdk_ssooidc::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region.to_string())
+        .use_fips(endpoints.variant.fips)
+        .use_dual_stack(endpoints.variant.dual_stack)
+        .set_endpoint(endpoints.oidc.clone())
+        .build()
+        .map_err(|e| Error::config(format!("the SSO OIDC endpoint cannot be worked out: {e}")))?;
+    crate::aws::resolve(DefaultResolver::new().resolve_endpoint(&params), "SSO OIDC")
+}
+
+/// The IAM Identity Center portal's URL (GetRoleCredentials, the account listings), as
+/// [`oidc_base`].
+pub fn portal_base(region: &str, endpoints: &Endpoints) -> Result<String> {
+    use aws_sdk_sso::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region.to_string())
+        .use_fips(endpoints.variant.fips)
+        .use_dual_stack(endpoints.variant.dual_stack)
+        .set_endpoint(endpoints.portal.clone())
+        .build()
+        .map_err(|e| Error::config(format!("the SSO portal endpoint cannot be worked out: {e}")))?;
+    crate::aws::resolve(
+        DefaultResolver::new().resolve_endpoint(&params),
+        "the SSO portal",
+    )
 }
 
 pub struct AwsSso;
 
 macro_rules! config {
-    ($krate:ident, $region:expr, $endpoint:expr, $ca_bundle:expr) => {{
+    ($krate:ident, $region:expr, $endpoint:expr, $ca_bundle:expr, $variant:expr) => {{
         let mut config = $krate::Config::builder()
             .behavior_version($krate::config::BehaviorVersion::latest())
             .region($krate::config::Region::new($region.to_string()))
             .retry_config(crate::aws::retries())
             .timeout_config(crate::aws::timeouts())
+            .use_fips($variant.fips)
+            .use_dual_stack($variant.dual_stack)
             .http_client(crate::aws::http_client($ca_bundle)?);
         if let Some(endpoint) = $endpoint {
             config = config.endpoint_url(endpoint.clone());
@@ -182,7 +209,8 @@ fn oidc(region: &str, endpoints: &Endpoints) -> Result<(aws_sdk_ssooidc::Client,
         aws_sdk_ssooidc,
         region,
         &endpoints.oidc,
-        endpoints.ca_bundle.as_deref()
+        endpoints.ca_bundle.as_deref(),
+        endpoints.variant
     );
     Ok((client, describe(&endpoints.oidc, "SSO OIDC", region)))
 }
@@ -193,7 +221,8 @@ fn portal(region: &str, endpoints: &Endpoints) -> Result<(aws_sdk_sso::Client, S
         aws_sdk_sso,
         region,
         &endpoints.portal,
-        endpoints.ca_bundle.as_deref()
+        endpoints.ca_bundle.as_deref(),
+        endpoints.variant
     );
     Ok((
         client,

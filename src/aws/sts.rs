@@ -15,6 +15,9 @@ pub struct StsTarget {
     pub endpoint: Option<String>,
     /// The certificates to trust instead of the system's (`AWS_CA_BUNDLE`, `ca_bundle`).
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// `AWS_USE_FIPS_ENDPOINT` / `use_fips_endpoint` and `AWS_USE_DUALSTACK_ENDPOINT` /
+    /// `use_dualstack_endpoint`: the endpoint the SDK's rules give for them.
+    pub variant: crate::aws::Variant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,12 +110,30 @@ impl AwsSts {
         if let Some(endpoint) = &target.endpoint {
             config = config.endpoint_url(endpoint.clone());
         }
+        config = config
+            .use_fips(target.variant.fips)
+            .use_dual_stack(target.variant.dual_stack);
         Ok(aws_sdk_sts::Client::from_conf(
             config
                 .http_client(crate::aws::http_client(target.ca_bundle.as_deref())?)
                 .build(),
         ))
     }
+}
+
+/// The URL STS calls for `target` go to, from the SDK's own endpoint rules (regional; FIPS and
+/// dual-stack as set; an override as it is). No network.
+pub fn resolved_endpoint(target: &StsTarget) -> Result<String> {
+    use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(target.region.clone())
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack)
+        .use_global_endpoint(false)
+        .set_endpoint(target.endpoint.clone())
+        .build()
+        .map_err(|e| Error::config(format!("the STS endpoint cannot be worked out: {e}")))?;
+    crate::aws::resolve(DefaultResolver::new().resolve_endpoint(&params), "STS")
 }
 
 /// Keeps the `Date` header of a reply (the SDK's output does not carry it).

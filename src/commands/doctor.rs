@@ -85,6 +85,8 @@ pub struct HopState {
 pub struct SsoState {
     pub session: String,
     pub state: String,
+    /// The IAM Identity Center endpoints that will be called (portal, OIDC).
+    pub endpoints: String,
     pub login_needed: bool,
     /// A sign-in in progress: its URL, code and time left.
     pub pending: Option<String>,
@@ -293,9 +295,24 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
             format!("add `region = us-east-1` (or yours) to [profile {p}], or set AWS_REGION"),
         );
     }
-    d.sts_endpoint = Some(match &settings.sts_endpoint {
-        Some(e) => format!("{} (from {})", e.value, e.origin),
-        None => format!("regional ({})", settings.sts.region),
+    // The endpoint that will be called, from the SDK's own rules.
+    let variants: Vec<String> = [
+        ("FIPS", &settings.fips),
+        ("dual-stack", &settings.dual_stack),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| {
+        set.as_ref()
+            .filter(|s| s.value)
+            .map(|s| format!("{name} from {}", s.origin))
+    })
+    .collect();
+    let resolved = crate::aws::sts::resolved_endpoint(&settings.sts);
+    d.sts_endpoint = Some(match (&settings.sts_endpoint, resolved) {
+        (Some(e), _) => format!("{} (from {})", e.value, e.origin),
+        (None, Ok(url)) if variants.is_empty() => format!("{url} (regional)"),
+        (None, Ok(url)) => format!("{url} (regional; {})", variants.join(", ")),
+        (None, Err(e)) => e.message,
     });
     if let Some(bundle) = &settings.ca_bundle {
         let path = bundle.value.display();
@@ -477,9 +494,17 @@ fn check_sso(
         );
         d.blocking(&err, format!("run `{}`", session.login_command));
     }
+    let endpoints = settings.sso_endpoints();
+    let url = |r: Result<String>| r.unwrap_or_else(|e| e.message);
+    let endpoints = format!(
+        "portal {}, OIDC {}",
+        url(crate::aws::sso::portal_base(&session.region, &endpoints)),
+        url(crate::aws::sso::oidc_base(&session.region, &endpoints))
+    );
     d.sso = Some(SsoState {
         session: session.describe(),
         state,
+        endpoints,
         login_needed,
         pending,
         needed_now,
@@ -839,6 +864,7 @@ pub fn render(d: &Diagnosis) -> String {
     }
     if let Some(sso) = &d.sso {
         lines.push(format!("{}: {}", sso.session, sso.state));
+        lines.push(format!("  endpoints: {}", sso.endpoints));
         if let Some(pending) = &sso.pending {
             lines.push(format!("  sign-in in progress: {pending}"));
         }

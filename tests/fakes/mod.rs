@@ -46,6 +46,8 @@ struct StsState {
     failures: VecDeque<Error>,
     /// How long issued credentials last.
     lifetime: Option<Duration>,
+    /// Where each AssumeRole would have gone (the SDK's endpoint rules for its target).
+    endpoints: Vec<String>,
 }
 
 /// STS: answers every call with new credentials valid for an hour from the clock's now.
@@ -73,6 +75,10 @@ impl FakeSts {
     }
     pub fn fail_next(&self, err: Error) {
         self.state.lock().unwrap().failures.push_back(err);
+    }
+    /// Where each AssumeRole would have gone.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.state.lock().unwrap().endpoints.clone()
     }
     pub fn set_lifetime(&self, lifetime: Duration) {
         self.state.lock().unwrap().lifetime = Some(lifetime);
@@ -145,10 +151,12 @@ impl Sts for FakeSts {
 
     fn assume_role(
         &self,
-        _: &StsTarget,
+        target: &StsTarget,
         with: &Credentials,
         request: &AssumeRoleRequest,
     ) -> Result<Credentials> {
+        let endpoint = creds::aws::sts::resolved_endpoint(target).unwrap();
+        self.state.lock().unwrap().endpoints.push(endpoint);
         self.answer_mfa(
             "AssumeRole",
             Some(&request.role_arn),

@@ -35,7 +35,7 @@ pub fn run(flow: &Flow<'_>) -> Result<(Registration, TokenGrant)> {
     let redirect_uri = format!("http://127.0.0.1:{}{CALLBACK_PATH}", listener.port());
     let url = format!(
         "{}/authorize?response_type=code&client_id={}&redirect_uri={}&state={}&code_challenge_method=S256&scopes={}&code_challenge={challenge}",
-        oidc_base(&session.region, flow.endpoints).trim_end_matches('/'),
+        oidc_base(&session.region, flow.endpoints)?.trim_end_matches('/'),
         percent_encode(&reg.client_id),
         percent_encode(&redirect_uri),
         percent_encode(&state),
