@@ -32,9 +32,13 @@ use chrono::{DateTime, Duration, Utc};
 
 /// How long a hop below the last must still be valid to be used for the next call.
 pub const INTERMEDIATE_TTL: Duration = Duration::minutes(5);
-/// The least a short-lived chain's credentials are handed out with: Claude Code stops
-/// honouring `Expiration` below 5 minutes.
-pub const FLOOR_TTL: Duration = Duration::minutes(6);
+/// The least credentials are handed out with to Claude Code (`--format claude`, whatever
+/// `--min-ttl` says), and the least a short role's lowered `--min-ttl` goes to. Claude Code
+/// 2.1.197 and 2.1.332 keep `awsCredentialExport`'s output until `Expiration` less 5 minutes,
+/// but for an hour, past expiry, when 6 minutes or less are left (read in both and measured:
+/// README, "Claude Code and short-lived credentials"); a minute more covers the time between
+/// the print and Claude Code's reading, and some clock skew.
+pub const FLOOR_TTL: Duration = Duration::minutes(7);
 /// How long an entry should at least be reusable before it must be fetched again.
 const REUSE: Duration = Duration::minutes(5);
 

@@ -882,7 +882,7 @@ fn a_role_shorter_than_min_ttl_is_served_and_cached() {
     w.clock.advance(std::time::Duration::from_secs(1));
     assert_ne!(export(&w, "b").unwrap(), first);
     assert_eq!(w.sts.assumed(ROLE_B), 2);
-    // The floor: never less than 6 minutes, and an explicit lower --min-ttl is kept.
+    // The floor: never less than 7 minutes, and an explicit lower --min-ttl is kept.
     let hops = |secs: u32| {
         let text = format!("{CHAIN}duration_seconds = {secs}\n");
         plan(&text, "b", &creds::context::Env::default())
@@ -898,6 +898,30 @@ fn a_role_shorter_than_min_ttl_is_served_and_cached() {
     assert_eq!(ttl(3600, 15), 900);
     assert_eq!(ttl(900, 5), 300);
     assert_eq!(ttl(900, 60), 600);
+}
+
+#[test]
+fn claude_code_never_gets_credentials_it_would_keep_past_expiry() {
+    // Claude Code keeps what awsCredentialExport printed for an hour when 6 minutes or less
+    // are left: --format claude never hands out less than 7, whatever --min-ttl says.
+    let w = World::new();
+    w.config(CHAIN);
+    let first = export(&w, "b").unwrap();
+    w.clock.set(t("2030-01-01T00:53:30Z")); // 6.5 minutes left
+    let low = |format| ExportArgs {
+        min_ttl: Duration::minutes(1),
+        format,
+        ..args("b")
+    };
+    assert_eq!(export_with(&w, &low(Format::Process)).unwrap(), first);
+    assert_eq!(
+        w.sts.assumed(ROLE_B),
+        1,
+        "--min-ttl 1m: the cached key serves process"
+    );
+    let claude = export_with(&w, &low(Format::Claude)).unwrap();
+    assert_eq!(w.sts.assumed(ROLE_B), 2, "but not Claude Code");
+    assert_eq!(claude["Credentials"]["Expiration"], "2030-01-01T01:53:30Z");
 }
 
 #[test]

@@ -9,9 +9,14 @@ use crate::output::{self, Format};
 /// Resolves the profile and returns the document to print.
 pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     let format = clap::ValueEnum::to_possible_value(&args.format);
+    // Claude Code keeps credentials with 6 minutes or less left for an hour, past expiry.
+    let min_ttl = match args.format {
+        Format::Claude => args.min_ttl.max(crate::exec::FLOOR_TTL),
+        _ => args.min_ttl,
+    };
     let request = Request {
         profile: args.profile.as_deref(),
-        min_ttl: args.min_ttl,
+        min_ttl,
         refresh: args.refresh,
         no_cache: args.no_cache,
         session_token: args.format == Format::Claude,
