@@ -147,34 +147,44 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// The URL an SDK client of `$krate` calls in `$region` (its endpoint rules, in memory).
+macro_rules! resolved {
+    ($krate:ident, $region:expr, $endpoint:expr, $variant:expr, $what:expr) => {{
+        use $krate::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let params = Params::builder()
+            .region($region.to_string())
+            .use_fips($variant.fips)
+            .use_dual_stack($variant.dual_stack)
+            .set_endpoint($endpoint.clone())
+            .build()
+            .map_err(|e| {
+                Error::config(format!("the {} endpoint cannot be worked out: {e}", $what))
+            })?;
+        crate::aws::resolve(DefaultResolver::new().resolve_endpoint(&params), $what)
+    }};
+}
+
 /// The OIDC service's base URL (for the PKCE `/authorize` page), from the SDK's endpoint rules:
 /// the override, else the region's, FIPS and dual-stack as set. No network.
 pub fn oidc_base(region: &str, endpoints: &Endpoints) -> Result<String> {
-    use aws_sdk_ssooidc::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let params = Params::builder()
-        .region(region.to_string())
-        .use_fips(endpoints.variant.fips)
-        .use_dual_stack(endpoints.variant.dual_stack)
-        .set_endpoint(endpoints.oidc.clone())
-        .build()
-        .map_err(|e| Error::config(format!("the SSO OIDC endpoint cannot be worked out: {e}")))?;
-    crate::aws::resolve(DefaultResolver::new().resolve_endpoint(&params), "SSO OIDC")
+    resolved!(
+        aws_sdk_ssooidc,
+        region,
+        endpoints.oidc,
+        endpoints.variant,
+        "SSO OIDC"
+    )
 }
 
 /// The IAM Identity Center portal's URL (GetRoleCredentials, the account listings), as
 /// [`oidc_base`].
 pub fn portal_base(region: &str, endpoints: &Endpoints) -> Result<String> {
-    use aws_sdk_sso::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let params = Params::builder()
-        .region(region.to_string())
-        .use_fips(endpoints.variant.fips)
-        .use_dual_stack(endpoints.variant.dual_stack)
-        .set_endpoint(endpoints.portal.clone())
-        .build()
-        .map_err(|e| Error::config(format!("the SSO portal endpoint cannot be worked out: {e}")))?;
-    crate::aws::resolve(
-        DefaultResolver::new().resolve_endpoint(&params),
-        "the SSO portal",
+    resolved!(
+        aws_sdk_sso,
+        region,
+        endpoints.portal,
+        endpoints.variant,
+        "SSO portal"
     )
 }
 

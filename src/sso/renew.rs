@@ -162,8 +162,8 @@ pub fn renew_within(
     }
 }
 
-/// A token whose refresh token was refused before: used while it works (with the warning),
-/// else exit 4 saying why, with no call to the service.
+/// A token whose refresh token was refused (now, or before: then with no call to the
+/// service): used while it works (with the warning), else exit 4 saying why.
 fn refused_before(ctx: &Context, session: &Session, token: Token, why: String) -> Result<Renewal> {
     if crate::wire::until(token.expires_at, ctx.clock.now()) <= MIN_USABLE {
         return Err(session.login_needed(&why));
@@ -208,16 +208,7 @@ fn renewal_failed(
     if let Some(refresh_token) = &token.refresh_token {
         store.record_refusal(session, refresh_token.expose(), &why);
     }
-    if !usable {
-        return Err(session.login_needed(&why));
-    }
-    ctx.ui.warn(&format!(
-        "{}: {why}; the token works until {}, then run `{}`",
-        session.describe(),
-        format_time(token.expires_at),
-        session.login_command
-    ));
-    Ok(Renewal::Valid(token))
+    refused_before(ctx, session, token, why)
 }
 
 /// A usable token, renewed first when it is inside the refresh window and can be.

@@ -294,27 +294,22 @@ def wait_for(name):
         time.sleep(0.05)
     raise SystemExit(f"no {name}")
 out = {}
-def renewal(name):
-    out[name] = get(60)
+def round_(renewal, meanwhile):
+    # A request that renews through the hanging process, and another while it hangs.
+    age()
+    open(os.path.join(d, "hang"), "w").write("")
+    first = threading.Thread(target=lambda: out.__setitem__(renewal, get(60)))
+    first.start()
+    wait_for("hanging")
+    out[meanwhile] = get(5)
+    open(os.path.join(d, "release"), "w").write("")
+    first.join()
+    os.remove(os.path.join(d, "release"))
 # Round 1: the cached entry is under --min-ttl and its credential_process hangs. Nothing valid
 # has been served yet: a second request is told to try again (503) instead of queueing.
-age()
-open(os.path.join(d, "hang"), "w").write("")
-first = threading.Thread(target=renewal, args=("renewal",))
-first.start()
-wait_for("hanging")
-out["meanwhile"] = get(5)
-open(os.path.join(d, "release"), "w").write("")
-first.join()
+round_("renewal", "meanwhile")
 # Round 2: the same, but the credentials served last are still valid: they are served.
-os.remove(os.path.join(d, "release"))
-age()
-second = threading.Thread(target=renewal, args=("renewal2",))
-second.start()
-wait_for("hanging")
-out["still_valid"] = get(5)
-open(os.path.join(d, "release"), "w").write("")
-second.join()
+round_("renewal2", "still_valid")
 print(json.dumps(out))
 """
 
