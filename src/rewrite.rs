@@ -9,8 +9,8 @@
 //!   just before the rename it reads the file again, and when it changed (another program,
 //!   such as a user's `>>`, wrote meanwhile) the attempt starts over from the new text;
 //! - after the rename, the replaced file is read once more through the handle kept from the
-//!   read: a write that reached it in the instant before the rename is found there, and the
-//!   edit is made again on top of it.
+//!   read (Unix: Windows cannot replace a file that is open): a write that reached it in the
+//!   instant before the rename is found there, and the edit is made again on top of it.
 //!
 //! The old text is kept in `FILE.bak`, the new one replaces the file atomically with its
 //! permissions, and a symlink is written through. A read-only file is not changed: the user
@@ -60,6 +60,9 @@ pub fn edit(
     let mut recovered: Option<(String, String)> = None;
     for _ in 0..ATTEMPTS {
         let (held, current) = read(&target, path)?;
+        // Windows does not replace a file this process holds open: there the handle goes now
+        // (and a writer holding it open makes the rename wait, `fsutil`'s retries).
+        let held = held.filter(|_| cfg!(unix));
         let base = match recovered.take() {
             Some((base, written)) if current.as_deref() == Some(written.as_str()) => Some(base),
             _ => current.clone(),

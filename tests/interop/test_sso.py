@@ -218,3 +218,43 @@ def test_login_in_a_terminal_writes_each_line_once(creds_bin, home, moto, fake_s
     assert screen.count("Open this URL:") == 1, screen
     assert screen.count("and enter the code:") == 1, screen
     assert "(code CODE-" not in screen, f"the one-line form besides the long one:\n{screen}"
+
+
+SESSION_ENDS = """
+import glob, json, os, sys, urllib.request, urllib.error
+uri, token = os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+cache, token_file = sys.argv[1], sys.argv[2]
+# The session ends: the cached role credentials expire, the SSO token expires and its refresh
+# token is refused from now on.
+for path in glob.glob(os.path.join(cache, "*.json")):
+    entry = json.load(open(path))
+    entry["Credentials"]["Expiration"] = "2001-01-01T00:00:00Z"
+    open(path, "w").write(json.dumps(entry))
+sso = json.load(open(token_file))
+sso.update(expiresAt="2001-01-01T00:00:00Z", refreshToken="revoked-by-the-admin")
+open(token_file, "w").write(json.dumps(sso))
+answers = []
+for _ in range(10):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(uri, headers={"Authorization": token}), timeout=10) as r:
+            answers.append([r.status, ""])
+    except urllib.error.HTTPError as e:
+        answers.append([e.code, json.load(e)["Message"]])
+print(json.dumps(answers))
+"""
+
+
+def test_exec_server_whose_session_ends_asks_once_and_names_the_login(creds_bin, home, moto, fake_sso):
+    """Issue 17, item 13: the SSO session ends under `creds exec --server`: one refused renewal,
+    then every request answered at once with the command to run, which creds' stderr shows
+    once (before, every request tried the refused refresh token again)."""
+    sso_home(home, fake_sso)
+    path = write_token(home, fake_sso.issue(), 120)
+    out = home.run([creds_bin, "exec", "--server", "-p", "dev", "--", sys.executable, "-c", SESSION_ENDS,
+                    str(home.cache), str(path)], timeout=120)
+    assert out.returncode == 0, out.stderr
+    answers = json.loads(out.stdout)
+    assert {status for status, _ in answers} == {403}, answers
+    assert all("run `creds login --profile dev`" in message for _, message in answers), answers
+    assert fake_sso.count("CreateToken") == 1, "one refused renewal"
+    assert out.stderr.count("creds login --profile dev") == 1, out.stderr
