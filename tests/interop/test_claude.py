@@ -240,8 +240,10 @@ def test_sign_in_mid_session_shows_in_claude_codes_box(creds_bin, home, moto, fa
         time.sleep(1)
         tmux.keys("say hi", "Enter")
         assert tmux.wait_for(lambda s: TEXT in s, 60), tmux.screen()
-        # Claude Code has been drawing for a while (creds writes to the terminal only before).
-        time.sleep(max(0.0, 16 - (time.monotonic() - tmux.started)))
+        # Claude Code has been drawing for a while (creds writes to the terminal only before),
+        # and its start-up awsAuthRefresh (run at every start: with no AWS_PROFILE its own
+        # default chain finds nothing) is more than 30 s old, after which it runs it again.
+        time.sleep(max(0.0, 32 - (time.monotonic() - tmux.started)))
         # The session ends: Bedrock refuses the key, the SSO token expires, creds' cache is gone.
         bedrock.rejected.add(exported_key(home, creds_bin, "dev"))
         token = json.loads(token_path(home).read_text())
