@@ -368,7 +368,7 @@ impl Cli {
             command: Command::Export(ExportArgs {
                 profile,
                 format: format.unwrap_or(Format::Process),
-                min_ttl: min_ttl.unwrap_or(chrono::Duration::minutes(15)),
+                min_ttl: min_ttl.unwrap_or(crate::walk::DEFAULT_MIN_TTL),
                 refresh,
                 no_cache,
                 no_refresh_ahead,
@@ -387,6 +387,8 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("900").unwrap().num_seconds(), 900);
         assert_eq!(parse_duration("15m").unwrap().num_seconds(), 900);
+        // clap's `default_value = "15m"` of export and exec is the one default.
+        assert_eq!(parse_duration("15m").unwrap(), crate::walk::DEFAULT_MIN_TTL);
         assert_eq!(parse_duration("1h30m").unwrap().num_seconds(), 5400);
         assert_eq!(parse_duration("0s").unwrap().num_seconds(), 0);
         for bad in [

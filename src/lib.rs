@@ -39,18 +39,20 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
-pub mod exec;
 pub mod fsutil;
 pub mod keyring;
 pub mod os;
 pub mod output;
 pub mod platform;
+pub mod refresh_ahead;
+pub mod resolve;
 pub mod rewrite;
 pub mod secret;
 pub mod settings;
 pub mod source;
 pub mod sso;
 pub mod ui;
+pub mod walk;
 pub mod wire;
 
 /// The renewal lock is held by another process.

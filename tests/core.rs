@@ -888,7 +888,7 @@ fn a_role_shorter_than_min_ttl_is_served_and_cached() {
         plan(&text, "b", &creds::context::Env::default())
     };
     let ttl = |secs: u32, min: i64| {
-        creds::exec::chain_min_ttl(Duration::minutes(min), &hops(secs))
+        creds::walk::chain_min_ttl(Duration::minutes(min), &hops(secs))
             .0
             .num_seconds()
     };

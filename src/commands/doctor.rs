@@ -12,7 +12,7 @@ use crate::cli::DoctorArgs;
 use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
-use crate::exec::INTERMEDIATE_TTL;
+use crate::walk::INTERMEDIATE_TTL;
 use crate::settings::{Flags, Settings};
 use crate::source::{self, process, Hop, PlanInputs};
 use crate::sso::renew::{freshness, Freshness};
@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 /// The `--min-ttl` export uses by default.
-const MIN_TTL: Duration = Duration::minutes(15);
+const MIN_TTL: Duration = crate::walk::DEFAULT_MIN_TTL;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Diagnosis {
@@ -170,7 +170,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
 
 /// `--check`: exports as `creds export` would and asks STS who the credentials are.
 pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
-    let request = crate::exec::Request {
+    let request = crate::resolve::Request {
         profile,
         min_ttl: MIN_TTL,
         refresh: false,
@@ -180,7 +180,7 @@ pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
         mfa_code: None,
         refresh_ahead: None,
     };
-    let identity = crate::exec::credentials(ctx, &request).and_then(|(settings, creds)| {
+    let identity = crate::resolve::credentials(ctx, &request).and_then(|(settings, creds)| {
         ctx.sts
             .get_caller_identity(&settings.sts, &creds)
             .map_err(|e| e.in_profile(&settings.profile.value))
@@ -364,7 +364,7 @@ fn check_chain(
     d: &mut Diagnosis,
 ) -> Option<usize> {
     let now = ctx.clock.now();
-    let (min_ttl, lowered_by) = crate::exec::chain_min_ttl(MIN_TTL, hops);
+    let (min_ttl, lowered_by) = crate::walk::chain_min_ttl(MIN_TTL, hops);
     if let Some(life) = lowered_by {
         d.min_ttl_note = Some(format!(
             "the role lasts {}s, too short for the default --min-ttl of {}s and 5 minutes of reuse: export hands its credentials out with at least {}s left",

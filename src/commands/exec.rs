@@ -70,8 +70,8 @@ fn child_env(mut set: Vec<(&'static str, String)>, region: Option<&str>) -> Chil
     ChildEnv { set, remove }
 }
 
-fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::exec::Request<'a> {
-    crate::exec::Request {
+fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::resolve::Request<'a> {
+    crate::resolve::Request {
         profile: args.profile.as_deref(),
         min_ttl: args.min_ttl,
         refresh: false,
@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
         .ok_or_else(|| Error::usage("name the command to run after --"))?;
     // The credentials first: a failure is creds' own (its exit code, one line), before the
     // command starts.
-    let (settings, creds) = crate::exec::credentials(ctx, &request(args, Some("process")))?;
+    let (settings, creds) = crate::resolve::credentials(ctx, &request(args, Some("process")))?;
     // Served: the held warnings now, before the command takes over stderr (or this process).
     ctx.ui.settle(true);
     let region = settings.region.as_ref().map(|r| r.value.as_str());
@@ -257,7 +257,7 @@ pub fn endpoint_answer(
         return refuse(404, "not found");
     }
     let answer = served.get(ctx, || {
-        let got = crate::exec::credentials(ctx, &request(args, Some("process")));
+        let got = crate::resolve::credentials(ctx, &request(args, Some("process")));
         // The child gets the error; the user, on creds' stderr, gets the warnings either way.
         ctx.ui.settle(true);
         got.map(|(_, creds)| creds)

@@ -1,9 +1,9 @@
-//! `creds export`: the profile's credentials (`crate::exec::credentials`), rendered.
+//! `creds export`: the profile's credentials (`crate::resolve::credentials`), rendered.
 
 use crate::cli::ExportArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::exec::Request;
+use crate::resolve::Request;
 use crate::output::{self, Format};
 
 /// Resolves the profile and returns the document to print.
@@ -11,7 +11,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     let format = clap::ValueEnum::to_possible_value(&args.format);
     // Claude Code keeps credentials with 6 minutes or less left for an hour, past expiry.
     let min_ttl = match args.format {
-        Format::Claude => args.min_ttl.max(crate::exec::FLOOR_TTL),
+        Format::Claude => args.min_ttl.max(crate::walk::FLOOR_TTL),
         _ => args.min_ttl,
     };
     let request = Request {
@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
             .map(|f| f.get_name())
             .filter(|_| !args.no_refresh_ahead && !args.refresh && !args.no_cache),
     };
-    let (settings, creds) = crate::exec::credentials(ctx, &request)?;
+    let (settings, creds) = crate::resolve::credentials(ctx, &request)?;
     if args.format == Format::Claude && creds.session_token.is_none() {
         return Err(Error::other(format!(
             "profile `{}`: no SessionToken, which Claude Code requires",

@@ -32,9 +32,9 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
 /// nothing while the MFA session lasts. For `aws login`, creds does not run the browser
 /// sign-in: a session that is missing or over fails with exit 4 and `aws login --profile P`.
 fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String> {
-    let request = crate::exec::Request {
+    let request = crate::resolve::Request {
         profile: Some(profile),
-        min_ttl: chrono::Duration::minutes(15),
+        min_ttl: crate::walk::DEFAULT_MIN_TTL,
         refresh: args.force,
         no_cache: false,
         session_token: false,
@@ -42,7 +42,7 @@ fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String>
         mfa_code: args.mfa_code.as_deref(),
         refresh_ahead: None,
     };
-    let (_, creds) = crate::exec::credentials(ctx, &request)?;
+    let (_, creds) = crate::resolve::credentials(ctx, &request)?;
     ctx.ui.prompt(&format!(
         "creds: profile `{profile}` has credentials until {}{}",
         creds

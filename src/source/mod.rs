@@ -20,7 +20,7 @@
 //!
 //! [`plan`] turns a [`Chain`] into [`Hop`]s in call order, each with its key (pure: the
 //! environment is a value handed in). [`fetch`] makes one hop's call. The walk, the cache
-//! policy and the locks are `crate::exec`'s.
+//! policy and the locks are `crate::walk`'s.
 
 pub mod assume_role;
 pub mod container;

@@ -1,7 +1,8 @@
 //! The walk: the credentials at the end of a planned chain, each hop from the cache when it
 //! is fresh, otherwise fetched once under the hop's lock. This module holds the cache policy;
-//! what each hop is and how it is fetched is `crate::source`'s. [`credentials`] wires the
-//! settings, the chain, the plan and the walk together for `export` and `doctor --check`.
+//! what each hop is and how it is fetched is `crate::source`'s; `crate::resolve` wires the
+//! settings, the chain, the plan and the walk together for `export`, `exec`, `login` and
+//! `doctor --check`, and `crate::refresh_ahead` schedules renewals after a cache hit.
 //!
 //! - Fresh: the last hop must have `min_ttl` left; the hops below it only [`INTERMEDIATE_TTL`],
 //!   enough to sign the next call.
@@ -18,18 +19,16 @@
 //!   cannot be written (read-only, full, not a directory), is warned about once, and the
 //!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, Mode, LOCK_WAIT};
-use crate::chain;
-use crate::config::ProfileSet;
+use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
-use crate::settings::{Flags, Settings};
 use crate::source::{self, FetchInputs, Hop};
-use crate::source::{process, sso_role, PlanInputs};
 use crate::wire::{format_time, later};
 use chrono::{DateTime, Duration, Utc};
 
+/// The `--min-ttl` of `export`, `exec` and `login`, and what `doctor` checks against.
+pub const DEFAULT_MIN_TTL: Duration = Duration::minutes(15);
 /// How long a hop below the last must still be valid to be used for the next call.
 pub const INTERMEDIATE_TTL: Duration = Duration::minutes(5);
 /// The least credentials are handed out with to Claude Code (`--format claude`, whatever
@@ -169,6 +168,11 @@ impl<'a> Walk<'a> {
 
     fn log(&self, message: impl FnOnce() -> String) {
         self.ctx.ui.verbose(self.opts.verbose, message);
+    }
+
+    /// When the last hop's credentials were fetched, if this walk served them from the cache.
+    pub fn served_from_cache(&self) -> Option<DateTime<Utc>> {
+        self.served_from_cache.get()
     }
 
     /// The credentials at the end of `hops`, with at least `min_ttl` left.
@@ -333,271 +337,3 @@ fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {
         .ok_or_else(|| Error::other(format!("no hop {i} in a chain of {}", hops.len())))
 }
 
-/// What [`credentials`] is asked for.
-#[derive(Debug, Clone)]
-pub struct Request<'a> {
-    pub profile: Option<&'a str>,
-    pub min_ttl: Duration,
-    pub refresh: bool,
-    pub no_cache: bool,
-    /// Turn long-term keys into session credentials (GetSessionToken).
-    pub session_token: bool,
-    pub verbose: bool,
-    /// An MFA code given on the command line (`creds login --mfa-code`).
-    pub mfa_code: Option<&'a str>,
-    /// Refresh-ahead, with the `--format` a renewal exports in (which decides its hops);
-    /// `None` when it is off for this call.
-    pub refresh_ahead: Option<&'a str>,
-}
-
-/// The credentials of a profile, as `creds export` hands them out: settings, chain, plan,
-/// walk. Also what `doctor --check` tests.
-pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Credentials)> {
-    let verbose = request.verbose;
-    let flags = Flags {
-        profile: request.profile,
-        region: None,
-    };
-    // The recursion guard is checked before any file is read.
-    let profile = crate::settings::select_profile(flags.profile, &ctx.env);
-    process::check_guard(&crate::settings::guard(&ctx.env), &profile.value)?;
-
-    let (settings, set) = Settings::load_for_profile(flags, &ctx.env, verbose)?;
-    explain(ctx, verbose, &settings, &set);
-    let env_web_identity = chain::EnvWebIdentity {
-        token_file: ctx
-            .env
-            .get("AWS_WEB_IDENTITY_TOKEN_FILE")
-            .map(str::to_string),
-        role_arn: ctx.env.get("AWS_ROLE_ARN").map(str::to_string),
-        session_name: ctx.env.get("AWS_ROLE_SESSION_NAME").map(str::to_string),
-    };
-    let chain = chain::resolve_or_env(&set, &settings.profile.value, &env_web_identity)?;
-    let endpoints = settings.sso_endpoints();
-    let hops = source::plan(
-        &chain,
-        &PlanInputs {
-            env: &ctx.env,
-            sts: &settings.sts,
-            sso: &endpoints,
-            session_token: request.session_token,
-            imds: &settings.imds,
-            container: &settings.container,
-            login_cache: settings.login_cache.as_ref().map(|d| d.value.as_path()),
-            login_profile: &settings.login_profile,
-        },
-    )?;
-
-    let store = match request.no_cache {
-        true => None,
-        false => settings.cache_store_dir().cloned().map(FileStore::new),
-    };
-    if !request.no_cache && settings.cache_mode.value != Mode::None && settings.cache_dir.is_none()
-    {
-        ctx.ui
-            .warn("no cache directory (set HOME or CREDS_CACHE_DIR); credentials are not cached");
-    }
-    let token_dir = settings.sso_cache_dir().ok();
-    let mut guard = settings.guard.clone();
-    guard.push(settings.profile.value.clone());
-    let at = FetchInputs {
-        sts: &settings.sts,
-        sso: sso_role::Where {
-            endpoints: &endpoints,
-            token_dir: token_dir.as_deref(),
-            lock_dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
-            login_profile: &settings.login_profile,
-        },
-        guard: &guard,
-        process_timeout: settings.process_timeout.value,
-        mfa: crate::source::mfa::Sources {
-            given: request.mfa_code,
-            dialog: ctx.env.get("CREDS_MFA_PROMPT"),
-            process_timeout: settings.process_timeout.value,
-            session_seconds: settings.mfa_session.value,
-        },
-    };
-    let (min_ttl, lowered_by) = chain_min_ttl(request.min_ttl, &hops);
-    if let Some(life) = lowered_by {
-        ctx.ui.verbose(verbose, || {
-            format!(
-                "profile `{}`: the role lasts {}s, too short for --min-ttl {}s and 5 minutes of reuse; handing out credentials with at least {}s left",
-                settings.profile.value,
-                life.num_seconds(),
-                request.min_ttl.num_seconds(),
-                min_ttl.num_seconds()
-            )
-        });
-    }
-    let options = Options {
-        min_ttl,
-        refresh: request.refresh,
-        verbose,
-    };
-    let keyring = settings.cache_mode.value == Mode::Keyring;
-    let walk = Walk::new(ctx, store, keyring, at, options);
-    let creds = walk.resolve(&hops)?;
-    if let (Some(format), Some(window), Some(fetched_at), Some(top)) = (
-        request.refresh_ahead,
-        settings.refresh_ahead.value,
-        walk.served_from_cache.get(),
-        hops.last(),
-    ) {
-        let renewal = Renewal {
-            top,
-            fetched_at,
-            min_ttl,
-            window,
-            format,
-            verbose,
-        };
-        refresh_ahead(ctx, &settings, &creds, &renewal);
-        if let chain::Base::Sso(sso) = &chain.base {
-            token_ahead(ctx, &settings, sso, window, verbose);
-        }
-    }
-    Ok((settings, creds))
-}
-
-/// Refresh-ahead of an IAM Identity Center token: when a cache hit of an SSO chain finds the
-/// session's token renewable and due within its refresh window plus `window`, one detached
-/// `creds login --renew-ahead` renews it with its refresh token (never a sign-in), so that
-/// no caller waits for that either. One file read more on an SSO chain's hit.
-fn token_ahead(
-    ctx: &Context,
-    settings: &Settings,
-    sso: &chain::Sso,
-    window: Duration,
-    verbose: bool,
-) {
-    let (Ok(session), Ok(token_dir), Some(dir)) = (
-        crate::sso::Session::from_chain(sso, &settings.login_profile),
-        settings.sso_cache_dir(),
-        settings.cache_store_dir(),
-    ) else {
-        return;
-    };
-    let store = crate::sso::TokenStore::new(&token_dir, Some(dir));
-    let Ok(Some(token)) = store.read_token(&session) else {
-        return;
-    };
-    let now = ctx.clock.now();
-    let horizon = crate::sso::renew::REFRESH_WINDOW
-        .checked_add(&window)
-        .unwrap_or(window);
-    if !token.refreshable(now) || crate::wire::until(token.expires_at, now) > horizon {
-        return;
-    }
-    let Some(lock) = FileStore::new(dir.clone()).try_renewal(&session.token_lock()) else {
-        return;
-    };
-    let args: Vec<String> = [
-        "login",
-        "--profile",
-        settings.profile.value.as_str(),
-        "--renew-ahead",
-        &horizon.num_seconds().to_string(),
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    if ctx.background.renew(ctx.paths.exe(), &args, lock).is_ok() {
-        ctx.ui.verbose(verbose, || {
-            format!(
-                "{}: the SSO token expires {}: started its renewal in the background",
-                session.describe(),
-                format_time(token.expires_at)
-            )
-        });
-    }
-}
-
-/// What [`refresh_ahead`] looks at.
-struct Renewal<'a> {
-    top: &'a Hop,
-    /// When the served credentials were fetched.
-    fetched_at: DateTime<Utc>,
-    min_ttl: Duration,
-    window: Duration,
-    format: &'a str,
-    verbose: bool,
-}
-
-/// Refresh-ahead: when the credentials just served from the cache have at least `min_ttl` left
-/// but will fall under it within `window`, starts one detached `creds export` that renews them
-/// (with `min_ttl + window`, under the usual locks; its output goes nowhere). At most one runs
-/// per hop (the holder of `KEY.renew`); none starts while the hop's last failure is remembered,
-/// nor when a renewal could not do better (credentials that never last `min_ttl + window`), nor
-/// before the entry falls under what the renewal will require (a short role's lowered
-/// `--min-ttl`, see [`chain_min_ttl`]), so every renewal started fetches.
-fn refresh_ahead(ctx: &Context, settings: &Settings, creds: &Credentials, r: &Renewal<'_>) {
-    let (Some(expiration), Some(dir)) = (creds.expiration, settings.cache_store_dir()) else {
-        return;
-    };
-    let now = ctx.clock.now();
-    let horizon = r.min_ttl.checked_add(&r.window).unwrap_or(r.min_ttl);
-    // The renewal runs with `--min-ttl horizon` and lowers it as any export does for a short
-    // role: it fetches only when the entry is under what it will require.
-    let (required, _) = chain_min_ttl(horizon, std::slice::from_ref(r.top));
-    let inside = expiration.signed_duration_since(now) < required;
-    let worth_it = expiration.signed_duration_since(r.fetched_at) > required;
-    if !inside || !worth_it {
-        return;
-    }
-    let store = FileStore::new(dir.clone());
-    if store
-        .read_failure(&r.top.key)
-        .and_then(|f| f.error(now))
-        .is_some()
-    {
-        return;
-    }
-    let Some(lock) = store.try_renewal(&r.top.key) else {
-        return;
-    };
-    let horizon_secs = horizon.num_seconds().to_string();
-    let args: Vec<String> = [
-        "export",
-        "--profile",
-        settings.profile.value.as_str(),
-        "--format",
-        r.format,
-        "--min-ttl",
-        horizon_secs.as_str(),
-        "--no-refresh-ahead",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    let profile = &settings.profile.value;
-    match ctx.background.renew(ctx.paths.exe(), &args, lock) {
-        Ok(()) => ctx.ui.verbose(r.verbose, || {
-            format!(
-                "profile `{profile}`: {}: expires {}, within --min-ttl plus the refresh-ahead window ({}s): started a renewal in the background",
-                r.top.label,
-                format_time(expiration),
-                horizon.num_seconds()
-            )
-        }),
-        Err(e) => ctx.ui.verbose(r.verbose, || {
-            format!("profile `{profile}`: could not start a background renewal: {e}")
-        }),
-    }
-}
-
-/// `-v`: the files read, what they say that is ignored, and which settings are overridden.
-fn explain(ctx: &Context, verbose: bool, settings: &Settings, set: &ProfileSet) {
-    ctx.ui
-        .verbose(verbose, || format!("read {}", set.files_description()));
-    for warning in &set.warnings {
-        ctx.ui.verbose(verbose, || format!("warning: {warning}"));
-    }
-    for s in &settings.shadowed {
-        ctx.ui.verbose(verbose, || {
-            format!(
-                "{} {} from {} is overridden by {}",
-                s.setting, s.value, s.origin, s.by
-            )
-        });
-    }
-}
