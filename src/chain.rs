@@ -1,6 +1,6 @@
 //! Pure: a [`ProfileSet`] and a profile name become a [`Chain`] of hops.
 //!
-//! The rules are the AWS SDKs' (`aws-compat.md` §7.3, smithy-rs `profile/credentials/repr.rs`):
+//! The rules are the AWS SDKs' (`docs/aws-compat.md` §7.3, smithy-rs `profile/credentials/repr.rs`):
 //! - a profile with `role_arn` is an assume-role hop whose source is its `source_profile` or
 //!   its `credential_source`; the first profile's `role_arn` beats its static keys, and from the
 //!   second profile on static keys win;

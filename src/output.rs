@@ -1,4 +1,4 @@
-//! The `creds export` formats, byte for byte (`aws-compat.md` §1.4 and §2).
+//! The `creds export` formats, byte for byte (`docs/aws-compat.md` §1.4 and §2).
 //!
 //! - `process`: the `credential_process` document exactly as `aws configure export-credentials`
 //!   prints it (Python `json.dumps(indent=2)`), with `Expiration` in UTC with `Z`;

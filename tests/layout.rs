@@ -1,5 +1,6 @@
 //! The layout's rules, checked on the source: the top-level modules of `src/` import each
-//! other without cycles, and no command imports another.
+//! other without cycles, no command imports another, and every document a comment cites is in
+//! the repository.
 
 #![allow(clippy::disallowed_methods)]
 
@@ -152,4 +153,27 @@ fn no_command_imports_another() {
             );
         }
     }
+}
+
+/// Every `*.md` file a comment names in backticks (`docs/aws-compat.md`, `README.md`) is in the
+/// repository: the notes the code cites travel with it.
+#[test]
+fn every_cited_document_is_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    sources(&root.join("tests"), &mut files);
+    let mut missing = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in text.lines().filter(|l| l.trim_start().starts_with("//")) {
+            for (i, cited) in line.split('`').enumerate() {
+                let named = i % 2 == 1 && cited.ends_with(".md") && !cited.contains([' ', '*']);
+                if named && !root.join(cited).is_file() {
+                    missing.push(format!("{}: {cited}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "cited but not in the repository: {missing:?}");
 }

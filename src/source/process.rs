@@ -1,6 +1,6 @@
 //! `credential_process`: run a command and read the credentials it prints.
 //!
-//! The output is the AWS `credential_process` document (`aws-compat.md` §1): a JSON object with
+//! The output is the AWS `credential_process` document (`docs/aws-compat.md` §1): a JSON object with
 //! `Version: 1`, `AccessKeyId`, `SecretAccessKey`, and optionally `SessionToken`, `Expiration`
 //! (RFC 3339) and `AccountId`. Keys are matched case-insensitively, as the Rust and Go SDKs do.
 //!

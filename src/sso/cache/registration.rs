@@ -1,4 +1,4 @@
-//! The OIDC client registration cache, shared with the AWS CLI (`aws-compat.md` §4.5).
+//! The OIDC client registration cache, shared with the AWS CLI (`docs/aws-compat.md` §4.5).
 //!
 //! File: `~/.aws/sso/cache/<sha1>.json` where the hashed text is Python's
 //! `json.dumps({"region", "scopes", "session_name", "startUrl", "tool": "botocore"},

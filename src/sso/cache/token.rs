@@ -1,5 +1,5 @@
 //! The SSO token cache file, `~/.aws/sso/cache/<sha1>.json`, exactly as the AWS CLI v2 writes
-//! it (`aws-compat.md` §4): one line of Python `json.dumps` (`", "` and `": "` separators), the
+//! it (`docs/aws-compat.md` §4): one line of Python `json.dumps` (`", "` and `": "` separators), the
 //! keys in the CLI's order, times as `YYYY-MM-DDTHH:MM:SSZ`. Reading is lenient: keys in any
 //! case, times with `Z`, an offset or fractions (as the JavaScript and Go SDKs write them).
 

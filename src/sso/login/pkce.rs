@@ -1,4 +1,4 @@
-//! The OIDC authorization code flow with PKCE (`aws-compat.md` §5.2), as the AWS CLI v2 runs
+//! The OIDC authorization code flow with PKCE (`docs/aws-compat.md` §5.2), as the AWS CLI v2 runs
 //! it for `[sso-session]` profiles: register for `authorization_code`, open
 //! `/authorize?...&code_challenge=...` in the browser, take the code from the redirect to
 //! 127.0.0.1 and exchange it with the verifier.
