@@ -4,7 +4,7 @@ with a hook that prints new keys valid for 4, 6 or 10 minutes at every run. A pr
 start, one 90 s later and one 330 s later (past Expiration - 5 min for 10 minutes, past expiry
 for 4); each hook run and the key of each model request are logged. About 7 minutes, all
 sessions at once. Run from the repository: target/interop-venv/bin/python bench/claude_cache.py
-(the README's "Claude Code and short-lived credentials" records the result)."""
+(docs/claude-code.md, "Claude Code and short-lived credentials", records the result)."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-//! Error type and the exit codes (the README's table, `README.md`).
+//! Error type and the exit codes (their table: `docs/reference.md`).
 //!
 //! Every failure is an [`Error`]: a [`Kind`] that decides the exit code and one line of text
 //! that says what failed and what to do next. Messages are built where the context is known

@@ -136,4 +136,3 @@ pub fn credentials(ctx: &Context, settings: &Settings, creds: &Credentials, r: &
         }),
     }
 }
-

@@ -35,8 +35,8 @@ pub const INTERMEDIATE_TTL: Duration = Duration::minutes(5);
 /// `--min-ttl` says), and the least a short role's lowered `--min-ttl` goes to. Claude Code
 /// 2.1.197 and 2.1.332 keep `awsCredentialExport`'s output until `Expiration` less 5 minutes,
 /// but for an hour, past expiry, when 6 minutes or less are left (read in both and measured:
-/// README, "Claude Code and short-lived credentials"); a minute more covers the time between
-/// the print and Claude Code's reading, and some clock skew.
+/// `docs/claude-code.md`, "Claude Code and short-lived credentials"); a minute more covers the
+/// time between the print and Claude Code's reading, and some clock skew.
 pub const FLOOR_TTL: Duration = Duration::minutes(7);
 /// How long an entry should at least be reusable before it must be fetched again.
 const REUSE: Duration = Duration::minutes(5);
@@ -336,4 +336,3 @@ fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {
     hops.get(i)
         .ok_or_else(|| Error::other(format!("no hop {i} in a chain of {}", hops.len())))
 }
-

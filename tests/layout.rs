@@ -175,5 +175,8 @@ fn every_cited_document_is_in_the_repository() {
             }
         }
     }
-    assert!(missing.is_empty(), "cited but not in the repository: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "cited but not in the repository: {missing:?}"
+    );
 }

@@ -3,8 +3,8 @@
 use crate::cli::ExportArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::resolve::Request;
 use crate::output::{self, Format};
+use crate::resolve::Request;
 
 /// Resolves the profile and returns the document to print.
 pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
