@@ -19,7 +19,7 @@
 //!   cannot be written (read-only, full, not a directory), is warned about once, and the
 //!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure};
+use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, LOCK_WAIT};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
