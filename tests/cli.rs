@@ -1,6 +1,6 @@
 //! Binary tests: the built `creds` in a temporary HOME against a fake STS on 127.0.0.1.
 //! They run on the real clock (the binary has no other); what needs time to pass is tested in
-//! process with a manual clock (`tests/core.rs`), or by editing a cache entry's expiry.
+//! process with a manual clock (`tests/core/`), or by editing a cache entry's expiry.
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 

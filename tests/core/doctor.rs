@@ -1,0 +1,78 @@
+//! `creds doctor`: where settings come from, `--check`, refresh-ahead.
+
+use super::*;
+
+#[test]
+fn doctor_reports_where_settings_come_from_and_what_they_override() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push(("AWS_PROFILE".into(), "b".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), None);
+    assert_eq!(d.exit_code, 0, "{:?}", d.problems);
+    assert_eq!(
+        (d.profile.as_str(), d.profile_from.as_str()),
+        ("b", "AWS_PROFILE")
+    );
+    assert_eq!(d.region.as_deref(), Some("us-east-1"));
+    assert_eq!(d.region_from.as_deref(), Some("AWS_REGION"));
+    assert_eq!(d.shadowed.len(), 1);
+    let text = creds::commands::doctor::render(&d);
+    let config = w.home_path(&[".aws", "config"]);
+    assert!(
+        text.contains(&format!(
+            "  overridden: region eu-west-1 from {}:13 (by AWS_REGION)",
+            config.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("cache: "), "{text}");
+    assert!(text.contains("export: 2 call(s) to AWS needed"), "{text}");
+    export(&w, "b").unwrap();
+    let d = creds::commands::doctor::diagnose(&w.context(false), None);
+    assert_eq!(d.calls_needed, Some(0));
+    assert!(
+        d.chain[2]
+            .cache
+            .starts_with("cached until 2030-01-01T01:00:00Z"),
+        "{:?}",
+        d.chain
+    );
+}
+
+#[test]
+fn doctor_check_asks_sts_who_the_credentials_are() {
+    let w = World::new();
+    w.config(CHAIN);
+    let ctx = w.context(false);
+    let mut d = creds::commands::doctor::diagnose(&ctx, Some("b"));
+    creds::commands::doctor::check(&ctx, Some("b"), &mut d);
+    let check = d.check.as_ref().unwrap();
+    assert_eq!(check.account, "123456789012");
+    assert_eq!(check.clock_skew_seconds, Some(90));
+    // Signed with what export hands out (RoleB's credentials).
+    let calls = w.sts.calls();
+    assert_eq!(calls.last().unwrap().operation, "GetCallerIdentity");
+    assert_eq!(calls.last().unwrap().signed_with, "ASIAFAKE00000002");
+    let text = creds::commands::doctor::render(&d);
+    assert!(text.contains("check: GetCallerIdentity: account 123456789012, arn:aws:sts::123456789012:assumed-role/R/s (clock skew +90s)"), "{text}");
+    assert!(text.contains("clock is 90s off AWS's"), "{text}");
+}
+
+#[test]
+fn doctor_says_how_refresh_ahead_is_set() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!(
+        d.refresh_ahead.as_deref(),
+        Some("renewals start in the background 10 min before --min-ttl is reached (from the default)")
+    );
+    w.vars.push(("CREDS_REFRESH_AHEAD".into(), "off".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!(
+        d.refresh_ahead.as_deref(),
+        Some("off (from CREDS_REFRESH_AHEAD)")
+    );
+    assert!(creds::commands::doctor::render(&d)
+        .contains("refresh ahead: off (from CREDS_REFRESH_AHEAD)"));
+}
