@@ -180,3 +180,76 @@ fn every_cited_document_is_in_the_repository() {
         "cited but not in the repository: {missing:?}"
     );
 }
+
+/// The environment-variable table of `docs/reference.md` and the variables creds reads
+/// (`creds::context::VARIABLES`, the only ones its environment snapshot holds) agree: every
+/// variable read is documented, and every one documented is read. The home and cache
+/// locations (`HOME`, `USERPROFILE`, ...) are in "Where files live", creds' own recursion guard
+/// and renewal lock below the table, and Claude Code's variables `doctor` reads in
+/// `docs/troubleshooting.md`.
+#[test]
+fn the_environment_table_lists_what_creds_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reference = std::fs::read_to_string(root.join("docs/reference.md")).unwrap();
+    let table = reference
+        .split("## Environment variables")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/reference.md has an environment-variable table");
+    let mut documented = BTreeSet::new();
+    for row in table.lines().filter(|l| l.starts_with("| `")) {
+        // The first cell; a variable another library reads itself is named in the second.
+        let first = row.split(" | ").next().unwrap_or_default();
+        let either_case = first.contains("(either case)");
+        for (i, name) in first.split('`').enumerate() {
+            if i % 2 == 1 {
+                documented.insert(name.to_string());
+                if either_case {
+                    documented.insert(name.to_lowercase());
+                }
+            }
+        }
+    }
+    // Documented on other pages of docs/ (checked to be there), or creds' own.
+    let elsewhere = [
+        (
+            "reference.md",
+            &[
+                "HOME",
+                "USERPROFILE",
+                "HOMEDRIVE",
+                "HOMEPATH",
+                "XDG_CACHE_HOME",
+                "LOCALAPPDATA",
+                "_CREDS_PROFILE_CHAIN",
+                "_CREDS_RENEWAL_LOCK",
+            ][..],
+        ),
+        (
+            "troubleshooting.md",
+            &[
+                "AWS_BEARER_TOKEN_BEDROCK",
+                "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+                "ANTHROPIC_BEDROCK_BASE_URL",
+                "CLAUDE_CODE_USE_BEDROCK",
+            ][..],
+        ),
+    ];
+    for (page, names) in elsewhere {
+        let text = std::fs::read_to_string(root.join("docs").join(page)).unwrap();
+        for name in names {
+            assert!(text.contains(name), "docs/{page} does not mention {name}");
+            documented.insert(name.to_string());
+        }
+    }
+    let read: BTreeSet<String> = creds::context::VARIABLES
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let undocumented: Vec<&String> = read.difference(&documented).collect();
+    let unread: Vec<&String> = documented.difference(&read).collect();
+    assert!(
+        undocumented.is_empty() && unread.is_empty(),
+        "read but not in docs/reference.md's table: {undocumented:?}; in the table but never read: {unread:?}"
+    );
+}
