@@ -19,7 +19,7 @@
 //!   cannot be written (read-only, full, not a directory), is warned about once, and the
 //!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, file::LockError, Entry, Failure, LOCK_WAIT};
+use crate::cache::{self, file::FileStore, file::LockError, store::Store, Entry, Failure, LOCK_WAIT};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
@@ -75,9 +75,7 @@ pub struct Options {
 pub struct Walk<'a> {
     ctx: &'a Context,
     /// `None` when caching is off.
-    store: Option<FileStore>,
-    /// Entries in the OS keyring instead of the directory (`CREDS_CACHE=keyring`).
-    keyring: Option<cache::keyring::KeyringEntries<'a>>,
+    store: Option<Store<'a>>,
     at: FetchInputs<'a>,
     opts: Options,
     started: DateTime<Utc>,
@@ -88,6 +86,9 @@ pub struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// A walk over `store` (`None`: uncached), with its entries in the OS keyring when
+    /// `keyring` (`CREDS_CACHE=keyring`). A directory that cannot be used is warned about
+    /// once, and the walk goes on uncached.
     pub fn new(
         ctx: &'a Context,
         store: Option<FileStore>,
@@ -99,62 +100,24 @@ impl<'a> Walk<'a> {
             started: ctx.clock.now(),
             ctx,
             store: None,
-            keyring: None,
             at,
             opts,
             warned: std::cell::Cell::new(false),
             served_from_cache: std::cell::Cell::new(None),
         };
-        let store = store.filter(|s| match s.check() {
-            Ok(()) => {
-                s.sweep();
-                true
-            }
-            Err(why) => {
-                walk.unusable(&why);
-                false
-            }
-        });
-        let keyring = (keyring && store.is_some())
-            .then(|| cache::keyring::KeyringEntries::new(ctx.keyring.as_ref()));
-        Walk {
-            store,
-            keyring,
-            ..walk
-        }
-    }
-
-    /// The keyring cache, while it works.
-    fn keyring(&self) -> Option<&cache::keyring::KeyringEntries<'a>> {
-        self.keyring.as_ref().filter(|k| k.usable())
-    }
-
-    /// Says, once, that the keyring cache failed and the file cache serves instead.
-    fn keyring_failed(&self, why: &crate::keyring::Unavailable) {
-        self.ctx.ui.warn(&format!(
-            "the keyring cache (CREDS_CACHE=keyring) cannot be used: {why}; using the file cache"
-        ));
-    }
-
-    /// The cached entry of `key`: from the keyring in keyring mode, else from the directory.
-    fn read_entry(&self, store: &FileStore, key: &cache::Key) -> Option<Entry> {
-        if let Some(keyring) = self.keyring() {
-            match keyring.read(key) {
-                Ok(entry) => return entry,
-                Err(why) => self.keyring_failed(&why),
-            }
-        }
-        store.read(key)
-    }
-
-    fn write_entry(&self, store: &FileStore, entry: &Entry) -> Result<()> {
-        if let Some(keyring) = self.keyring() {
-            match keyring.write(entry) {
-                Ok(()) => return Ok(()),
-                Err(why) => self.keyring_failed(&why),
-            }
-        }
-        store.write(entry)
+        let store = store
+            .filter(|s| match s.check() {
+                Ok(()) => {
+                    s.sweep();
+                    true
+                }
+                Err(why) => {
+                    walk.unusable(&why);
+                    false
+                }
+            })
+            .map(|files| Store::new(files, keyring.then_some(ctx.keyring.as_ref()), Some(&ctx.ui)));
+        Walk { store, ..walk }
     }
 
     /// Warns, once, that the cache cannot be used.
@@ -195,7 +158,7 @@ impl<'a> Walk<'a> {
             return self.fetch(hops, i);
         };
         if !self.opts.refresh {
-            let entry = self.read_entry(store, &hop.key);
+            let entry = store.read(&hop.key);
             let fetched_at = entry.as_ref().and_then(|e| e.fetched_at());
             if let Some(c) = entry.and_then(|e| e.credentials()) {
                 if cache::fresh(&c, self.ctx.clock.now(), ttl) {
@@ -217,7 +180,7 @@ impl<'a> Walk<'a> {
         // Lock order: this hop's lock is held while `fetch` resolves the parent (and may take
         // the parent's lock); a lock is never taken on a hop above one already held.
         let what = format!("profile `{}` ({})", hop.profile, hop.label);
-        let _lock = match store.lock(&hop.key, LOCK_WAIT, &what, self.ctx.clock.as_ref()) {
+        let _lock = match store.files.lock(&hop.key, LOCK_WAIT, &what, self.ctx.clock.as_ref()) {
             Ok(lock) => lock,
             Err(LockError::Busy(e)) => return Err(e),
             Err(LockError::Unusable(why)) => {
@@ -226,7 +189,7 @@ impl<'a> Walk<'a> {
             }
         };
         let now = self.ctx.clock.now();
-        if let Some(entry) = self.read_entry(store, &hop.key) {
+        if let Some(entry) = store.read(&hop.key) {
             let refreshed_since_start = entry.fetched_at().is_some_and(|t| t > self.started);
             if let Some(c) = entry.credentials().filter(|c| cache::fresh(c, now, ttl)) {
                 if !self.opts.refresh || refreshed_since_start {
@@ -241,7 +204,7 @@ impl<'a> Walk<'a> {
             }
         }
         if !self.opts.refresh {
-            if let Some(err) = store.read_failure(&hop.key).and_then(|f| f.error(now)) {
+            if let Some(err) = store.files.read_failure(&hop.key).and_then(|f| f.error(now)) {
                 return Err(err);
             }
         }
@@ -250,11 +213,11 @@ impl<'a> Walk<'a> {
             Ok(c) => {
                 let now = self.ctx.clock.now();
                 if let Some(entry) = Entry::new(&hop.key, &hop.profile, &hop.label, &c, now) {
-                    if let Err(e) = self.write_entry(store, &entry) {
+                    if let Err(e) = store.write(&entry) {
                         self.unusable(&e.message);
                     }
                 }
-                store.clear_failure(&hop.key);
+                store.files.clear_failure(&hop.key);
                 Ok(c)
             }
             Err(e) => {
@@ -262,7 +225,7 @@ impl<'a> Walk<'a> {
                 // failure of a hop below that is itself remembered is not recorded again.
                 if !e.remembered && matches!(e.kind, Kind::AwsRefused | Kind::Network | Kind::Other)
                 {
-                    let _ = store.write_failure(&hop.key, &self.failure(&e));
+                    let _ = store.files.write_failure(&hop.key, &self.failure(&e));
                 }
                 Err(e)
             }

@@ -9,6 +9,7 @@
 
 pub mod file;
 pub mod keyring;
+pub mod store;
 
 use crate::error::Error;
 use crate::secret::{Credentials, Secret};

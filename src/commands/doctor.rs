@@ -373,9 +373,14 @@ fn check_chain(
             min_ttl.num_seconds()
         ));
     }
-    let store = settings.cache_store_dir().cloned().map(FileStore::new);
-    let keyring = (settings.cache_mode.value == crate::cache::Mode::Keyring)
-        .then(|| crate::cache::keyring::KeyringEntries::new(ctx.keyring.as_ref()));
+    let keyring = settings.cache_mode.value == crate::cache::Mode::Keyring;
+    let store = settings.cache_store_dir().cloned().map(|dir| {
+        crate::cache::store::Store::new(
+            FileStore::new(dir),
+            keyring.then_some(ctx.keyring.as_ref()),
+            None,
+        )
+    });
     let mut fresh_from = None;
     for (i, hop) in hops.iter().enumerate() {
         let ttl = if i.saturating_add(1) == hops.len() {
@@ -384,17 +389,7 @@ fn check_chain(
             INTERMEDIATE_TTL
         };
         let cached = match (&store, hop.source.cacheable()) {
-            (Some(store), true) => {
-                let in_keyring = keyring
-                    .as_ref()
-                    .filter(|k| k.usable())
-                    .and_then(|k| k.read(&hop.key).ok());
-                match in_keyring {
-                    Some(entry) => entry,
-                    None => store.read(&hop.key),
-                }
-                .and_then(|e| e.credentials())
-            }
+            (Some(store), true) => store.read(&hop.key).and_then(|e| e.credentials()),
             _ => None,
         };
         let status = match (&cached, hop.source.cacheable()) {
