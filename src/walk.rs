@@ -19,7 +19,9 @@
 //!   cannot be written (read-only, full, not a directory), is warned about once, and the
 //!   credentials are served uncached.
 
-use crate::cache::{self, file::FileStore, file::LockError, store::Store, Entry, Failure, LOCK_WAIT};
+use crate::cache::{
+    self, file::FileStore, file::LockError, store::Store, Entry, Failure, LOCK_WAIT,
+};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
@@ -116,7 +118,13 @@ impl<'a> Walk<'a> {
                     false
                 }
             })
-            .map(|files| Store::new(files, keyring.then_some(ctx.keyring.as_ref()), Some(&ctx.ui)));
+            .map(|files| {
+                Store::new(
+                    files,
+                    keyring.then_some(ctx.keyring.as_ref()),
+                    Some(&ctx.ui),
+                )
+            });
         Walk { store, ..walk }
     }
 
@@ -180,7 +188,10 @@ impl<'a> Walk<'a> {
         // Lock order: this hop's lock is held while `fetch` resolves the parent (and may take
         // the parent's lock); a lock is never taken on a hop above one already held.
         let what = format!("profile `{}` ({})", hop.profile, hop.label);
-        let _lock = match store.files.lock(&hop.key, LOCK_WAIT, &what, self.ctx.clock.as_ref()) {
+        let _lock = match store
+            .files
+            .lock(&hop.key, LOCK_WAIT, &what, self.ctx.clock.as_ref())
+        {
             Ok(lock) => lock,
             Err(LockError::Busy(e)) => return Err(e),
             Err(LockError::Unusable(why)) => {
@@ -204,7 +215,11 @@ impl<'a> Walk<'a> {
             }
         }
         if !self.opts.refresh {
-            if let Some(err) = store.files.read_failure(&hop.key).and_then(|f| f.error(now)) {
+            if let Some(err) = store
+                .files
+                .read_failure(&hop.key)
+                .and_then(|f| f.error(now))
+            {
                 return Err(err);
             }
         }
