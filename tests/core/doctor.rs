@@ -76,3 +76,51 @@ fn doctor_says_how_refresh_ahead_is_set() {
     assert!(creds::commands::doctor::render(&d)
         .contains("refresh ahead: off (from CREDS_REFRESH_AHEAD)"));
 }
+
+/// Whole outputs, as a user sees them: `doctor` (text and `--json`), `cache list` (text and
+/// `--json`) and the one error line, with the temporary HOME shown as `[HOME]` (the clock is
+/// the fakes' fixed one).
+#[test]
+fn whole_outputs() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push(("AWS_PROFILE".into(), "b".into()));
+    export(&w, "b").unwrap();
+    let home = w.home().display().to_string();
+    let mut settings = insta::Settings::clone_current();
+    // As JSON writes it (a Windows path's backslashes doubled), then as text does.
+    settings.add_filter(&regex_escape(&home.replace('\\', "\\\\")), "[HOME]");
+    settings.add_filter(&regex_escape(&home), "[HOME]");
+    settings.add_filter(r"\\\\|\\", "/");
+    settings.bind(|| {
+        let d = creds::commands::doctor::diagnose(&w.context(false), None);
+        insta::assert_snapshot!("doctor", creds::commands::doctor::render(&d));
+        insta::assert_snapshot!("doctor_json", serde_json::to_string_pretty(&d).unwrap());
+        let ctx = w.context(false);
+        insta::assert_snapshot!(
+            "cache_list",
+            creds::commands::cache::list(&ctx, false).unwrap()
+        );
+        insta::assert_snapshot!(
+            "cache_list_json",
+            creds::commands::cache::list(&ctx, true).unwrap()
+        );
+        let err = export(&w, "nope").unwrap_err();
+        insta::assert_snapshot!(
+            "unknown_profile",
+            format!("exit {}: {}", err.exit_code(), err.message)
+        );
+    });
+}
+
+/// `text` as a regular expression that matches it literally.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' => {
+                format!("\\{c}")
+            }
+            c => c.to_string(),
+        })
+        .collect()
+}
