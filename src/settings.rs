@@ -227,14 +227,74 @@ pub fn ca_bundle(env: &Env, section: Option<&Section>) -> Result<Option<Sourced<
     )))
 }
 
+/// Every setting a variable can set over the profile's key: the one list [`env_or_profile`]
+/// reads through and [`shadows`] reports from.
+pub const LAYERED: &[(&str, &str)] = &[
+    ("AWS_CA_BUNDLE", "ca_bundle"),
+    (
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "ec2_metadata_service_endpoint",
+    ),
+    (
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+        "ec2_metadata_service_endpoint_mode",
+    ),
+    ("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+    ("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+    ("CREDS_CACHE", "creds_cache"),
+    ("CREDS_REFRESH_AHEAD", "creds_refresh_ahead"),
+    ("CREDS_MFA_SESSION_DURATION", "mfa_session_duration"),
+];
+
+/// The values the environment hides: a profile key of [`LAYERED`] that a variable overrides
+/// with another value, and `AWS_DEFAULT_PROFILE` when `--profile` or `AWS_PROFILE` chose
+/// another profile (the region's layers are [`Settings::resolve`]'s).
+pub fn shadows(env: &Env, section: Option<&Section>, profile: &Sourced<String>) -> Vec<Shadowed> {
+    let mut out = Vec::new();
+    for (var, key) in LAYERED {
+        let (Some(value), Some(prop)) = (
+            env.get(var).filter(|v| !v.is_empty()),
+            section
+                .and_then(|s| s.property(key))
+                .filter(|p| !p.value.is_empty()),
+        ) else {
+            continue;
+        };
+        if prop.value != value {
+            out.push(Shadowed {
+                setting: key,
+                value: prop.value.clone(),
+                origin: Origin::File(prop.origin()),
+                by: Origin::Env(var),
+            });
+        }
+    }
+    let default = env.get("AWS_DEFAULT_PROFILE").filter(|p| !p.is_empty());
+    if let Some(default) = default.filter(|d| *d != profile.value) {
+        if profile.origin != Origin::Env("AWS_DEFAULT_PROFILE") {
+            out.push(Shadowed {
+                setting: "profile",
+                value: default.to_string(),
+                origin: Origin::Env("AWS_DEFAULT_PROFILE"),
+                by: profile.origin.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// A setting read from the variable `var`, else from the profile's `key` (an empty value
-/// counts as unset), with where it came from.
+/// counts as unset), with where it came from. Every pair is in [`LAYERED`].
 fn env_or_profile(
     env: &Env,
     section: Option<&Section>,
     var: &'static str,
     key: &str,
 ) -> Option<Sourced<String>> {
+    debug_assert!(
+        LAYERED.contains(&(var, key)),
+        "{var} / {key} must be listed in settings::LAYERED"
+    );
     if let Some(value) = env.get(var).filter(|v| !v.is_empty()) {
         return Some(Sourced::new(value.to_string(), Origin::Env(var)));
     }
@@ -582,6 +642,7 @@ impl Settings {
                 });
             }
         }
+        shadowed.extend(shadows(env, section, &profile));
         let profile_region = match flags.region.filter(|r| !r.is_empty()) {
             Some(r) => Some(Sourced::new(r.to_string(), Origin::Flag("--region"))),
             None => from_profile,

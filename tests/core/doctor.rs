@@ -124,3 +124,31 @@ fn regex_escape(text: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn every_value_the_environment_hides_is_reported() {
+    let mut w = World::new();
+    w.config(&CHAIN.replace(
+        "[profile b]\n",
+        "[profile b]\ncreds_cache = none\ncreds_refresh_ahead = 5m\n",
+    ));
+    w.vars.push(("AWS_PROFILE".into(), "b".into()));
+    w.vars.push(("AWS_DEFAULT_PROFILE".into(), "a".into()));
+    w.vars.push(("CREDS_CACHE".into(), "file".into()));
+    w.vars.push(("CREDS_REFRESH_AHEAD".into(), "5m".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), None);
+    let hidden: Vec<(String, String, String)> = d
+        .shadowed
+        .iter()
+        .map(|s| (s.setting.clone(), s.value.clone(), s.overridden_by.clone()))
+        .collect();
+    assert_eq!(
+        hidden,
+        [
+            ("region".into(), "eu-west-1".into(), "AWS_REGION".into()),
+            ("creds_cache".into(), "none".into(), "CREDS_CACHE".into()),
+            ("profile".into(), "a".into(), "AWS_PROFILE".into()),
+        ],
+        "the same value (creds_refresh_ahead) hides nothing"
+    );
+}
