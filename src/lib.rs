@@ -146,7 +146,9 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     match result {
         Ok((document, code)) => match ui::document(&document) {
             Ok(()) => {
-                if code == 4 {
+                // A report that ends in a verdict (`doctor`): a login needed is said on stderr
+                // too, by the kind the exit code stands for.
+                if error::Kind::from_exit_code(code) == Some(error::Kind::LoginNeeded) {
                     ctx.ui.error("a login is needed; see the report above");
                 }
                 code
