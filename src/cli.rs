@@ -28,9 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Print credentials for a profile (cached until --min-ttl before they expire).
     ///
-    /// Resolves the profile's chain (static keys, credential_source = Environment,
-    /// credential_process, and role_arn + source_profile hops of any depth), reusing every hop
-    /// from the cache while it is fresh, and prints the result on stdout.
+    /// Resolves the profile's chain (IAM Identity Center with silent token renewal, aws login
+    /// sessions, static keys, long-term keys in the OS keyring, credential_source = Environment,
+    /// Ec2InstanceMetadata or EcsContainer, web identity, credential_process, MFA, and role_arn +
+    /// source_profile hops of any depth), reusing every hop from the cache while it is fresh,
+    /// and prints the result on stdout.
     ///
     /// Claude Code (awsCredentialExport) rejects credentials without a SessionToken, so with
     /// `--format claude` long-term access keys are exchanged for session credentials with STS

@@ -253,3 +253,54 @@ fn the_environment_table_lists_what_creds_reads() {
         "read but not in docs/reference.md's table: {undocumented:?}; in the table but never read: {unread:?}"
     );
 }
+
+/// The places that list what creds resolves (the README's first paragraph, `export --help`, the
+/// Debian package's description) name every source it has.
+#[test]
+fn every_source_list_names_every_source() {
+    const SOURCES: &[&str] = &[
+        "IAM Identity Center",
+        "aws login",
+        "static keys",
+        "keyring",
+        "Environment",
+        "Ec2InstanceMetadata",
+        "EcsContainer",
+        "web identity",
+        "credential_process",
+        "MFA",
+        "role",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let first_paragraph = readme.split("\n\n").nth(1).unwrap_or_default().to_string();
+    let cli = std::fs::read_to_string(root.join("src/cli.rs")).unwrap();
+    let export_help = cli
+        .split("/// Print credentials for a profile")
+        .nth(1)
+        .and_then(|rest| rest.split("Export(ExportArgs)").next())
+        .unwrap_or_default()
+        .replace("    /// ", " ")
+        .replace('\n', " ");
+    let deb = std::fs::read_to_string(root.join("packaging/deb/build.sh")).unwrap();
+    let description = deb
+        .split("Description:")
+        .nth(1)
+        .and_then(|rest| rest.split("CONTROL").next())
+        .unwrap_or_default()
+        .replace("\n ", " ");
+    for (place, text) in [
+        (
+            "the README's first paragraph",
+            first_paragraph.replace('\n', " "),
+        ),
+        ("`creds export --help`", export_help),
+        ("the Debian package's description", description),
+    ] {
+        let missing: Vec<&&str> = SOURCES.iter().filter(|s| !text.contains(**s)).collect();
+        assert!(
+            missing.is_empty(),
+            "{place} does not name {missing:?}: {text}"
+        );
+    }
+}

@@ -30,10 +30,13 @@ Depends: libc6 (>= 2.34), libgcc-s1
 Section: utils
 Priority: optional
 Description: AWS credentials for Claude Code, credential_process and shells
- creds resolves a profile of the AWS config files (static keys, role chains,
- IAM Identity Center), caches every hop until shortly before it expires, and
- prints the credentials for Claude Code (awsCredentialExport, awsAuthRefresh),
- any AWS SDK through credential_process, or a shell.
+ creds resolves a profile of the AWS config files (IAM Identity Center with
+ silent token renewal, aws login sessions, static keys, long-term keys in the OS
+ keyring, credential_source = Environment, Ec2InstanceMetadata or EcsContainer,
+ web identity, credential_process, MFA, and role chains of any depth), caches
+ every hop until shortly before it expires, and prints the credentials for
+ Claude Code (awsCredentialExport, awsAuthRefresh), any AWS SDK through
+ credential_process, or a shell.
 CONTROL
 out="target/debian/creds_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$out" >/dev/null
