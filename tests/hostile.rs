@@ -252,19 +252,7 @@ fn fifos_and_symlinks_in_the_cache_neither_hang_nor_redirect() {
     let c = std::ffi::CString::new(entry.to_str().unwrap()).unwrap();
     // SAFETY: a valid C string and mode.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let mut child = env
-        .command(&["export", "-p", "a"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut waited = Duration::ZERO;
-    while child.try_wait().unwrap().is_none() {
-        assert!(waited < Duration::from_secs(30), "export hung on a FIFO");
-        std::thread::sleep(Duration::from_millis(50));
-        waited += Duration::from_millis(50);
-    }
-    let r = crate::support::to_run(child.wait_with_output().unwrap());
+    let r = run_bounded(&env, &["export", "-p", "a"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(sts.calls().len(), 2);
     assert!(

@@ -35,11 +35,7 @@ fn refresh_ahead_starts_one_renewal_inside_the_window() {
     }
     assert_eq!(w.background.started().len(), 1);
     // What the renewal runs: the same export with --min-ttl 1500 fetches RoleB only.
-    let renewal = ExportArgs {
-        min_ttl: Duration::seconds(1500),
-        no_refresh_ahead: true,
-        ..args("b")
-    };
+    let renewal = renewal_args("b");
     let renewed = export_with(&w, &renewal).unwrap();
     assert_ne!(renewed["AccessKeyId"], first["AccessKeyId"]);
     assert_eq!((w.sts.assumed(ROLE_A), w.sts.assumed(ROLE_B)), (1, 2));
@@ -77,11 +73,7 @@ fn refresh_ahead_is_off_when_asked_failing_or_useless() {
     w.config(CHAIN);
     w.sts
         .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
-    let renewal = ExportArgs {
-        min_ttl: Duration::seconds(1500),
-        no_refresh_ahead: true,
-        ..args("b")
-    };
+    let renewal = renewal_args("b");
     assert!(export_with(&w, &renewal).is_err());
     export(&w, "b").unwrap();
     assert!(
@@ -111,11 +103,7 @@ fn refresh_ahead_of_a_short_role_starts_only_renewals_that_fetch() {
     w.config(&CHAIN.replace("[profile b]\n", "[profile b]\nduration_seconds = 1560\n"));
     w.sts.set_lifetime(chrono::Duration::minutes(26));
     export(&w, "b").unwrap();
-    let renewal = ExportArgs {
-        min_ttl: Duration::seconds(1500),
-        no_refresh_ahead: true,
-        ..args("b")
-    };
+    let renewal = renewal_args("b");
     let (mut started, mut fetched) = (0, 0);
     // A hit every 15 seconds for 25 minutes; each renewal that starts runs at once.
     for _ in 0..100 {
@@ -193,11 +181,7 @@ fn a_failing_renewal_leaves_callers_served_until_min_ttl() {
     assert_eq!(w.background.started().len(), 1);
     w.sts
         .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
-    let renewal = ExportArgs {
-        min_ttl: Duration::seconds(1500),
-        no_refresh_ahead: true,
-        ..args("b")
-    };
+    let renewal = renewal_args("b");
     assert_eq!(export_with(&w, &renewal).unwrap_err().kind, Kind::Network);
     w.background.finish();
     // Callers keep getting the still-valid key (20 minutes left, over --min-ttl).
@@ -217,4 +201,14 @@ fn a_failing_renewal_leaves_callers_served_until_min_ttl() {
         export(&w, "b").unwrap()["AccessKeyId"],
         first["AccessKeyId"]
     );
+}
+
+/// What a renewal started for `profile` inside the window runs: the same export with --min-ttl
+/// 1500 (15 minutes and the 10-minute window) and no refresh-ahead of its own.
+fn renewal_args(profile: &str) -> ExportArgs {
+    ExportArgs {
+        min_ttl: Duration::seconds(1500),
+        no_refresh_ahead: true,
+        ..args(profile)
+    }
 }
