@@ -669,18 +669,6 @@ fn describe_proxy(env: &crate::context::Env) -> Option<String> {
             .into_iter()
             .find_map(|n| env.get(n).filter(|v| !v.is_empty()).map(|v| (n, v)))
     };
-    let hide = |url: &str| match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user = &url[scheme.saturating_add(3)..at];
-            let user = user.split(':').next().unwrap_or_default();
-            format!(
-                "{}{user}:***{}",
-                &url[..scheme.saturating_add(3)],
-                &url[at..]
-            )
-        }
-        _ => url.to_string(),
-    };
     let mut parts = Vec::new();
     for (scheme, names) in [
         ("https", ["HTTPS_PROXY", "https_proxy"]),
@@ -688,7 +676,10 @@ fn describe_proxy(env: &crate::context::Env) -> Option<String> {
         ("any", ["ALL_PROXY", "all_proxy"]),
     ] {
         if let Some((name, url)) = find(names) {
-            parts.push(format!("{scheme} via {} (from {name})", hide(url)));
+            parts.push(format!(
+                "{scheme} via {} (from {name})",
+                crate::aws::proxy::shown(url)
+            ));
         }
     }
     if parts.is_empty() {

@@ -152,3 +152,20 @@ fn every_value_the_environment_hides_is_reported() {
         "the same value (creds_refresh_ahead) hides nothing"
     );
 }
+
+#[test]
+fn doctor_names_the_proxy_without_its_password() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    w.vars.push((
+        "HTTPS_PROXY".into(),
+        "http://user:s3cret@proxy.internal:3128".into(),
+    ));
+    w.vars
+        .push(("no_proxy".into(), "169.254.169.254,.corp".into()));
+    let d = creds::commands::doctor::diagnose(&w.context(false), Some("b"));
+    assert_eq!(
+        d.proxy.as_deref(),
+        Some("https via http://user:***@proxy.internal:3128 (from HTTPS_PROXY); not for 169.254.169.254,.corp (from no_proxy); never for the metadata services")
+    );
+}
