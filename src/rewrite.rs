@@ -41,6 +41,16 @@ pub struct Locks<'a> {
     pub clock: &'a dyn Clock,
 }
 
+impl<'a> Locks<'a> {
+    /// The locks `setup` and `keys` take: in the run's cache directory, on its clock.
+    pub fn of(ctx: &'a crate::context::Context, settings: &'a crate::settings::Settings) -> Self {
+        Locks {
+            dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
+            clock: ctx.clock.as_ref(),
+        }
+    }
+}
+
 /// Applies `change` to the text of `path` (`None`: no such file), as the module docs say.
 /// `change` returns the new text, or `None` when there is nothing to do; it may be called more
 /// than once, each time with the file's latest text.

@@ -95,7 +95,7 @@ fn store(ctx: &Context, profile: &str, input: &KeyInput) -> Result<()> {
 /// The two lines of a keyring-backed profile in the config file.
 fn mark(ctx: &Context, settings: &Settings, config: &Path, profile: &str, id: &str) -> Result<()> {
     let command = crate::claude::export_command(ctx.paths.exe(), profile, "process");
-    crate::rewrite::edit(config, &super::setup::locks(ctx, settings), |old| {
+    crate::rewrite::edit(config, &crate::rewrite::Locks::of(ctx, settings), |old| {
         let text = edit::set(
             old.unwrap_or(""),
             File::Config,
@@ -218,15 +218,19 @@ pub fn import(ctx: &Context, profile: &str) -> Result<String> {
     store(ctx, profile, &input)?;
     let config = PathBuf::from(&settings.files.config.value);
     mark(ctx, &settings, &config, profile, id)?;
-    crate::rewrite::edit(&credentials, &super::setup::locks(ctx, &settings), |now| {
-        let (text, removed) = edit::remove(
-            now.unwrap_or(""),
-            File::Credentials,
-            profile,
-            &["aws_access_key_id", "aws_secret_access_key"],
-        );
-        Ok((removed > 0).then_some(text))
-    })?;
+    crate::rewrite::edit(
+        &credentials,
+        &crate::rewrite::Locks::of(ctx, &settings),
+        |now| {
+            let (text, removed) = edit::remove(
+                now.unwrap_or(""),
+                File::Credentials,
+                profile,
+                &["aws_access_key_id", "aws_secret_access_key"],
+            );
+            Ok((removed > 0).then_some(text))
+        },
+    )?;
     ctx.ui.say(&format!(
         "creds: moved {id} of profile `{profile}` from {name} into the {}; {name}.bak still holds the old file: delete it once `creds export --profile {profile}` works",
         said_where(ctx)
@@ -258,7 +262,7 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
         Some(_) => &["creds_keyring", "credential_process"],
         None => &["creds_keyring"],
     };
-    crate::rewrite::edit(&config, &super::setup::locks(ctx, &settings), |now| {
+    crate::rewrite::edit(&config, &crate::rewrite::Locks::of(ctx, &settings), |now| {
         let (text, removed) = edit::remove(now.unwrap_or(""), File::Config, profile, keys);
         Ok((removed > 0).then_some(text))
     })?;

@@ -35,7 +35,7 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
             args.scope,
         )?,
     };
-    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+    let outcome = crate::rewrite::edit(&path, &crate::rewrite::Locks::of(ctx, &settings), |old| {
         let merged = hooks.merge_into(claude::parse_settings(&path, old.unwrap_or(""))?, &path)?;
         let text = claude::render(merged);
         Ok((old != Some(text.as_str())).then_some(text))
@@ -85,15 +85,6 @@ pub fn profile_section(old: &str, name: &str, command: &str, region: Option<&str
     crate::config::edit::append(old, &section)
 }
 
-/// How `setup` and `keys` edit a user's file: under creds' lock of that file, in the cache
-/// directory (see `crate::rewrite`).
-pub fn locks<'a>(ctx: &'a Context, settings: &'a Settings) -> crate::rewrite::Locks<'a> {
-    crate::rewrite::Locks {
-        dir: settings.cache_dir.as_ref().map(|d| d.value.as_path()),
-        clock: ctx.clock.as_ref(),
-    }
-}
-
 pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
     let flags = Flags {
         profile: Some(&args.from),
@@ -125,7 +116,7 @@ pub fn profile(ctx: &Context, args: &SetupProfileArgs) -> Result<String> {
     let path = PathBuf::from(&settings.files.config.value);
     let region = set.profile(&args.from).and_then(|p| p.get("region"));
     // Decided on the file's latest text, every time the edit starts over.
-    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+    let outcome = crate::rewrite::edit(&path, &crate::rewrite::Locks::of(ctx, &settings), |old| {
         let text = old.unwrap_or("");
         let now = crate::config::ProfileSet::from_texts(&path.display().to_string(), text, "", "")?;
         match now.profile(&args.name) {
@@ -350,7 +341,7 @@ pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
     let credentials = crate::fsutil::read_text_if_exists(std::path::Path::new(credentials_file))?
         .unwrap_or_default();
     let mut profiles = profiles;
-    let outcome = crate::rewrite::edit(&path, &locks(ctx, &settings), |old| {
+    let outcome = crate::rewrite::edit(&path, &crate::rewrite::Locks::of(ctx, &settings), |old| {
         let text = old.unwrap_or("");
         let now = crate::config::ProfileSet::from_texts(
             &path.display().to_string(),
