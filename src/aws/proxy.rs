@@ -104,33 +104,11 @@ pub fn connect_request(proxy: &str, target: &str) -> Option<(String, Vec<u8>)> {
         );
         request.push_str(&format!(
             "Proxy-Authorization: Basic {}\r\n",
-            base64(decoded.as_bytes())
+            aws_smithy_types::base64::encode(decoded.as_bytes())
         ));
     }
     request.push_str("\r\n");
     Some((address, request.into_bytes()))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                let index = ((n >> shift) & 63) as usize;
-                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'=')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// What a proxy's status line `status` says, for the error: `None` when it let the request
@@ -262,9 +240,6 @@ mod tests {
             "127.0.0.1:5000"
         );
         assert_eq!(target_of("https://[::1]").unwrap(), "[::1]:443");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
     }
 
     #[test]
