@@ -2,7 +2,6 @@
 //! one detached `creds` renews them in the background, so that no caller waits for it.
 
 use crate::cache::file::FileStore;
-use crate::chain;
 use crate::context::Context;
 use crate::secret::Credentials;
 use crate::settings::Settings;
@@ -18,12 +17,12 @@ use chrono::{DateTime, Duration, Utc};
 pub fn sso_token(
     ctx: &Context,
     settings: &Settings,
-    sso: &chain::Sso,
+    sso: &crate::source::sso_role::Sso,
     window: Duration,
     verbose: bool,
 ) {
     let (Ok(session), Ok(token_dir), Some(dir)) = (
-        crate::sso::Session::from_chain(sso, &settings.login_profile),
+        sso.session(&settings.login_profile),
         settings.sso_cache_dir(),
         settings.cache_store_dir(),
     ) else {

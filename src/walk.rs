@@ -49,11 +49,10 @@ const REUSE: Duration = Duration::minutes(5);
 /// minutes, never below [`FLOOR_TTL`]. Returns the requirement and, when lowered, the lifetime
 /// that lowered it.
 pub fn chain_min_ttl(min_ttl: Duration, hops: &[Hop]) -> (Duration, Option<Duration>) {
-    let lifetime = match hops.last().map(|h| &h.source) {
-        Some(crate::source::Source::AssumeRole(role)) => role.duration_seconds,
-        _ => None,
-    };
-    match lifetime.map(|s| Duration::seconds(i64::from(s))) {
+    let lifetime = hops
+        .last()
+        .and_then(|h| h.source.properties().configured_lifetime);
+    match lifetime {
         Some(life) if life.checked_sub(&min_ttl).is_none_or(|spare| spare < REUSE) => {
             let lowered = life
                 .checked_sub(&REUSE)
@@ -295,7 +294,8 @@ fn short_lived(top: &Hop, creds: &Credentials, now: DateTime<Utc>, min_ttl: Dura
     if top.source.from_aws()
         && top
             .source
-            .asked_lifetime()
+            .properties()
+            .asked_lifetime
             .is_none_or(|asked| asked >= min_ttl)
     {
         return Error::new(

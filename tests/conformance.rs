@@ -183,14 +183,11 @@ fn chain_json(chain: &Chain) -> Value {
             ("session_token", k.session_token.as_ref().map(|t| t.expose())),
             ("account_id", k.account_id.as_deref()),
         ])}),
-        Base::NamedSource { source, .. } => json!({"NamedSource": source.name()}),
-        Base::WebIdentity {
-            role_arn,
-            token_file,
-            session_name,
-            ..
-        } => {
-            json!({"WebIdentityToken": obj(&[("role_arn", Some(role_arn)), ("web_identity_token_file", Some(token_file)), ("role_session_name", session_name.as_deref())])})
+        Base::Environment(_) => json!({"NamedSource": "Environment"}),
+        Base::InstanceMetadata(_) => json!({"NamedSource": "Ec2InstanceMetadata"}),
+        Base::Container(_) => json!({"NamedSource": "EcsContainer"}),
+        Base::WebIdentity(w) => {
+            json!({"WebIdentityToken": obj(&[("role_arn", Some(&w.role_arn)), ("web_identity_token_file", Some(&w.token_file)), ("role_session_name", w.session_name.as_deref())])})
         }
         Base::Sso(s) => json!({"Sso": obj(&[
             ("sso_session", s.session.as_deref()),
@@ -200,8 +197,8 @@ fn chain_json(chain: &Chain) -> Value {
             ("sso_role_name", s.role_name.as_deref()),
         ])}),
         Base::Keyring(k) => json!({"Keyring": k.access_key_id}),
-        Base::Login { session, .. } => json!({"LoginSession": {"login_session_arn": session}}),
-        Base::Process { command, .. } => json!({"CredentialProcess": command}),
+        Base::Login(l) => json!({"LoginSession": {"login_session_arn": l.session}}),
+        Base::Process(p) => json!({"CredentialProcess": p.command}),
     };
     let mut items = vec![base];
     for hop in &chain.hops {

@@ -313,3 +313,61 @@ fn every_source_list_names_every_source() {
         );
     }
 }
+
+/// A source is registered in one place: `register!` in `src/source/mod.rs` names each module
+/// of `src/source/` once, and no other file of `src/` lists the sources in a `match` of its own
+/// (three or more variants of `Base` or `Source` in one file are such a list).
+#[test]
+fn every_source_is_registered_in_one_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let registry = std::fs::read_to_string(root.join("src/source/mod.rs")).unwrap();
+    let start = registry
+        .find("\nregister! {")
+        .expect("src/source/mod.rs registers the sources with `register! {`");
+    let block = &registry[start..];
+    let block = &block[..block.find("\n}\n").expect("the end of register!")];
+    let mut modules: Vec<String> = std::fs::read_dir(root.join("src/source"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "mod.rs"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+        .collect();
+    modules.sort();
+    assert!(modules.len() >= 12, "{modules:?}");
+    for module in &modules {
+        let count = block.matches(&format!("({module}::")).count();
+        assert_eq!(
+            count, 1,
+            "src/source/{module}.rs is registered {count} times in register!; a source is one line there"
+        );
+    }
+    let variants = |text: &str, prefix: &str| -> BTreeSet<String> {
+        text.match_indices(prefix)
+            .map(|(i, _)| {
+                text[i + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+            })
+            .filter(|v| v.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+            .filter(|v| v.chars().any(|c| c.is_ascii_lowercase()))
+            .collect()
+    };
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    for file in files {
+        if file.starts_with(root.join("src/source")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for prefix in ["Base::", "Source::"] {
+            let named = variants(text, prefix);
+            assert!(
+                named.len() < 3,
+                "{} lists sources ({prefix}{named:?}): declare the behaviour in the source's own file instead",
+                file.display()
+            );
+        }
+    }
+}

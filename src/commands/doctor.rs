@@ -6,16 +6,16 @@
 //! comes from the worst problem's [`Kind`].
 
 use crate::cache::{file::FileStore, fresh};
-use crate::chain::{self, Base, Chain, NamedSource};
+use crate::chain::{self, Base, Chain};
 use crate::claude;
 use crate::cli::DoctorArgs;
 use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::settings::{Flags, Settings};
-use crate::source::{self, process, Hop, PlanInputs};
+use crate::source::{self, Hop, PlanInputs};
 use crate::sso::renew::{freshness, Freshness};
-use crate::sso::{Session, TokenStore};
+use crate::sso::TokenStore;
 use crate::walk::INTERMEDIATE_TTL;
 use crate::wire::format_time;
 use chrono::{DateTime, Duration, Utc};
@@ -264,7 +264,7 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
     };
     d.source = Some(format!(
         "{} (profile `{}`)",
-        describe_base(&chain, settings),
+        chain.base.describe(&inputs),
         chain.base.profile()
     ));
     let fresh_from = check_chain(ctx, settings, &hops, d);
@@ -427,11 +427,11 @@ fn check_chain(
 fn check_sso(
     ctx: &Context,
     settings: &Settings,
-    sso: &chain::Sso,
+    sso: &crate::source::sso_role::Sso,
     needed_now: bool,
     d: &mut Diagnosis,
 ) {
-    let session = match Session::from_chain(sso, &settings.login_profile) {
+    let session = match sso.session(&settings.login_profile) {
         Ok(s) => s,
         Err(e) => return d.blocking(&e, "complete the sso-session"),
     };
@@ -546,9 +546,7 @@ fn check_claude(
     };
     // The IAM Identity Center session a profile's credentials come from, as `login` shows it.
     let session_of = |name: &str| match chain::resolve(set, name).map(|c| c.base) {
-        Ok(Base::Sso(sso)) => crate::sso::Session::from_chain(&sso, name)
-            .ok()
-            .map(|s| s.describe()),
+        Ok(Base::Sso(sso)) => sso.session(name).ok().map(|s| s.describe()),
         _ => None,
     };
     let exists = |program: &str| {
@@ -690,106 +688,6 @@ fn describe_proxy(env: &crate::context::Env) -> Option<String> {
     }
     parts.push("never for the metadata services".into());
     Some(parts.join("; "))
-}
-
-fn describe_base(chain: &Chain, settings: &Settings) -> String {
-    match &chain.base {
-        Base::AccessKey(k) => {
-            let id: Vec<char> = k.access_key_id.chars().collect();
-            let shown = match (
-                id.get(..4),
-                id.len().checked_sub(4).and_then(|n| id.get(n..)),
-            ) {
-                (Some(head), Some(tail)) if id.len() > 8 => format!(
-                    "{}…{}",
-                    head.iter().collect::<String>(),
-                    tail.iter().collect::<String>()
-                ),
-                _ => "…".into(),
-            };
-            let token = if k.session_token.is_some() {
-                " with a session token"
-            } else {
-                ""
-            };
-            format!("static keys {shown}{token}")
-        }
-        Base::Keyring(k) => format!(
-            "long-term keys {} in the OS keyring (creds_keyring at {}; handed out only as session credentials)",
-            k.access_key_id, k.origin
-        ),
-        Base::NamedSource {
-            source: NamedSource::Ec2InstanceMetadata,
-            ..
-        } => match &settings.imds {
-            Ok(e) => format!(
-                "credential_source = Ec2InstanceMetadata (IMDSv2 at {}, from {})",
-                e.value, e.origin
-            ),
-            Err(why) => format!("credential_source = Ec2InstanceMetadata ({why})"),
-        },
-        Base::NamedSource {
-            source: NamedSource::EcsContainer,
-            ..
-        } => match &settings.container {
-            Ok(c) => {
-                let token = match (&c.token_file, c.token) {
-                    (Some(file), _) => {
-                        let state = match std::fs::metadata(file) {
-                            Ok(m) if m.is_file() => "present",
-                            _ => "missing",
-                        };
-                        format!("token file {file}: {state}")
-                    }
-                    (None, true) => "token from AWS_CONTAINER_AUTHORIZATION_TOKEN".into(),
-                    (None, false) => "no token".into(),
-                };
-                format!(
-                    "credential_source = EcsContainer ({} from {}; {token})",
-                    c.uri, c.uri_from
-                )
-            }
-            Err(why) => format!("credential_source = EcsContainer ({why})"),
-        },
-        Base::NamedSource { source, .. } => format!("credential_source = {}", source.name()),
-        Base::WebIdentity {
-            role_arn,
-            token_file,
-            ..
-        } => {
-            let state = match std::fs::metadata(token_file) {
-                Ok(m) if m.is_file() => "present",
-                _ => "missing",
-            };
-            format!("web identity for {role_arn} (token file {token_file}: {state})")
-        }
-        Base::Sso(s) => format!(
-            "IAM Identity Center {} role {}/{}",
-            s.session
-                .as_deref()
-                .map(|n| format!("sso-session `{n}`"))
-                .unwrap_or_else(|| "legacy start URL".into()),
-            s.account_id.as_deref().unwrap_or("?"),
-            s.role_name.as_deref().unwrap_or("?")
-        ),
-        Base::Login { session, .. } => match &settings.login_cache {
-            Some(dir) => {
-                let file = source::login_session::token_file(&dir.value, session);
-                let state = match std::fs::metadata(&file) {
-                    Ok(m) if m.is_file() => "present",
-                    _ => "missing: run `aws login`",
-                };
-                format!(
-                    "`aws login` session {session} (token file {}: {state})",
-                    file.display()
-                )
-            }
-            None => format!("`aws login` session {session} (no home directory)"),
-        },
-        Base::Process { command, .. } => {
-            format!("credential_process `{}`", process::shown(command))
-        }
-    }
 }
 
 /// The diagnosis as text.

@@ -19,7 +19,7 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
     let profile = &settings.profile.value;
     let chain = chain::resolve(set, profile)?;
     match &chain.base {
-        Base::Sso(sso) => Session::from_chain(sso, &settings.login_profile),
+        Base::Sso(sso) => sso.session(&settings.login_profile),
         other => Err(Error::config(format!(
             "profile `{profile}` does not use IAM Identity Center (its credentials come from profile `{}`), so there is nothing to log in to; use --sso-session NAME for a session",
             other.profile()
@@ -74,7 +74,7 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
     if args.sso_session.is_none() {
         let chain = chain::resolve(&set, &settings.profile.value)?;
         let mfa = chain.hops.iter().any(|h| h.mfa_serial.is_some());
-        if matches!(chain.base, Base::Login { .. })
+        if matches!(chain.base, Base::Login(_))
             || (mfa && (!matches!(chain.base, Base::Sso(_)) || args.mfa_code.is_some()))
         {
             return chain_login(ctx, args, &settings.profile.value);
@@ -154,7 +154,7 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
         let Ok(theirs) = Settings::resolve(flags, &ctx.env, settings.files.clone(), &set) else {
             continue;
         };
-        if let Ok(s) = Session::from_chain(sso, name) {
+        if let Ok(s) = sso.session(name) {
             if !sessions.iter().any(|(x, _)| x.cache_id() == s.cache_id()) {
                 sessions.push((s, theirs.sso_endpoints()));
             }

@@ -57,6 +57,16 @@ impl Section {
             None => format!("{}:{}", self.file, self.line),
         }
     }
+
+    /// A configuration error about `key` of this profile, naming the profile and where the key
+    /// (or the profile) is written.
+    pub fn error(&self, key: &str, message: &str) -> Error {
+        Error::config(format!(
+            "profile `{}` ({}): {message}",
+            self.name,
+            self.origin(key)
+        ))
+    }
 }
 
 /// Every profile, sso-session and services section of the config and credentials files

@@ -1,10 +1,50 @@
 //! `credential_source = Environment`: the `AWS_*` variables of the environment snapshot.
 //! Like static keys, nothing is fetched or cached.
 
+use super::static_keys::{self, Carried};
+use super::{Detect, PlanInputs, Planned};
+use crate::config::{ProfileSet, Section};
 use crate::context::Env;
 use crate::error::{Error, Result};
 use crate::secret::{Credentials, Secret};
 use chrono::{DateTime, Utc};
+
+/// `credential_source = Environment` in `profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub profile: String,
+}
+
+impl Detect for Environment {
+    const KEYS: &'static [&'static str] = &["credential_source"];
+    const CREDENTIAL_SOURCE: Option<&'static str> = Some("Environment");
+    type Fetch = Carried;
+
+    fn detect(_: &ProfileSet, profile: &Section) -> Result<Option<Self>> {
+        Ok(
+            super::names(profile, Self::CREDENTIAL_SOURCE).then(|| Environment {
+                profile: profile.name.clone(),
+            }),
+        )
+    }
+
+    fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Carried>> {
+        let c = credentials(inputs.env, &self.profile)?;
+        Ok(Planned {
+            key: static_keys::key("environment", &c),
+            label: format!("environment keys {}", c.access_key_id),
+            fetch: Carried(c),
+        })
+    }
+
+    fn describe(&self, _: &PlanInputs<'_>) -> String {
+        "credential_source = Environment".into()
+    }
+}
 
 pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
     let (Some(id), Some(secret)) = (
@@ -24,12 +64,4 @@ pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
         expiration,
         account_id: env.get("AWS_ACCOUNT_ID").map(str::to_string),
     })
-}
-
-pub fn key(c: &Credentials) -> crate::cache::Key {
-    super::static_keys::key("environment", c)
-}
-
-pub fn label(c: &Credentials) -> String {
-    format!("environment keys {}", c.access_key_id)
 }

@@ -3,27 +3,82 @@
 //! The endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, the profile's settings, the mode) is
 //! `crate::settings::imds_endpoint`'s; it is part of the cache key.
 
+use super::{Detect, Fetch, FetchInputs, PlanInputs, Planned, Properties, Step};
 use crate::cache::Key;
+use crate::config::{ProfileSet, Section};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
 
-pub fn key(endpoint: &str) -> Key {
-    Key::derive("instance-metadata", None, &[("endpoint", Some(endpoint))])
+/// `credential_source = Ec2InstanceMetadata` in `profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceMetadata {
+    pub profile: String,
 }
 
-pub fn label(endpoint: &str) -> String {
-    format!("instance-metadata {endpoint}")
-}
+impl Detect for InstanceMetadata {
+    const KEYS: &'static [&'static str] = &["credential_source"];
+    const CREDENTIAL_SOURCE: Option<&'static str> = Some("Ec2InstanceMetadata");
+    type Fetch = Imds;
 
-pub fn fetch(ctx: &Context, profile: &str, endpoint: &str) -> Result<Credentials> {
-    ctx.metadata.instance(endpoint).map_err(|e| {
-        Error::new(
-            e.kind,
-            format!(
-                "profile `{profile}` (credential_source = Ec2InstanceMetadata): {}",
-                e.message
-            ),
+    fn detect(_: &ProfileSet, profile: &Section) -> Result<Option<Self>> {
+        Ok(
+            super::names(profile, Self::CREDENTIAL_SOURCE).then(|| InstanceMetadata {
+                profile: profile.name.clone(),
+            }),
         )
-    })
+    }
+
+    fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Imds>> {
+        let endpoint = inputs.imds.as_ref().map_err(|why| {
+            Error::config(format!(
+                "profile `{}` uses credential_source = Ec2InstanceMetadata, but {why}",
+                self.profile
+            ))
+        })?;
+        let endpoint = endpoint.value.clone();
+        Ok(Planned {
+            key: Key::derive("instance-metadata", None, &[("endpoint", Some(&endpoint))]),
+            label: format!("instance-metadata {endpoint}"),
+            fetch: Imds { endpoint },
+        })
+    }
+
+    fn describe(&self, inputs: &PlanInputs<'_>) -> String {
+        match inputs.imds {
+            Ok(e) => format!(
+                "credential_source = Ec2InstanceMetadata (IMDSv2 at {}, from {})",
+                e.value, e.origin
+            ),
+            Err(why) => format!("credential_source = Ec2InstanceMetadata ({why})"),
+        }
+    }
+}
+
+/// The instance metadata service at this endpoint.
+#[derive(Debug, Clone)]
+pub struct Imds {
+    pub endpoint: String,
+}
+
+impl Fetch for Imds {
+    fn properties(&self) -> Properties {
+        Properties::SERVICE
+    }
+
+    fn fetch(&self, ctx: &Context, _: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
+        ctx.metadata.instance(&self.endpoint).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!(
+                    "profile `{}` (credential_source = Ec2InstanceMetadata): {}",
+                    step.profile, e.message
+                ),
+            )
+        })
+    }
 }

@@ -3,8 +3,9 @@
 //! refreshed through aws-config's provider (`crate::aws::signin`). `creds` never runs the
 //! browser sign-in itself: without a usable session it says to run `aws login --profile P`.
 
-use crate::aws::sts::StsTarget;
+use super::{Detect, Fetch, FetchInputs, PlanInputs, Planned, Properties, Step};
 use crate::cache::Key;
+use crate::config::{ProfileSet, Section};
 use crate::context::Context;
 use crate::error::{Error, Kind, Result};
 use crate::secret::Credentials;
@@ -24,7 +25,73 @@ fn unusable(l: &Login, file: &Path, why: &str) -> Error {
     ))
 }
 
-/// An `aws login` base, as the chain names it.
+/// `login_session` in `profile`: the ARN of the identity an `aws login` signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    pub profile: String,
+    pub session: String,
+}
+
+impl Detect for LoginSession {
+    const KEYS: &'static [&'static str] = &["login_session"];
+    const CREDENTIAL_SOURCE: Option<&'static str> = None;
+    type Fetch = Login;
+
+    fn detect(_: &ProfileSet, profile: &Section) -> Result<Option<Self>> {
+        Ok(profile
+            .get("login_session")
+            .filter(|s| !s.trim().is_empty())
+            .map(|session| LoginSession {
+                profile: profile.name.clone(),
+                session: session.to_string(),
+            }))
+    }
+
+    fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Login>> {
+        let l = Login {
+            profile: self.profile.clone(),
+            session: self.session.clone(),
+            token_file: inputs.login_cache.map(|dir| token_file(dir, &self.session)),
+            login_profile: inputs.login_profile.to_string(),
+        };
+        Ok(Planned {
+            key: Key::derive(
+                "login",
+                None,
+                &[
+                    ("session", Some(&l.session)),
+                    ("region", Some(&inputs.sts.region)),
+                ],
+            ),
+            label: format!("aws-login {}", l.session),
+            fetch: l,
+        })
+    }
+
+    fn describe(&self, inputs: &PlanInputs<'_>) -> String {
+        let session = &self.session;
+        match inputs.login_cache {
+            Some(dir) => {
+                let file = token_file(dir, session);
+                let state = match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() => "present",
+                    _ => "missing: run `aws login`",
+                };
+                format!(
+                    "`aws login` session {session} (token file {}: {state})",
+                    file.display()
+                )
+            }
+            None => format!("`aws login` session {session} (no home directory)"),
+        }
+    }
+}
+
+/// An `aws login` hop: the session and where its token file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
     pub profile: String,
@@ -42,21 +109,6 @@ pub fn token_file(dir: &Path, session: &str) -> PathBuf {
     dir.join(format!("{}.json", crate::wire::hex(&digest)))
 }
 
-pub fn key(l: &Login, target: &StsTarget) -> Key {
-    Key::derive(
-        "login",
-        None,
-        &[
-            ("session", Some(&l.session)),
-            ("region", Some(&target.region)),
-        ],
-    )
-}
-
-pub fn label(l: &Login) -> String {
-    format!("aws-login {}", l.session)
-}
-
 /// The hint for a session that is missing or over.
 pub fn hint(l: &Login) -> String {
     format!(
@@ -65,7 +117,17 @@ pub fn hint(l: &Login) -> String {
     )
 }
 
-pub fn fetch(ctx: &Context, target: &StsTarget, l: &Login) -> Result<Credentials> {
+impl Fetch for Login {
+    fn properties(&self) -> Properties {
+        Properties::SERVICE
+    }
+
+    fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, _: Step<'_>) -> Result<Credentials> {
+        fetch(ctx, at, self)
+    }
+}
+
+fn fetch(ctx: &Context, at: &FetchInputs<'_>, l: &Login) -> Result<Credentials> {
     let Some(file) = &l.token_file else {
         return Err(Error::config(format!(
             "profile `{}`: cannot find the `aws login` cache: set HOME (or AWS_LOGIN_CACHE_DIRECTORY)",
@@ -97,7 +159,7 @@ pub fn fetch(ctx: &Context, target: &StsTarget, l: &Login) -> Result<Credentials
         }
         Ok(_) => {}
     }
-    ctx.signin.credentials(&l.session, target).map_err(|e| {
+    ctx.signin.credentials(&l.session, at.sts).map_err(|e| {
         let next = match e.kind {
             Kind::LoginNeeded => format!("; {}", hint(l)),
             _ => String::new(),

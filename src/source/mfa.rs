@@ -15,6 +15,7 @@
 //! never answers (Claude Code reads it), so there the code comes from `mfa_process`, a dialog,
 //! or an MFA session cached by an earlier `creds login`.
 
+use super::{Fetch, FetchInputs, Properties, Step};
 use crate::aws::sts::{MfaCode, StsTarget};
 use crate::cache::Key;
 use crate::context::Context;
@@ -158,8 +159,21 @@ fn hours(seconds: u32) -> String {
     }
 }
 
+impl Fetch for MfaSession {
+    fn properties(&self) -> Properties {
+        Properties {
+            mfa_session: true,
+            ..Properties::SIGNED
+        }
+    }
+
+    fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
+        fetch(ctx, &at.mfa, at.sts, self, step.parent()?)
+    }
+}
+
 /// The MFA session: GetSessionToken with a code, signed with the long-term keys below.
-pub fn fetch(
+fn fetch(
     ctx: &Context,
     sources: &Sources<'_>,
     target: &StsTarget,

@@ -1,26 +1,32 @@
-//! Credential sources, one module each, and the plan that lines them up.
+//! Credential sources, one module each, registered in one place ([`register!`] at the end of
+//! this file), and the plan that lines them up.
 //!
-//! Each source module owns its cache-key parameters (`key`), how its hop is described
-//! (`label`, never a secret) and its fetch:
+//! Every source module has the same surface:
+//! - a struct that is what the profile says (carried by [`Base`] as it is);
+//! - [`Detect`] on it (base sources only): whether a profile selects it, its hop (cache-key
+//!   parameters, label and what the fetch needs) and how `doctor` describes it;
+//! - [`Fetch`] on what its hop carries: its call and its [`Properties`] (cached or not, signed
+//!   with the hop below, gives a session token, ...), declared by the source.
 //!
 //! | module | source | cached |
 //! |---|---|---|
-//! | [`static_keys`] | `aws_access_key_id` + `aws_secret_access_key` | no |
 //! | [`keyring_keys`] | `creds_keyring` (long-term keys in the OS keyring; always exchanged) | no |
 //! | [`environment`] | `credential_source = Environment` | no |
-//! | [`process`] | `credential_process` (with the recursion guard) | yes |
-//! | [`sso_role`] | IAM Identity Center role credentials | yes |
 //! | [`instance_metadata`] | `credential_source = Ec2InstanceMetadata` (IMDSv2) | yes |
 //! | [`container`] | `credential_source = EcsContainer` (ECS, EKS Pod Identity) | yes |
-//! | [`login_session`] | `login_session` (an `aws login` console session) | yes |
 //! | [`web_identity`] | `web_identity_token_file` + `role_arn` (STS `AssumeRoleWithWebIdentity`) | yes |
-//! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
+//! | [`sso_role`] | IAM Identity Center role credentials | yes |
+//! | [`login_session`] | `login_session` (an `aws login` console session) | yes |
+//! | [`process`] | `credential_process` (with the recursion guard) | yes |
+//! | [`static_keys`] | `aws_access_key_id` + `aws_secret_access_key` | no |
 //! | [`mfa`] | an MFA session (STS `GetSessionToken` with a code) under MFA roles over long-term keys | yes |
+//! | [`assume_role`] | `role_arn` hops (STS `AssumeRole`) | yes |
 //! | [`session_token`] | STS `GetSessionToken` over long-term keys | yes |
 //!
 //! [`plan`] turns a [`Chain`] into [`Hop`]s in call order, each with its key (pure: the
-//! environment is a value handed in). [`fetch`] makes one hop's call. The walk, the cache
-//! policy and the locks are `crate::walk`'s.
+//! environment is a value handed in): the base's hop, then the hops its rules insert
+//! ([`mfa_session_rule`], [`session_token_rule`]) around the roles. [`fetch`] makes one hop's
+//! call. The walk, the cache policy and the locks are `crate::walk`'s.
 
 pub mod assume_role;
 pub mod container;
@@ -38,78 +44,144 @@ pub mod web_identity;
 use crate::aws::sso::Endpoints;
 use crate::aws::sts::StsTarget;
 use crate::cache::Key;
-use crate::chain::{Base, Chain, NamedSource, RoleHop, Sso};
+use crate::config::{ProfileSet, Section};
 use crate::context::{Context, Env};
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
+use assume_role::RoleHop;
 
-/// Where a hop's credentials come from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Static keys of a profile (carried, not fetched).
-    Static(Credentials),
-    /// `credential_source = Environment` (carried, not fetched).
-    Environment(Credentials),
-    /// Long-term keys whose secret is read from the OS keyring (never cached, never handed out).
-    Keyring(crate::chain::KeyringKeys),
-    Process {
-        command: String,
-    },
-    SsoRole(Sso),
-    /// The EC2 instance metadata service at this endpoint.
-    InstanceMetadata {
-        endpoint: String,
-    },
-    Container(crate::aws::metadata::Container),
-    Login(login_session::Login),
-    WebIdentity(web_identity::WebIdentity),
-    /// An MFA session over long-term keys.
-    MfaSession(mfa::MfaSession),
-    /// A role; with `mfa_serial`, its code goes with the call unless an MFA session signs it.
-    AssumeRole(RoleHop),
-    SessionToken,
+/// What a source declares about its hop, used by the plan's rules, the walk and `doctor`.
+/// Every source states every field: there is no default to fall into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Properties {
+    /// The hop's result is cached (keys carried in a file, the environment or the keyring are
+    /// not: reading them is as cheap as reading the cache).
+    pub cached: bool,
+    /// The call is signed with the credentials of the hop below.
+    pub needs_parent: bool,
+    /// The credentials come from an AWS service (STS, IAM Identity Center, the metadata
+    /// services, the console sign-in), not from the user's configuration (keys, a command).
+    pub from_aws: bool,
+    /// The credentials are sure to carry a session token.
+    pub gives_token: bool,
+    /// Long-term keys: an MFA device over them is used through an MFA session.
+    pub long_term: bool,
+    /// The credentials may be handed out as they are (keyring keys never are).
+    pub handed_out: bool,
+    /// An MFA session: a role above it passes no code of its own.
+    pub mfa_session: bool,
+    /// How long the call asks its credentials to last, where it asks.
+    pub asked_lifetime: Option<chrono::Duration>,
+    /// How long the configuration says they last (a role's `duration_seconds`), where it says.
+    pub configured_lifetime: Option<chrono::Duration>,
 }
 
-impl Source {
-    /// Whether the hop's result is cached (static and environment keys are not).
-    pub fn cacheable(&self) -> bool {
-        !matches!(
-            self,
-            Source::Static(_) | Source::Environment(_) | Source::Keyring(_)
-        )
-    }
+impl Properties {
+    /// Keys read from the configuration (a file, the environment, the keyring).
+    pub const KEYS: Properties = Properties {
+        cached: false,
+        needs_parent: false,
+        from_aws: false,
+        gives_token: false,
+        long_term: true,
+        handed_out: true,
+        mfa_session: false,
+        asked_lifetime: None,
+        configured_lifetime: None,
+    };
+    /// Temporary credentials from an AWS service, fetched without credentials of their own.
+    pub const SERVICE: Properties = Properties {
+        cached: true,
+        needs_parent: false,
+        from_aws: true,
+        gives_token: true,
+        long_term: false,
+        handed_out: true,
+        mfa_session: false,
+        asked_lifetime: None,
+        configured_lifetime: None,
+    };
+    /// An STS call signed with the credentials below.
+    pub const SIGNED: Properties = Properties {
+        needs_parent: true,
+        ..Properties::SERVICE
+    };
+}
 
-    /// Whether the hop's credentials come from an AWS service (STS, IAM Identity Center, the
-    /// metadata services, the console sign-in), rather than from the user's configuration (keys,
-    /// a `credential_process`).
-    pub fn from_aws(&self) -> bool {
-        !matches!(
-            self,
-            Source::Static(_)
-                | Source::Environment(_)
-                | Source::Keyring(_)
-                | Source::Process { .. }
-        )
-    }
+/// The hop of a base, as its source plans it.
+pub struct Planned<T> {
+    pub key: Key,
+    /// What the hop is, for messages, `-v`, `doctor` and cache entries (no secrets).
+    pub label: String,
+    /// What the fetch needs.
+    pub fetch: T,
+}
 
-    /// How long the credentials of an AWS call were asked to last, where the call asks: a
-    /// role's `duration_seconds`, else STS's default of one hour.
-    pub fn asked_lifetime(&self) -> Option<chrono::Duration> {
-        match self {
-            Source::AssumeRole(role) => Some(chrono::Duration::seconds(i64::from(
-                role.duration_seconds.unwrap_or(3600),
-            ))),
-            _ => None,
-        }
-    }
+/// An MFA device a source's own profile names (`mfa_serial`, `mfa_process`).
+#[derive(Debug, Clone, Copy)]
+pub struct MfaDevice<'a> {
+    pub profile: &'a str,
+    pub serial: &'a str,
+    pub process: Option<&'a str>,
+}
 
-    /// Whether the hop is signed with the previous hop's credentials.
-    pub fn needs_parent(&self) -> bool {
-        matches!(
-            self,
-            Source::AssumeRole(_) | Source::SessionToken | Source::MfaSession(_)
-        )
+/// A base source: what a profile says, detected and planned.
+pub trait Detect: Sized {
+    /// The profile keys that select this source; a profile with none of any source's (nor
+    /// `role_arn`, `source_profile`) falls back to the environment's web identity.
+    const KEYS: &'static [&'static str];
+    /// `credential_source = NAME`, for the sources selected that way (also under a role).
+    const CREDENTIAL_SOURCE: Option<&'static str>;
+    /// What the hop carries to its fetch.
+    type Fetch: Fetch;
+
+    /// The source `profile` selects, `Ok(None)` if it selects another, or why its settings are
+    /// wrong. Called in registration order: the first source that answers wins.
+    fn detect(set: &ProfileSet, profile: &Section) -> Result<Option<Self>>;
+    /// The profile that defines it.
+    fn profile(&self) -> &str;
+    /// Its hop: the cache key, the label and what the fetch needs.
+    fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Self::Fetch>>;
+    /// One line for `doctor` (never a secret).
+    fn describe(&self, inputs: &PlanInputs<'_>) -> String;
+    /// The MFA device of long-term keys' own profile, used when no role is above them.
+    fn own_mfa(&self) -> Option<MfaDevice<'_>> {
+        None
     }
+}
+
+/// A hop's call.
+pub trait Fetch {
+    fn properties(&self) -> Properties;
+    fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials>;
+}
+
+/// The hop being fetched, as a fetch sees it.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    /// The profile that defines the hop.
+    pub profile: &'a str,
+    pub label: &'a str,
+    /// The hop below, if any.
+    pub below: Option<&'a Hop>,
+    /// The credentials of the hop below, when the hop needs them.
+    pub parent: Option<&'a Credentials>,
+}
+
+impl Step<'_> {
+    /// The credentials to sign with.
+    pub fn parent(&self) -> Result<&Credentials> {
+        self.parent
+            .ok_or_else(|| Error::other(format!("{}: no credentials to sign with", self.label)))
+    }
+}
+
+/// A profile chain: a base and the roles above it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub base: Base,
+    /// In call order: `hops[0]` is assumed with the base's credentials.
+    pub hops: Vec<RoleHop>,
 }
 
 /// One hop of a chain as `export` takes it: the one planned-hop type of `creds`.
@@ -140,192 +212,6 @@ pub struct PlanInputs<'a> {
     pub login_profile: &'a str,
 }
 
-/// The hops of `chain` in call order, with their cache keys.
-pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
-    let profile = chain.base.profile().to_string();
-    let base = match &chain.base {
-        Base::AccessKey(keys) => {
-            let c = static_keys::credentials(keys);
-            Hop {
-                key: static_keys::key("static", &c),
-                label: static_keys::label(&c),
-                source: Source::Static(c),
-                profile,
-            }
-        }
-        Base::Keyring(k) => Hop {
-            key: keyring_keys::key(k),
-            label: keyring_keys::label(k),
-            source: Source::Keyring(k.clone()),
-            profile,
-        },
-        Base::NamedSource {
-            source: NamedSource::Environment,
-            ..
-        } => {
-            let c = environment::credentials(inputs.env, &profile)?;
-            Hop {
-                key: environment::key(&c),
-                label: environment::label(&c),
-                source: Source::Environment(c),
-                profile,
-            }
-        }
-        Base::Sso(sso) => Hop {
-            key: sso_role::key(sso, inputs.sso),
-            label: sso_role::label(sso),
-            source: Source::SsoRole(sso.clone()),
-            profile,
-        },
-        Base::WebIdentity {
-            profile: p,
-            role_arn,
-            token_file,
-            session_name,
-        } => {
-            let w = web_identity::WebIdentity {
-                profile: p.clone(),
-                role_arn: role_arn.clone(),
-                token_file: token_file.clone(),
-                session_name: session_name.clone(),
-            };
-            Hop {
-                key: web_identity::key(&w, inputs.sts),
-                label: web_identity::label(&w),
-                source: Source::WebIdentity(w),
-                profile,
-            }
-        }
-        Base::Login { session, .. } => {
-            let l = login_session::Login {
-                profile: profile.clone(),
-                session: session.clone(),
-                token_file: inputs
-                    .login_cache
-                    .map(|dir| login_session::token_file(dir, session)),
-                login_profile: inputs.login_profile.to_string(),
-            };
-            Hop {
-                key: login_session::key(&l, inputs.sts),
-                label: login_session::label(&l),
-                source: Source::Login(l),
-                profile,
-            }
-        }
-        Base::Process { command, .. } => Hop {
-            key: process::key(command),
-            label: process::label(command),
-            source: Source::Process {
-                command: command.clone(),
-            },
-            profile,
-        },
-        Base::NamedSource {
-            source: NamedSource::Ec2InstanceMetadata,
-            ..
-        } => {
-            let endpoint = inputs.imds.as_ref().map_err(|why| {
-                Error::config(format!(
-                    "profile `{profile}` uses credential_source = Ec2InstanceMetadata, but {why}"
-                ))
-            })?;
-            Hop {
-                key: instance_metadata::key(&endpoint.value),
-                label: instance_metadata::label(&endpoint.value),
-                source: Source::InstanceMetadata {
-                    endpoint: endpoint.value.clone(),
-                },
-                profile,
-            }
-        }
-        Base::NamedSource {
-            source: NamedSource::EcsContainer,
-            ..
-        } => {
-            let c = inputs.container.as_ref().map_err(|why| {
-                Error::config(format!(
-                    "profile `{profile}` uses credential_source = EcsContainer, but {why}"
-                ))
-            })?;
-            Hop {
-                key: container::key(c),
-                label: container::label(c),
-                source: Source::Container(c.clone()),
-                profile,
-            }
-        }
-    };
-    let base_has_token = match &base.source {
-        Source::Static(c) | Source::Environment(c) => c.session_token.is_some(),
-        Source::SsoRole(_)
-        | Source::WebIdentity(_)
-        | Source::InstanceMetadata { .. }
-        | Source::Container(_)
-        | Source::Login(_) => true,
-        _ => false,
-    };
-    let keyring = matches!(&base.source, Source::Keyring(_));
-    let long_term = keyring
-        || matches!(&base.source, Source::Static(c) | Source::Environment(c) if c.session_token.is_none());
-    let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(3));
-    hops.push(base);
-    // Over long-term keys, an MFA role is assumed with an MFA session (one code a day); keys
-    // with an MFA device of their own and no role above become an MFA session themselves.
-    let first_role = chain
-        .hops
-        .first()
-        .and_then(|r| Some((&r.profile, r.mfa_serial.as_deref()?, &r.mfa_process)));
-    let own = match &chain.base {
-        Base::AccessKey(k) if chain.hops.is_empty() => k
-            .mfa_serial
-            .as_deref()
-            .map(|serial| (&k.profile, serial, &k.mfa_process)),
-        Base::Keyring(k) if chain.hops.is_empty() => k
-            .mfa_serial
-            .as_deref()
-            .map(|serial| (&k.profile, serial, &k.mfa_process)),
-        _ => None,
-    };
-    let mfa = first_role.or(own).filter(|_| long_term);
-    if let Some((role_profile, serial, process)) = mfa {
-        let parent = &hops.last().expect("the base hop").key;
-        hops.push(Hop {
-            key: mfa::key(parent, serial, inputs.sts),
-            label: mfa::label(serial),
-            profile: role_profile.clone(),
-            source: Source::MfaSession(mfa::MfaSession {
-                profile: role_profile.clone(),
-                serial: serial.to_string(),
-                process: process.clone(),
-            }),
-        });
-    }
-    for role in &chain.hops {
-        let parent = &hops.last().expect("the base hop").key;
-        hops.push(Hop {
-            key: assume_role::key(parent, role, inputs.sts),
-            label: assume_role::label(role),
-            profile: role.profile.clone(),
-            source: Source::AssumeRole(role.clone()),
-        });
-    }
-    // Keyring keys are never handed out: with nothing above them, they become a session.
-    if (inputs.session_token || keyring)
-        && chain.hops.is_empty()
-        && !base_has_token
-        && mfa.is_none()
-    {
-        let base_key = &hops.first().expect("the base hop").key;
-        hops.push(Hop {
-            key: session_token::key(base_key, inputs.sts),
-            label: session_token::LABEL.into(),
-            profile: chain.base.profile().to_string(),
-            source: Source::SessionToken,
-        });
-    }
-    Ok(hops)
-}
-
 /// Where fetches go, besides the context.
 pub struct FetchInputs<'a> {
     pub sts: &'a StsTarget,
@@ -338,6 +224,81 @@ pub struct FetchInputs<'a> {
     pub mfa: mfa::Sources<'a>,
 }
 
+/// The hops of `chain` in call order, with their cache keys.
+pub fn plan(chain: &Chain, inputs: &PlanInputs<'_>) -> Result<Vec<Hop>> {
+    let base = chain.base.plan(inputs)?;
+    let mfa = mfa_session_rule(chain, &base, inputs.sts);
+    let session = match mfa {
+        Some(_) => None,
+        None => session_token_rule(chain, &base, inputs),
+    };
+    let mut hops = Vec::with_capacity(chain.hops.len().saturating_add(3));
+    hops.push(base);
+    hops.extend(mfa);
+    for role in &chain.hops {
+        let parent = &hops.last().expect("the base hop").key;
+        hops.push(Hop {
+            key: assume_role::key(parent, role, inputs.sts),
+            label: assume_role::label(role),
+            profile: role.profile.clone(),
+            source: Source::AssumeRole(role.clone()),
+        });
+    }
+    hops.extend(session);
+    Ok(hops)
+}
+
+/// Rule: over long-term keys, an MFA role is assumed with an MFA session (one code a day),
+/// and keys whose own profile names an MFA device, with no role above, become an MFA session
+/// themselves (as aws-vault does).
+pub fn mfa_session_rule(chain: &Chain, base: &Hop, sts: &StsTarget) -> Option<Hop> {
+    if !base.source.properties().long_term {
+        return None;
+    }
+    let device = match chain.hops.first() {
+        Some(role) => MfaDevice {
+            profile: &role.profile,
+            serial: role.mfa_serial.as_deref()?,
+            process: role.mfa_process.as_deref(),
+        },
+        None => chain.base.own_mfa()?,
+    };
+    Some(Hop {
+        key: mfa::key(&base.key, device.serial, sts),
+        label: mfa::label(device.serial),
+        profile: device.profile.to_string(),
+        source: Source::MfaSession(mfa::MfaSession {
+            profile: device.profile.to_string(),
+            serial: device.serial.to_string(),
+            process: device.process.map(str::to_string),
+        }),
+    })
+}
+
+/// Rule: keys that are never handed out, or keys without a session token for a consumer that
+/// needs one, become session credentials (`GetSessionToken`) when no role is above them.
+pub fn session_token_rule(chain: &Chain, base: &Hop, inputs: &PlanInputs<'_>) -> Option<Hop> {
+    let properties = base.source.properties();
+    let wanted = inputs.session_token || !properties.handed_out;
+    if !wanted || !chain.hops.is_empty() || properties.gives_token {
+        return None;
+    }
+    Some(Hop {
+        key: session_token::key(&base.key, inputs.sts),
+        label: session_token::LABEL.into(),
+        profile: base.profile.clone(),
+        source: Source::SessionToken(session_token::SessionToken),
+    })
+}
+
+/// Whether `profile` says `credential_source = NAME` (case-insensitive, as the SDKs read it).
+fn names(profile: &Section, name: Option<&str>) -> bool {
+    match (profile.get("credential_source"), name) {
+        (Some(value), Some(name)) => value.eq_ignore_ascii_case(name),
+        _ => false,
+    }
+}
+
 /// Makes `hop`'s call; `parent` is the previous hop's credentials when the hop needs them, and
 /// `below` that hop.
 pub fn fetch(
@@ -347,43 +308,181 @@ pub fn fetch(
     below: Option<&Hop>,
     parent: Option<&Credentials>,
 ) -> Result<Credentials> {
-    let parent = || {
-        parent.ok_or_else(|| Error::other(format!("{}: no credentials to sign with", hop.label)))
+    let step = Step {
+        profile: &hop.profile,
+        label: &hop.label,
+        below,
+        parent,
     };
-    match &hop.source {
-        Source::Static(c) | Source::Environment(c) => Ok(c.clone()),
-        Source::Keyring(k) => keyring_keys::fetch(ctx, k),
-        Source::Process { command } => process::run(
-            ctx.processes.as_ref(),
-            &hop.profile,
-            command,
-            at.guard,
-            ctx.clock.now(),
-            at.process_timeout,
-        ),
-        Source::SsoRole(sso) => sso_role::fetch(ctx, &at.sso, sso),
-        Source::WebIdentity(w) => web_identity::fetch(ctx, at.sts, w),
-        Source::InstanceMetadata { endpoint } => {
-            instance_metadata::fetch(ctx, &hop.profile, endpoint)
+    hop.source.fetch(ctx, at, step)
+}
+
+impl Source {
+    /// Whether the hop's result is cached.
+    pub fn cacheable(&self) -> bool {
+        self.properties().cached
+    }
+
+    /// Whether the hop's credentials come from an AWS service.
+    pub fn from_aws(&self) -> bool {
+        self.properties().from_aws
+    }
+
+    /// Whether the hop is signed with the previous hop's credentials.
+    pub fn needs_parent(&self) -> bool {
+        self.properties().needs_parent
+    }
+}
+
+/// Declares the sources: the two enums, and the dispatch that the enums' methods need. A
+/// source is registered by one line here and nowhere else (`tests/layout.rs` checks).
+macro_rules! register {
+    (
+        bases: [$($base:ident($base_ty:ty)),* $(,)?],
+        hops: [$($hop:ident($hop_ty:ty)),* $(,)?] $(,)?
+    ) => {
+        /// Where the first credentials of a chain come from: each base source's own struct.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Base {
+            $($base($base_ty),)*
         }
-        Source::Container(c) => container::fetch(ctx, &hop.profile, c),
-        Source::Login(l) => login_session::fetch(ctx, at.sts, l),
-        Source::MfaSession(session) => mfa::fetch(ctx, &at.mfa, at.sts, session, parent()?),
-        Source::AssumeRole(role) => {
-            // The code goes with the call unless the credentials below are an MFA session.
-            let covered = below.is_some_and(|b| matches!(b.source, Source::MfaSession(_)));
-            let code = match (&role.mfa_serial, covered) {
-                (Some(serial), false) => Some(mfa::code(
-                    ctx,
-                    &at.mfa,
-                    &role.profile,
-                    serial,
-                    role.mfa_process.as_deref(),
-                )?),
-                _ => None,
-            };
-            assume_role::fetch(ctx, at.sts, role, parent()?, code)
+
+        /// Where a hop's credentials come from: what each source's fetch needs.
+        #[derive(Debug, Clone)]
+        pub enum Source {
+            $($base(<$base_ty as Detect>::Fetch),)*
+            $($hop($hop_ty),)*
         }
-        Source::SessionToken => session_token::fetch(ctx, at.sts, &hop.profile, parent()?),
+
+        $(
+            impl From<$base_ty> for Base {
+                fn from(source: $base_ty) -> Base {
+                    Base::$base(source)
+                }
+            }
+        )*
+
+        /// Every registered source, by its variant name, in registration order.
+        pub const REGISTERED: &[&str] = &[$(stringify!($base),)* $(stringify!($hop),)*];
+
+        impl Base {
+            /// The profile keys that select some base source.
+            pub const KEYS: &'static [&'static [&'static str]] =
+                &[$(<$base_ty as Detect>::KEYS,)*];
+            /// The `credential_source` values the sources answer to, in registration order.
+            pub fn credential_sources() -> Vec<&'static str> {
+                [$(<$base_ty as Detect>::CREDENTIAL_SOURCE,)*].into_iter().flatten().collect()
+            }
+
+            /// The base source `profile` selects: the first registered source that answers.
+            pub fn detect(set: &ProfileSet, profile: &Section) -> Result<Option<Base>> {
+                $(
+                    if let Some(s) = <$base_ty as Detect>::detect(set, profile)? {
+                        return Ok(Some(Base::$base(s)));
+                    }
+                )*
+                Ok(None)
+            }
+
+            /// The source a role profile's `credential_source` names.
+            pub fn named(set: &ProfileSet, profile: &Section) -> Result<Option<Base>> {
+                $(
+                    if <$base_ty as Detect>::CREDENTIAL_SOURCE.is_some() {
+                        if let Some(s) = <$base_ty as Detect>::detect(set, profile)? {
+                            return Ok(Some(Base::$base(s)));
+                        }
+                    }
+                )*
+                Ok(None)
+            }
+
+            pub fn profile(&self) -> &str {
+                match self {
+                    $(Base::$base(s) => s.profile(),)*
+                }
+            }
+
+            /// One line for `doctor`.
+            pub fn describe(&self, inputs: &PlanInputs<'_>) -> String {
+                match self {
+                    $(Base::$base(s) => s.describe(inputs),)*
+                }
+            }
+
+            fn own_mfa(&self) -> Option<MfaDevice<'_>> {
+                match self {
+                    $(Base::$base(s) => s.own_mfa(),)*
+                }
+            }
+
+            fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Hop> {
+                match self {
+                    $(Base::$base(s) => {
+                        let planned = s.plan(inputs)?;
+                        Ok(Hop {
+                            profile: s.profile().to_string(),
+                            label: planned.label,
+                            key: planned.key,
+                            source: Source::$base(planned.fetch),
+                        })
+                    })*
+                }
+            }
+        }
+
+        impl Source {
+            pub fn properties(&self) -> Properties {
+                match self {
+                    $(Source::$base(s) => s.properties(),)*
+                    $(Source::$hop(s) => s.properties(),)*
+                }
+            }
+
+            fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
+                match self {
+                    $(Source::$base(s) => s.fetch(ctx, at, step),)*
+                    $(Source::$hop(s) => s.fetch(ctx, at, step),)*
+                }
+            }
+        }
+    };
+}
+
+register! {
+    // Base sources, in detection order: a profile is the first of these it selects.
+    bases: [
+        Keyring(keyring_keys::KeyringKeys),
+        Environment(environment::Environment),
+        InstanceMetadata(instance_metadata::InstanceMetadata),
+        Container(container::EcsContainer),
+        WebIdentity(web_identity::WebIdentity),
+        Sso(sso_role::Sso),
+        Login(login_session::LoginSession),
+        Process(process::Process),
+        AccessKey(static_keys::StaticKeys),
+    ],
+    // Hops the plan puts above a base: its rules and the profiles' roles.
+    hops: [
+        MfaSession(mfa::MfaSession),
+        AssumeRole(assume_role::RoleHop),
+        SessionToken(session_token::SessionToken),
+    ],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_is_registered_once() {
+        let mut names = REGISTERED.to_vec();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "{REGISTERED:?}");
+        assert_eq!(
+            Base::credential_sources(),
+            ["Environment", "Ec2InstanceMetadata", "EcsContainer"]
+        );
     }
 }

@@ -11,8 +11,10 @@
 //!
 //! The command itself is never shown whole: its arguments may carry secrets ([`shown`]).
 
+use super::{Detect, Fetch, FetchInputs, PlanInputs, Planned, Properties, Step};
 use crate::cache::Key;
-use crate::context::ProcessRunner;
+use crate::config::{ProfileSet, Section};
+use crate::context::{Context, ProcessRunner};
 use crate::error::{Error, Kind, Result};
 use crate::secret::{Credentials, Secret};
 use crate::settings::GUARD_VAR;
@@ -34,11 +36,65 @@ pub fn shown(command: &str) -> String {
     }
 }
 
-pub fn key(command: &str) -> Key {
-    Key::derive("process", None, &[("command", Some(command))])
+/// `credential_process` in `profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub profile: String,
+    pub command: String,
 }
 
-pub fn label(command: &str) -> String {
+impl Detect for Process {
+    const KEYS: &'static [&'static str] = &["credential_process"];
+    const CREDENTIAL_SOURCE: Option<&'static str> = None;
+    type Fetch = Self;
+
+    fn detect(_: &ProfileSet, profile: &Section) -> Result<Option<Self>> {
+        Ok(profile.get("credential_process").map(|command| Process {
+            profile: profile.name.clone(),
+            command: command.to_string(),
+        }))
+    }
+
+    fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    fn plan(&self, _: &PlanInputs<'_>) -> Result<Planned<Self>> {
+        Ok(Planned {
+            key: Key::derive("process", None, &[("command", Some(&self.command))]),
+            label: label(&self.command),
+            fetch: self.clone(),
+        })
+    }
+
+    fn describe(&self, _: &PlanInputs<'_>) -> String {
+        format!("credential_process `{}`", shown(&self.command))
+    }
+}
+
+impl Fetch for Process {
+    fn properties(&self) -> Properties {
+        // What it prints may be long-term keys or a session: neither is assumed.
+        Properties {
+            cached: true,
+            long_term: false,
+            ..Properties::KEYS
+        }
+    }
+
+    fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
+        run(
+            ctx.processes.as_ref(),
+            step.profile,
+            &self.command,
+            at.guard,
+            ctx.clock.now(),
+            at.process_timeout,
+        )
+    }
+}
+
+fn label(command: &str) -> String {
     format!("credential_process {}", shown(command))
 }
 

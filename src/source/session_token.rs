@@ -1,6 +1,7 @@
 //! STS `GetSessionToken`: long-term keys turned into session credentials, for callers that
 //! need a session token (Claude Code's `awsCredentialExport`).
 
+use super::{Fetch, FetchInputs, Properties, Step};
 use crate::aws::sts::StsTarget;
 use crate::cache::Key;
 use crate::context::Context;
@@ -20,7 +21,21 @@ pub fn key(parent: &Key, target: &StsTarget) -> Key {
 
 pub const LABEL: &str = "session-token";
 
-pub fn fetch(
+/// `GetSessionToken` signed with the keys below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionToken;
+
+impl Fetch for SessionToken {
+    fn properties(&self) -> Properties {
+        Properties::SIGNED
+    }
+
+    fn fetch(&self, ctx: &Context, at: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
+        fetch(ctx, at.sts, step.profile, step.parent()?)
+    }
+}
+
+fn fetch(
     ctx: &Context,
     target: &StsTarget,
     profile: &str,

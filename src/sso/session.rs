@@ -5,7 +5,6 @@
 
 use super::cache::registration;
 use crate::cache::Key;
-use crate::chain;
 use crate::config::ProfileSet;
 use crate::error::{Error, Kind, Result};
 use sha1::{Digest, Sha1};
@@ -25,7 +24,8 @@ pub struct Session {
     pub login_command: String,
 }
 
-fn parse_scopes(text: Option<&str>) -> Option<Vec<String>> {
+/// `sso_registration_scopes` as a list (`None` when not set or empty).
+pub fn parse_scopes(text: Option<&str>) -> Option<Vec<String>> {
     let scopes: Vec<String> = text?
         .split(',')
         .map(str::trim)
@@ -36,27 +36,6 @@ fn parse_scopes(text: Option<&str>) -> Option<Vec<String>> {
 }
 
 impl Session {
-    /// The session of an SSO chain base; `login_profile` is the profile to name in messages.
-    pub fn from_chain(sso: &chain::Sso, login_profile: &str) -> Result<Session> {
-        let missing = |key: &str| {
-            let place = match &sso.session {
-                Some(name) => format!("[sso-session {name}]"),
-                None => format!("profile `{}`", sso.profile),
-            };
-            Error::config(format!("{place} has no {key}; add it (aws configure sso writes both sso_start_url and sso_region)"))
-        };
-        Ok(Session {
-            name: sso.session.clone(),
-            start_url: sso
-                .start_url
-                .clone()
-                .ok_or_else(|| missing("sso_start_url"))?,
-            region: sso.region.clone().ok_or_else(|| missing("sso_region"))?,
-            scopes: parse_scopes(sso.registration_scopes.as_deref()),
-            login_command: format!("creds login --profile {login_profile}"),
-        })
-    }
-
     /// The session `[sso-session NAME]` of the config file.
     pub fn from_section(set: &ProfileSet, name: &str) -> Result<Session> {
         let Some(section) = set.sso_sessions.get(name) else {
