@@ -199,6 +199,9 @@ fn chain_json(chain: &Chain) -> Value {
         Base::Keyring(k) => json!({"Keyring": k.access_key_id}),
         Base::Login(l) => json!({"LoginSession": {"login_session_arn": l.session}}),
         Base::Process(p) => json!({"CredentialProcess": p.command}),
+        // creds' own sources, which the cross-SDK tables do not have.
+        #[allow(unreachable_patterns)]
+        _ => json!({"CredsOnly": chain.base.profile()}),
     };
     let mut items = vec![base];
     for hop in &chain.hops {
