@@ -341,6 +341,28 @@ fn every_source_is_registered_in_one_place() {
             "src/source/{module}.rs is registered {count} times in register!; a source is one line there"
         );
     }
+    // docs/sources.md's table has a row for every base source, in the registry's order.
+    let bases = block
+        .split("bases: [")
+        .nth(1)
+        .and_then(|rest| rest.split("],").next())
+        .unwrap_or_default();
+    let registered: Vec<&str> = bases
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .filter_map(|l| l.split('(').next())
+        .collect();
+    let page = std::fs::read_to_string(root.join("docs/sources.md")).unwrap();
+    let rows = page
+        .lines()
+        .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(
+        rows,
+        registered.len(),
+        "docs/sources.md's table should have a row for each base source: {registered:?}"
+    );
     let variants = |text: &str, prefix: &str| -> BTreeSet<String> {
         text.match_indices(prefix)
             .map(|(i, _)| {
