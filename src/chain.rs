@@ -11,7 +11,7 @@
 //! Nothing here reads a file, the environment or the clock.
 
 use crate::config::{ProfileSet, Section};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::source::assume_role::RoleHop;
 use crate::source::keyring_keys::KeyringKeys;
 use crate::source::static_keys::StaticKeys;
@@ -59,7 +59,17 @@ pub fn resolve_or_env(set: &ProfileSet, selected: &str, env: &EnvWebIdentity) ->
 /// Resolves `selected` in `set`.
 pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
     if !set.has_profiles() {
-        return Err(Error::config(format!("profile `{selected}` not found: No profiles were defined in {}; create it or run `aws configure --profile {selected}`", describe_files(set))));
+        return Err(Error::of_profile(
+            Kind::Config,
+            selected,
+            format!(
+                "not found: No profiles were defined in {}",
+                describe_files(set)
+            ),
+        )
+        .with_hint(format!(
+            "create it or run `aws configure --profile {selected}`"
+        )));
     }
     let mut visited: Vec<&str> = Vec::new();
     let mut hops = Vec::new();
@@ -67,16 +77,30 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
     let base = loop {
         let Some(profile) = set.profile(name) else {
             return Err(match visited.last() {
-                None => Error::config(format!("profile `{name}` not found in {}; {}", describe_files(set), known(set, name))),
+                None => Error::of_profile(
+                    Kind::Config,
+                    name,
+                    format!("not found in {}", describe_files(set)),
+                )
+                .with_hint(known(set, name)),
                 Some(from) => Error::config(format!(
-                    "profile `{from}`: could not find source profile {name} referenced from {from} ({}); define `[profile {name}]` or fix source_profile",
-                    set.profile(from).map(|p| p.origin("source_profile")).unwrap_or_default()
-                )),
+                    "could not find source profile {name} referenced from {from} ({})",
+                    set.profile(from)
+                        .map(|p| p.origin("source_profile"))
+                        .unwrap_or_default()
+                ))
+                .in_profile(from)
+                .with_hint(format!("define `[profile {name}]` or fix source_profile")),
             });
         };
         if visited.contains(&name) {
             visited.push(name);
-            return Err(Error::config(format!("profile `{selected}`: profile formed an infinite loop: {}; break the cycle of source_profile settings", visited.join(" -> "))));
+            return Err(Error::config(format!(
+                "profile formed an infinite loop: {}",
+                visited.join(" -> ")
+            ))
+            .in_profile(selected)
+            .with_hint("break the cycle of source_profile settings"));
         }
         visited.push(name);
 
@@ -100,10 +124,10 @@ pub fn resolve(set: &ProfileSet, selected: &str) -> Result<Chain> {
             profile.get("credential_source"),
         ) {
             (Some(_), Some(_)) => {
-                return Err(profile.error("source_profile", "profile contained both source_profile and credential_source. Only one or the other can be defined; remove one"));
+                return Err(profile.error("source_profile", "profile contained both source_profile and credential_source. Only one or the other can be defined").with_hint("remove one"));
             }
             (None, None) => {
-                return Err(profile.error("role_arn", "profile must contain `source_profile` or `credential_source` to go with role_arn; add one"));
+                return Err(profile.error("role_arn", "profile must contain `source_profile` or `credential_source` to go with role_arn").with_hint("add one"));
             }
             (Some(source), None) if source == name => break base(set, profile)?,
             (Some(source), None) => name = source,
@@ -192,7 +216,7 @@ fn named(set: &ProfileSet, profile: &Section) -> Result<Base> {
         return Ok(base);
     }
     let source = profile.get("credential_source").unwrap_or_default();
-    Err(profile.error("credential_source", &format!("credential_source `{source}` is not valid: credential_source values must be EcsContainer, Ec2InstanceMetadata, or Environment")))
+    Err(profile.error("credential_source", &format!("credential_source `{source}` is not valid: credential_source values must be EcsContainer, Ec2InstanceMetadata, or Environment")).with_hint("use one of those, or source_profile"))
 }
 
 /// The base source of a profile that is not an assume-role hop: the first registered source
@@ -204,10 +228,15 @@ fn base(set: &ProfileSet, profile: &Section) -> Result<Base> {
     }
     match Base::detect(set, profile)? {
         Some(base) => Ok(base),
-        None => Err(Error::config(format!(
-            "profile `{}` did not contain credential information ({}:{}): add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, sso_session, login_session (`aws login`), or credential_process",
-            profile.name, profile.file, profile.line
-        ))),
+        None => Err(Error::of_profile(
+            Kind::Config,
+            &profile.name,
+            format!(
+                "did not contain credential information ({}:{})",
+                profile.file, profile.line
+            ),
+        )
+        .with_hint("add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, sso_session, login_session (`aws login`), or credential_process")),
     }
 }
 
@@ -227,12 +256,12 @@ mod tests {
         text.push_str("[profile prod]\nregion = us-east-1\n");
         let set = ProfileSet::from_texts("cfg", &text, "creds", "").unwrap();
         let err = resolve(&set, "prdo").unwrap_err();
-        assert!(err.message.len() < 300, "{}", err.message);
+        assert!(err.line().len() < 300, "{}", err.line());
         assert!(
-            err.message.contains("nearest profiles: prod, ")
-                && err.message.ends_with("(and 9996 more)"),
+            err.line().contains("nearest profiles: prod, ")
+                && err.line().ends_with("(and 9996 more)"),
             "{}",
-            err.message
+            err.line()
         );
     }
 

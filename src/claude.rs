@@ -299,7 +299,7 @@ mod tests {
         assert!(hooks.merge_into(bad, path).is_err());
         assert!(parse_settings(path, "{\n oops")
             .unwrap_err()
-            .message
+            .line()
             .contains("s.json:2:"));
     }
 

@@ -35,8 +35,8 @@ impl std::fmt::Display for Unavailable {
 
 impl Unavailable {
     /// The error for a keyring that failed the key store: exit 3 with the reason.
-    pub fn into_error(self, what: &str) -> Error {
-        Error::config(format!("{what}: the OS keyring cannot be used: {}", self.0))
+    pub fn into_error(self) -> Error {
+        Error::config(format!("the OS keyring cannot be used: {}", self.0))
     }
 }
 

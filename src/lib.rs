@@ -159,7 +159,7 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
             }
         },
         Err(err) => {
-            ctx.ui.error(&err.message);
+            ctx.ui.error(&err.line());
             err.exit_code()
         }
     }

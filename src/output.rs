@@ -252,8 +252,8 @@ mod tests {
             .starts_with("set \"AWS_ACCESS_KEY_ID=ASIA$(touch x)\"\n"));
         c.access_key_id = "ASIA%PATH%".into();
         let err = render(Format::WindowsCmd, &c, None).unwrap_err();
-        assert!(err.message.contains("AWS_ACCESS_KEY_ID"), "{}", err.message);
-        assert!(!err.message.contains("PATH"), "{}", err.message);
+        assert!(err.line().contains("AWS_ACCESS_KEY_ID"), "{}", err.line());
+        assert!(!err.line().contains("PATH"), "{}", err.line());
         c.access_key_id = "ASIA&calc".into();
         c.secret_access_key = Secret::new("plain");
         assert!(render(Format::WindowsCmd, &c, None)

@@ -325,7 +325,7 @@ pub fn imds_endpoint(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         "ec2_metadata_service_endpoint",
     ) {
-        return check_url(&url.value, url.origin).map_err(|e| e.message);
+        return check_url(&url.value, url.origin).map_err(|e| e.line());
     }
     match setting(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
@@ -374,7 +374,7 @@ pub fn container(env: &Env) -> std::result::Result<Container, String> {
             ))
         }
         (None, Some(full)) => {
-            let url = check_url(full, Origin::Env(FULL)).map_err(|e| e.message)?;
+            let url = check_url(full, Origin::Env(FULL)).map_err(|e| e.line())?;
             (url.value, FULL)
         }
         (None, None) => {
@@ -942,7 +942,7 @@ mod tests {
             "b",
         )
         .unwrap_err();
-        assert!(bad.message.contains("cfg:2"), "{}", bad.message);
+        assert!(bad.line().contains("cfg:2"), "{}", bad.line());
     }
 
     #[test]

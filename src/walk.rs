@@ -228,7 +228,7 @@ impl<'a> Walk<'a> {
                 let now = self.ctx.clock.now();
                 if let Some(entry) = Entry::new(&hop.key, &hop.profile, &hop.label, &c, now) {
                     if let Err(e) = store.write(&entry) {
-                        self.unusable(&e.message);
+                        self.unusable(&e.line());
                     }
                 }
                 store.files.clear_failure(&hop.key);
@@ -268,7 +268,10 @@ impl<'a> Walk<'a> {
             )),
             at: format_time(now),
             exit_code: e.exit_code(),
+            profile: e.profile.clone(),
+            step: e.step.clone(),
             message: e.message.clone(),
+            hint: e.hint.clone(),
         }
     }
 }
@@ -280,16 +283,18 @@ impl<'a> Walk<'a> {
 fn short_lived(top: &Hop, creds: &Credentials, now: DateTime<Utc>, min_ttl: Duration) -> Error {
     let expiration = creds.expiration.unwrap_or(now);
     let left = expiration.signed_duration_since(now).num_seconds();
-    let what = format!("profile `{}`: {}", top.profile, top.label);
+    let what = &top.label;
     let min = min_ttl.num_seconds();
     if top.source.from_aws() && left <= 0 {
         return Error::new(
             Kind::AwsRefused,
             format!(
-                "{what} returned credentials that had already expired ({}); check this machine's clock, which creds compares Expiration with",
+                "{what} returned credentials that had already expired ({})",
                 format_time(expiration)
             ),
-        );
+        )
+        .in_profile(&top.profile)
+        .with_hint("check this machine's clock, which creds compares Expiration with");
     }
     if top.source.from_aws()
         && top
@@ -301,13 +306,17 @@ fn short_lived(top: &Hop, creds: &Credentials, now: DateTime<Utc>, min_ttl: Dura
         return Error::new(
             Kind::AwsRefused,
             format!(
-                "{what} returned credentials valid for {left}s, less than --min-ttl {min}s and less than asked for (a role's maximum session duration, role chaining's one-hour limit or a permission set's session duration caps it); lower --min-ttl or raise that limit"
+                "{what} returned credentials valid for {left}s, less than --min-ttl {min}s and less than asked for (a role's maximum session duration, role chaining's one-hour limit or a permission set's session duration caps it)"
             ),
-        );
+        )
+        .in_profile(&top.profile)
+        .with_hint("lower --min-ttl or raise that limit");
     }
     Error::config(format!(
-        "{what} returned credentials valid for {left}s, less than --min-ttl {min}s; lower --min-ttl or raise the session duration"
+        "{what} returned credentials valid for {left}s, less than --min-ttl {min}s"
     ))
+    .in_profile(&top.profile)
+    .with_hint("lower --min-ttl or raise the session duration")
 }
 
 fn hop(hops: &[Hop], i: usize) -> Result<&Hop> {

@@ -59,7 +59,7 @@ fn profile_parser_cases() {
         );
         let output = &case["output"];
         match (result, output.get("errorContaining")) {
-            (Err(e), Some(want)) if e.message.contains(want.as_str().unwrap()) => {}
+            (Err(e), Some(want)) if e.line().contains(want.as_str().unwrap()) => {}
             (Ok(set), None) => {
                 let want = &output["config"];
                 if sections_json(&set.profiles) != want["profiles"] {
@@ -221,7 +221,7 @@ fn assume_role_cases() {
         let result = chain::resolve(&set, case["input"]["selected_profile"].as_str().unwrap());
         let output = &case["output"];
         match (result, output.get("Error"), output.get("ProfileChain")) {
-            (Err(e), Some(want), _) if e.message.contains(want.as_str().unwrap()) => {
+            (Err(e), Some(want), _) if e.line().contains(want.as_str().unwrap()) => {
                 assert_eq!(e.kind, creds::error::Kind::Config, "{docs}");
             }
             (Ok(chain), None, Some(want)) if &chain_json(&chain) == want => {}
@@ -239,7 +239,7 @@ fn assume_role_cases() {
 fn chain_errors_name_file_and_line() {
     let set = ProfileSet::from_texts("/home/u/.aws/config", "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = a\n", "creds", "").unwrap();
     let err = chain::resolve(&set, "a").unwrap_err();
-    assert!(err.message.contains("a -> b -> a"), "{}", err.message);
+    assert!(err.line().contains("a -> b -> a"), "{}", err.line());
     let set = ProfileSet::from_texts(
         "/home/u/.aws/config",
         "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = nope\n",
@@ -249,14 +249,14 @@ fn chain_errors_name_file_and_line() {
     .unwrap();
     let err = chain::resolve(&set, "a").unwrap_err();
     assert!(
-        err.message.contains("/home/u/.aws/config:3"),
+        err.line().contains("/home/u/.aws/config:3"),
         "{}",
-        err.message
+        err.line()
     );
     let set = ProfileSet::from_texts("cfg", "[profile a]\nrole_arn = r\nsource_profile = a\naws_access_key_id = K\naws_secret_access_key = S\nduration_seconds = 12\n", "creds", "").unwrap();
     assert!(chain::resolve(&set, "a")
         .unwrap_err()
-        .message
+        .line()
         .contains("cfg:6"));
 }
 

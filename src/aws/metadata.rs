@@ -60,7 +60,7 @@ impl Metadata for AwsMetadata {
             super::block_on(async { provider.provide_credentials().await }).map_err(|e| {
                 Error::new(
                     e.kind,
-                    format!("the instance metadata service at {endpoint}: {}", e.message),
+                    format!("the instance metadata service at {endpoint}: {}", e.line()),
                 )
             })?;
         result.map(convert).map_err(|e| {
@@ -85,7 +85,8 @@ impl Metadata for AwsMetadata {
                 e.kind,
                 format!(
                     "the container credentials endpoint at {}: {}",
-                    container.uri, e.message
+                    container.uri,
+                    e.line()
                 ),
             )
         })?;

@@ -161,7 +161,14 @@ pub struct Failure {
     pub until: String,
     pub at: String,
     pub exit_code: i32,
+    /// The error's fields (`crate::error::Error`), so the remembered one reads the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// The longest a failure is remembered (10 s plus up to 5 s of jitter).
@@ -181,6 +188,9 @@ impl Failure {
         let kind = crate::error::Kind::from_exit_code(self.exit_code)?;
         let ago = now.signed_duration_since(at).num_seconds().max(0);
         let mut err = Error::new(kind, format!("{} (remembered from a failure {ago}s ago; retried after {}, or now with --refresh)", self.message, format_time(until)));
+        err.profile = self.profile.clone();
+        err.step = self.step.clone();
+        err.hint = self.hint.clone();
         err.remembered = true;
         Some(err)
     }

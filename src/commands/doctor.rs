@@ -130,10 +130,12 @@ impl Diagnosis {
         });
     }
 
-    fn blocking(&mut self, err: &Error, fix: impl Into<String>) {
+    /// A problem that stops export: the error's line, and its hint as the fix (`otherwise`
+    /// when it has none).
+    fn blocking(&mut self, err: &Error, otherwise: impl Into<String>) {
         self.problems.push(Problem {
-            problem: err.message.clone(),
-            fix: fix.into(),
+            problem: err.problem(),
+            fix: err.hint.clone().unwrap_or_else(|| otherwise.into()),
             blocks: Some(err.kind),
         });
     }
@@ -312,7 +314,7 @@ fn check_region(settings: &Settings, d: &mut Diagnosis) {
         (Some(e), _) => format!("{} (from {})", e.value, e.origin),
         (None, Ok(url)) if variants.is_empty() => format!("{url} (regional)"),
         (None, Ok(url)) => format!("{url} (regional; {})", variants.join(", ")),
-        (None, Err(e)) => e.message,
+        (None, Err(e)) => e.line(),
     });
     if let Some(bundle) = &settings.ca_bundle {
         let path = bundle.value.display();
@@ -448,7 +450,7 @@ fn check_sso(
     let token = store.and_then(|store| store.read_token(&session));
     let (state, login_needed) = match token {
         Ok(None) => ("not signed in".to_string(), true),
-        Err(e) => (e.message.clone(), true),
+        Err(e) => (e.line(), true),
         Ok(Some(t)) => {
             let reg = t
                 .registration_expires_at
@@ -483,14 +485,10 @@ fn check_sso(
         }
     };
     if login_needed && needed_now {
-        let err = Error::new(
-            Kind::LoginNeeded,
-            format!("{}: {state}", session.describe()),
-        );
-        d.blocking(&err, format!("run `{}`", session.login_command));
+        d.blocking(&session.login_needed(&state), "");
     }
     let endpoints = settings.sso_endpoints();
-    let url = |r: Result<String>| r.unwrap_or_else(|e| e.message);
+    let url = |r: Result<String>| r.unwrap_or_else(|e| e.line());
     let endpoints = format!(
         "portal {}, OIDC {}",
         url(crate::aws::sso::portal_base(&session.region, &endpoints)),
@@ -526,7 +524,7 @@ fn check_claude(
         match claude::read_settings(&path) {
             Ok(map) => files.push((path.display().to_string(), map)),
             Err(e) => d.problem(
-                e.message,
+                e.line(),
                 "fix the JSON; Claude Code ignores a broken settings file",
             ),
         }

@@ -265,8 +265,9 @@ pub fn endpoint_answer(
     match answer {
         Some(Ok(creds)) => (200, ecs_document(&creds)),
         Some(Err(e)) => {
-            if served.news(&e.message) {
-                ctx.ui.warn(&e.message);
+            let line = e.line();
+            if served.news(&line) {
+                ctx.ui.warn(&line);
             }
             (
                 match e.kind {
@@ -275,7 +276,7 @@ pub fn endpoint_answer(
                 },
                 crate::wire::json_object(&[
                     ("Code", crate::wire::json_str("CredentialsUnavailable")),
-                    ("Message", crate::wire::json_str(&e.message)),
+                    ("Message", crate::wire::json_str(&line)),
                 ]),
             )
         }

@@ -29,10 +29,8 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     };
     let (settings, creds) = crate::resolve::credentials(ctx, &request)?;
     if args.format == Format::Claude && creds.session_token.is_none() {
-        return Err(Error::other(format!(
-            "profile `{}`: no SessionToken, which Claude Code requires",
-            settings.profile.value
-        )));
+        return Err(Error::other("no SessionToken, which Claude Code requires")
+            .in_profile(&settings.profile.value));
     }
     output::render(
         args.format,

@@ -81,14 +81,13 @@ fn check_key(input: &KeyInput) -> Result<()> {
 /// Stores `input` in the keyring and checks it by reading it back.
 fn store(ctx: &Context, profile: &str, input: &KeyInput) -> Result<()> {
     let account = key_account(&input.access_key_id);
-    let what = format!("profile `{profile}`");
     ctx.keyring
         .set(&account, input.secret_access_key.expose())
-        .map_err(|why| why.into_error(&what))?;
+        .map_err(|why| why.into_error().in_profile(profile))?;
     match ctx.keyring.get(&account) {
         Ok(Some(back)) if back == input.secret_access_key.expose() => Ok(()),
-        Ok(_) => Err(Error::config(format!("{what}: the keyring did not keep the secret (reading it back gave something else); nothing was changed in your files"))),
-        Err(why) => Err(why.into_error(&what)),
+        Ok(_) => Err(Error::config("the keyring did not keep the secret (reading it back gave something else); nothing was changed in your files").in_profile(profile)),
+        Err(why) => Err(why.into_error().in_profile(profile)),
     }
 }
 
@@ -249,7 +248,7 @@ pub fn remove(ctx: &Context, profile: &str) -> Result<String> {
     let had = ctx
         .keyring
         .delete(&key_account(id))
-        .map_err(|why| why.into_error(&format!("profile `{profile}`")))?;
+        .map_err(|why| why.into_error().in_profile(profile))?;
     let config = PathBuf::from(&settings.files.config.value);
     let ours = crate::claude::export_command(ctx.paths.exe(), profile, "process");
     let process = set

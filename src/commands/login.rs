@@ -20,10 +20,15 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
     let chain = chain::resolve(set, profile)?;
     match &chain.base {
         Base::Sso(sso) => sso.session(&settings.login_profile),
-        other => Err(Error::config(format!(
-            "profile `{profile}` does not use IAM Identity Center (its credentials come from profile `{}`), so there is nothing to log in to; use --sso-session NAME for a session",
-            other.profile()
-        ))),
+        other => Err(Error::of_profile(
+            crate::error::Kind::Config,
+            profile,
+            format!(
+                "does not use IAM Identity Center (its credentials come from profile `{}`), so there is nothing to log in to",
+                other.profile()
+            ),
+        )
+        .with_hint("use --sso-session NAME for a session")),
     }
 }
 

@@ -61,11 +61,9 @@ impl Section {
     /// A configuration error about `key` of this profile, naming the profile and where the key
     /// (or the profile) is written.
     pub fn error(&self, key: &str, message: &str) -> Error {
-        Error::config(format!(
-            "profile `{}` ({}): {message}",
-            self.name,
-            self.origin(key)
-        ))
+        Error::config(message)
+            .in_profile(&self.name)
+            .in_step(self.origin(key))
     }
 }
 
@@ -338,10 +336,10 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.kind, crate::error::Kind::Config);
         assert!(
-            err.message
+            err.line()
                 .starts_with("/h/.aws/config:3: Expected an '=' sign"),
             "{}",
-            err.message
+            err.line()
         );
     }
 

@@ -5,7 +5,7 @@ use crate::aws::sts::{AssumeRoleRequest, StsTarget};
 use crate::cache::Key;
 use crate::config::Section;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::secret::Credentials;
 
 /// One `AssumeRole` call made with the previous hop's credentials.
@@ -129,13 +129,7 @@ fn fetch(
         source_identity: hop.source_identity.clone(),
         mfa,
     };
-    ctx.sts.assume_role(target, parent, &request).map_err(|e| {
-        Error::new(
-            e.kind,
-            format!(
-                "profile `{}`: assuming {}: {}",
-                hop.profile, hop.role_arn, e.message
-            ),
-        )
-    })
+    ctx.sts
+        .assume_role(target, parent, &request)
+        .map_err(|e| e.context(&hop.profile, format!("assuming {}", hop.role_arn)))
 }

@@ -36,10 +36,11 @@ impl Detect for EcsContainer {
 
     fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Container>> {
         let c = inputs.container.as_ref().map_err(|why| {
-            Error::config(format!(
-                "profile `{}` uses credential_source = EcsContainer, but {why}",
-                self.profile
-            ))
+            Error::of_profile(
+                crate::error::Kind::Config,
+                &self.profile,
+                format!("uses credential_source = EcsContainer, but {why}"),
+            )
         })?;
         Ok(Planned {
             key: Key::derive(
@@ -100,18 +101,14 @@ impl Fetch for Container {
             };
             if let Some(why) = why {
                 return Err(Error::config(format!(
-                    "profile `{profile}` (credential_source = EcsContainer): AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {file} cannot be read ({why}); the container runtime writes it"
-                )));
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {file} cannot be read ({why})"
+                ))
+                .context(profile, "credential_source = EcsContainer")
+                .with_hint("the container runtime writes it"));
             }
         }
-        ctx.metadata.container(self).map_err(|e| {
-            Error::new(
-                e.kind,
-                format!(
-                    "profile `{profile}` (credential_source = EcsContainer): {}",
-                    e.message
-                ),
-            )
-        })
+        ctx.metadata
+            .container(self)
+            .map_err(|e| e.context(profile, "credential_source = EcsContainer"))
     }
 }

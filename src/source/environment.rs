@@ -51,7 +51,12 @@ pub fn credentials(env: &Env, profile: &str) -> Result<Credentials> {
         env.get("AWS_ACCESS_KEY_ID"),
         env.get("AWS_SECRET_ACCESS_KEY"),
     ) else {
-        return Err(Error::config(format!("profile `{profile}` uses credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")));
+        return Err(Error::of_profile(
+            crate::error::Kind::Config,
+            profile,
+            "uses credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+        )
+        .with_hint("set both in the environment creds runs in, or use another credential_source"));
     };
     let expiration = match env.get("AWS_CREDENTIAL_EXPIRATION") {
         None => None,

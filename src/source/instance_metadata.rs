@@ -35,10 +35,11 @@ impl Detect for InstanceMetadata {
 
     fn plan(&self, inputs: &PlanInputs<'_>) -> Result<Planned<Imds>> {
         let endpoint = inputs.imds.as_ref().map_err(|why| {
-            Error::config(format!(
-                "profile `{}` uses credential_source = Ec2InstanceMetadata, but {why}",
-                self.profile
-            ))
+            Error::of_profile(
+                crate::error::Kind::Config,
+                &self.profile,
+                format!("uses credential_source = Ec2InstanceMetadata, but {why}"),
+            )
         })?;
         let endpoint = endpoint.value.clone();
         Ok(Planned {
@@ -71,14 +72,8 @@ impl Fetch for Imds {
     }
 
     fn fetch(&self, ctx: &Context, _: &FetchInputs<'_>, step: Step<'_>) -> Result<Credentials> {
-        ctx.metadata.instance(&self.endpoint).map_err(|e| {
-            Error::new(
-                e.kind,
-                format!(
-                    "profile `{}` (credential_source = Ec2InstanceMetadata): {}",
-                    step.profile, e.message
-                ),
-            )
-        })
+        ctx.metadata
+            .instance(&self.endpoint)
+            .map_err(|e| e.context(step.profile, "credential_source = Ec2InstanceMetadata"))
     }
 }

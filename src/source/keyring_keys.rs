@@ -35,7 +35,9 @@ impl KeyringKeys {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !valid {
-            return Err(profile.error("creds_keyring", &format!("creds_keyring `{id}` is not an access key id (16 to 128 upper-case letters and digits, such as AKIA...); `creds keys add {}` writes it", profile.name)));
+            return Err(profile
+                .error("creds_keyring", &format!("creds_keyring `{id}` is not an access key id (16 to 128 upper-case letters and digits, such as AKIA...)"))
+                .with_hint(format!("`creds keys add {}` writes it", profile.name)));
         }
         Ok(Some(KeyringKeys {
             profile: profile.name.clone(),
@@ -99,10 +101,7 @@ impl Fetch for KeyringKeys {
     /// Reads the secret from the keyring. A keyring that cannot be used is exit 3 with the
     /// reason: never a fallback to keys in plain text.
     fn fetch(&self, ctx: &Context, _: &FetchInputs<'_>, _: Step<'_>) -> Result<Credentials> {
-        let what = format!(
-            "profile `{}` (creds_keyring {} at {})",
-            self.profile, self.access_key_id, self.origin
-        );
+        let step = format!("creds_keyring {} at {}", self.access_key_id, self.origin);
         match ctx.keyring.get(&key_account(&self.access_key_id)) {
             Ok(Some(secret)) => Ok(Credentials {
                 access_key_id: self.access_key_id.clone(),
@@ -111,11 +110,10 @@ impl Fetch for KeyringKeys {
                 expiration: None,
                 account_id: None,
             }),
-            Ok(None) => Err(Error::config(format!(
-                "{what}: the keyring holds no secret for this key; run `creds keys add {}`",
-                self.profile
-            ))),
-            Err(why) => Err(why.into_error(&what)),
+            Ok(None) => Err(Error::config("the keyring holds no secret for this key")
+                .context(&self.profile, step)
+                .with_hint(format!("run `creds keys add {}`", self.profile))),
+            Err(why) => Err(why.into_error().context(&self.profile, step)),
         }
     }
 }

@@ -18,11 +18,11 @@ const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// The error for a token file that is there but cannot be used.
 fn unusable(l: &Login, file: &Path, why: &str) -> Error {
     Error::config(format!(
-        "profile `{}`: the `aws login` session file {} cannot be used ({why}); remove it and {}",
-        l.profile,
+        "the `aws login` session file {} cannot be used ({why})",
         file.display(),
-        hint(l)
     ))
+    .in_profile(&l.profile)
+    .with_hint(format!("remove it and {}", hint(l)))
 }
 
 /// `login_session` in `profile`: the ARN of the identity an `aws login` signed in.
@@ -129,10 +129,9 @@ impl Fetch for Login {
 
 fn fetch(ctx: &Context, at: &FetchInputs<'_>, l: &Login) -> Result<Credentials> {
     let Some(file) = &l.token_file else {
-        return Err(Error::config(format!(
-            "profile `{}`: cannot find the `aws login` cache: set HOME (or AWS_LOGIN_CACHE_DIRECTORY)",
-            l.profile
-        )));
+        return Err(Error::config("cannot find the `aws login` cache")
+            .in_profile(&l.profile)
+            .with_hint("set HOME (or AWS_LOGIN_CACHE_DIRECTORY)"));
     };
     // aws-config reads the file whole and without a limit: only a regular file of a sane size
     // goes to it (never a FIFO that would block the read).
@@ -141,13 +140,13 @@ fn fetch(ctx: &Context, at: &FetchInputs<'_>, l: &Login) -> Result<Credentials> 
             return Err(Error::new(
                 Kind::LoginNeeded,
                 format!(
-                    "profile `{}`: no `aws login` session for {} ({} does not exist); {}",
-                    l.profile,
+                    "no `aws login` session for {} ({} does not exist)",
                     l.session,
                     file.display(),
-                    hint(l)
                 ),
-            ))
+            )
+            .in_profile(&l.profile)
+            .with_hint(hint(l)))
         }
         Err(e) => return Err(unusable(l, file, &e.to_string())),
         Ok((_, meta)) if meta.len() > MAX_TOKEN_FILE => {
@@ -160,16 +159,10 @@ fn fetch(ctx: &Context, at: &FetchInputs<'_>, l: &Login) -> Result<Credentials> 
         Ok(_) => {}
     }
     ctx.signin.credentials(&l.session, at.sts).map_err(|e| {
-        let next = match e.kind {
-            Kind::LoginNeeded => format!("; {}", hint(l)),
-            _ => String::new(),
-        };
-        Error::new(
-            e.kind,
-            format!(
-                "profile `{}` (login_session): {}{next}",
-                l.profile, e.message
-            ),
-        )
+        let e = e.context(&l.profile, "login_session");
+        match e.kind {
+            Kind::LoginNeeded => e.with_hint(hint(l)),
+            _ => e,
+        }
     })
 }

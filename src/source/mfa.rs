@@ -94,8 +94,9 @@ pub fn code(
                     } else {
                         Kind::Other
                     },
-                    format!("profile `{profile}`: {what} `{shown}` gave no MFA code: {e}"),
+                    format!("{what} `{shown}` gave no MFA code: {e}"),
                 )
+                .in_profile(profile)
             })?;
         if out.code != Some(0) {
             let last = super::process::last_line(&out.stderr);
@@ -105,16 +106,21 @@ pub fn code(
                 format!(": {last}")
             };
             return Err(Error::other(format!(
-                "profile `{profile}`: {what} `{shown}` {}{detail}; fix it, or run `creds login --profile {profile} --mfa-code CODE`",
+                "{what} `{shown}` {}{detail}",
                 super::process::exit_status(out.code)
+            ))
+            .in_profile(profile)
+            .with_hint(format!(
+                "fix it, or run `creds login --profile {profile} --mfa-code CODE`"
             )));
         }
         digits(&String::from_utf8_lossy(&out.stdout))
             .map(done)
             .ok_or_else(|| {
                 Error::other(format!(
-                    "profile `{profile}`: {what} `{shown}` printed something that is not a 6 to 8 digit code"
+                    "{what} `{shown}` printed something that is not a 6 to 8 digit code"
                 ))
+                .in_profile(profile)
             })
     };
     if let Some(process) = process {
@@ -143,11 +149,13 @@ pub fn code(
     }
     Err(Error::new(
         Kind::LoginNeeded,
-        format!(
-            "profile `{profile}`: the role needs a code from MFA device {serial} and none can be asked for here; run `creds login --profile {profile} --mfa-code CODE` in a terminal (its MFA session then serves for {}), or set mfa_process",
-            hours(sources.session_seconds)
-        ),
-    ))
+        format!("the role needs a code from MFA device {serial} and none can be asked for here"),
+    )
+    .in_profile(profile)
+    .with_hint(format!(
+        "run `creds login --profile {profile} --mfa-code CODE` in a terminal (its MFA session then serves for {}), or set mfa_process",
+        hours(sources.session_seconds)
+    )))
 }
 
 /// `seconds` as people say it: `12 hours`, `90 minutes`.
@@ -190,12 +198,9 @@ fn fetch(
     ctx.sts
         .get_session_token(target, parent, Some(&mfa), Some(sources.session_seconds))
         .map_err(|e| {
-            Error::new(
-                e.kind,
-                format!(
-                    "profile `{}`: an MFA session with {}: {}",
-                    session.profile, session.serial, e.message
-                ),
+            e.context(
+                &session.profile,
+                format!("an MFA session with {}", session.serial),
             )
         })
 }

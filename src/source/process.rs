@@ -108,11 +108,18 @@ pub fn check_guard(chain: &[String], profile: &str) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" -> ");
         return Err(Error::config(format!(
-            "profile `{profile}`: credential_process loop: {path}; the profile's credential_process runs creds for a profile that is already being exported; point it at another profile"
-        )));
+            "credential_process loop: {path}; the profile's credential_process runs creds for a profile that is already being exported"
+        ))
+        .in_profile(profile)
+        .with_hint("point it at another profile"));
     }
     if chain.len() >= MAX_DEPTH {
-        return Err(Error::config(format!("profile `{profile}`: credential_process nests {} creds exports ({}); at most {MAX_DEPTH} are allowed", chain.len().saturating_add(1), chain.join(" -> "))));
+        return Err(Error::config(format!(
+            "credential_process nests {} creds exports ({}); at most {MAX_DEPTH} are allowed",
+            chain.len().saturating_add(1),
+            chain.join(" -> ")
+        ))
+        .in_profile(profile));
     }
     Ok(())
 }
@@ -128,17 +135,19 @@ pub fn run(
 ) -> Result<Credentials> {
     let env = [(GUARD_VAR.to_string(), chain.join(","))];
     let shown = shown(command);
-    let out = runner.run(command, &env, timeout).map_err(|e| match e.kind() {
-        std::io::ErrorKind::TimedOut => Error::new(
-            Kind::Network,
-            format!("profile `{profile}`: credential_process `{shown}` {e} and was stopped; raise CREDS_PROCESS_TIMEOUT if it needs longer"),
-        ),
-        std::io::ErrorKind::InvalidData => Error::other(format!(
-            "profile `{profile}`: credential_process `{shown}` {e} and was stopped"
-        )),
-        _ => Error::other(format!(
-            "profile `{profile}`: cannot run credential_process `{shown}`: {e}"
-        )),
+    let out = runner.run(command, &env, timeout).map_err(|e| {
+        match e.kind() {
+            std::io::ErrorKind::TimedOut => Error::new(
+                Kind::Network,
+                format!("credential_process `{shown}` {e} and was stopped"),
+            )
+            .with_hint("raise CREDS_PROCESS_TIMEOUT if it needs longer"),
+            std::io::ErrorKind::InvalidData => {
+                Error::other(format!("credential_process `{shown}` {e} and was stopped"))
+            }
+            _ => Error::other(format!("cannot run credential_process `{shown}`: {e}")),
+        }
+        .in_profile(profile)
     })?;
     if out.code != Some(0) {
         let mut last = last_line(&out.stderr);
@@ -161,14 +170,12 @@ pub fn run(
         };
         return Err(Error::new(
             kind,
-            format!("profile `{profile}`: credential_process `{shown}` {status}{detail}"),
-        ));
+            format!("credential_process `{shown}` {status}{detail}"),
+        )
+        .in_profile(profile));
     }
-    parse_output(&out.stdout, now).map_err(|m| {
-        Error::other(format!(
-            "profile `{profile}`: credential_process `{shown}` {m}"
-        ))
-    })
+    parse_output(&out.stdout, now)
+        .map_err(|m| Error::other(format!("credential_process `{shown}` {m}")).in_profile(profile))
 }
 
 /// Parses a `credential_process` document. The error text never contains the output itself.
@@ -311,11 +318,11 @@ mod tests {
         assert!(check_guard(&[], "a").is_ok());
         let err = check_guard(&["a".into(), "b".into()], "a").unwrap_err();
         assert_eq!(err.kind, Kind::Config);
-        assert!(err.message.contains("a -> b -> a"), "{}", err.message);
+        assert!(err.line().contains("a -> b -> a"), "{}", err.line());
         let deep: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
         assert!(check_guard(&deep, "e")
             .unwrap_err()
-            .message
+            .line()
             .contains("at most 4"));
     }
 }

@@ -5,7 +5,7 @@ use super::{Fetch, FetchInputs, Properties, Step};
 use crate::aws::sts::StsTarget;
 use crate::cache::Key;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::secret::Credentials;
 
 pub fn key(parent: &Key, target: &StsTarget) -> Key {
@@ -46,13 +46,5 @@ fn fetch(
     }
     ctx.sts
         .get_session_token(target, parent, None, None)
-        .map_err(|e| {
-            Error::new(
-                e.kind,
-                format!(
-                    "profile `{profile}`: turning long-term keys into session credentials: {}",
-                    e.message
-                ),
-            )
-        })
+        .map_err(|e| e.context(profile, "turning long-term keys into session credentials"))
 }

@@ -134,7 +134,15 @@ fn detect(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
         }));
     };
     let Some(section) = set.sso_sessions.get(&session_name) else {
-        return Err(profile.error("sso_session", &format!("sso-session named `{session_name}` (referenced by profile `{}`) was not found; add `[sso-session {session_name}]`", profile.name)));
+        return Err(profile
+            .error(
+                "sso_session",
+                &format!(
+                    "sso-session named `{session_name}` (referenced by profile `{}`) was not found",
+                    profile.name
+                ),
+            )
+            .with_hint(format!("add `[sso-session {session_name}]`")));
     };
     // Like botocore, the profile may repeat a session value only if it is the same.
     for key in ["sso_start_url", "sso_region"] {
@@ -142,8 +150,8 @@ fn detect(set: &ProfileSet, profile: &Section) -> Result<Option<Sso>> {
             if section.get(key) != Some(value) {
                 return Err(profile.error(
                     key,
-                    &format!("`{key}` can only be specified in the [sso-session] config when a session name is given; remove it from the profile (it differs from `[sso-session {session_name}]`)"),
-                ));
+                    &format!("`{key}` can only be specified in the [sso-session] config when a session name is given"),
+                ).with_hint(format!("remove it from the profile (it differs from `[sso-session {session_name}]`)")));
             }
         }
     }
@@ -196,10 +204,12 @@ impl Fetch for Sso {
 
 fn fetch(ctx: &Context, at: &Where<'_>, sso: &Sso) -> Result<Credentials> {
     let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
-        return Err(Error::config(format!(
-            "profile `{}` signs in to IAM Identity Center but names no role: add sso_account_id and sso_role_name",
-            sso.profile
-        )));
+        return Err(Error::of_profile(
+            Kind::Config,
+            &sso.profile,
+            "signs in to IAM Identity Center but names no role",
+        )
+        .with_hint("add sso_account_id and sso_role_name"));
     };
     let session = sso.session(at.login_profile)?;
     let token_dir = at.token_dir.ok_or_else(|| {
@@ -217,7 +227,7 @@ fn fetch(ctx: &Context, at: &Where<'_>, sso: &Sso) -> Result<Credentials> {
             role,
         )
         .map_err(|e| match e.kind {
-            Kind::LoginNeeded => session.login_needed(&e.message),
-            _ => Error::new(e.kind, format!("profile `{}`: {}", sso.profile, e.message)),
+            Kind::LoginNeeded => session.login_needed(&e.message).in_profile(&sso.profile),
+            _ => e.in_profile(&sso.profile),
         })
 }

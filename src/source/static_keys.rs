@@ -41,14 +41,12 @@ impl StaticKeys {
                 mfa_serial: profile.get("mfa_serial").map(str::to_string),
                 mfa_process: profile.get("mfa_process").map(str::to_string),
             })),
-            (Some(_), None) => Err(profile.error(
-                "aws_access_key_id",
-                "profile missing aws_secret_access_key; add it next to aws_access_key_id",
-            )),
-            (None, Some(_)) => Err(profile.error(
-                "aws_secret_access_key",
-                "profile missing aws_access_key_id; add it next to aws_secret_access_key",
-            )),
+            (Some(_), None) => Err(profile
+                .error("aws_access_key_id", "profile missing aws_secret_access_key")
+                .with_hint("add it next to aws_access_key_id")),
+            (None, Some(_)) => Err(profile
+                .error("aws_secret_access_key", "profile missing aws_access_key_id")
+                .with_hint("add it next to aws_secret_access_key")),
         }
     }
 

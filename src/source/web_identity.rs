@@ -91,22 +91,26 @@ impl Fetch for WebIdentity {
         let token = crate::fsutil::read_regular(Path::new(&self.token_file), false, MAX_TOKEN)
             .map_err(|e| {
                 Error::config(format!(
-                    "profile `{}`: cannot read web_identity_token_file {}: {e}; check the path (the token is written by your CI or orchestrator)",
-                    self.profile, self.token_file
+                    "cannot read web_identity_token_file {}: {e}",
+                    self.token_file
                 ))
+                .in_profile(&self.profile)
+                .with_hint("check the path (the token is written by your CI or orchestrator)")
             })?;
         let token = String::from_utf8(token).map_err(|_| {
             Error::config(format!(
-                "profile `{}`: web_identity_token_file {} is not text",
-                self.profile, self.token_file
+                "web_identity_token_file {} is not text",
+                self.token_file
             ))
+            .in_profile(&self.profile)
         })?;
         let token = token.trim();
         if token.is_empty() {
             return Err(Error::config(format!(
-                "profile `{}`: web_identity_token_file {} is empty",
-                self.profile, self.token_file
-            )));
+                "web_identity_token_file {} is empty",
+                self.token_file
+            ))
+            .in_profile(&self.profile));
         }
         let request = WebIdentityRequest {
             role_arn: self.role_arn.clone(),
@@ -120,12 +124,9 @@ impl Fetch for WebIdentity {
         ctx.sts
             .assume_role_with_web_identity(at.sts, &request)
             .map_err(|e| {
-                Error::new(
-                    e.kind,
-                    format!(
-                        "profile `{}`: assuming {} with a web identity: {}",
-                        self.profile, self.role_arn, e.message
-                    ),
+                e.context(
+                    &self.profile,
+                    format!("assuming {} with a web identity", self.role_arn),
                 )
             })
     }

@@ -153,7 +153,7 @@ pub fn renew_within(
                 ctx.ui.warn(&format!(
                     "{}: the renewed SSO token could not be saved ({}); it is used for this run only",
                     session.describe(),
-                    e.message
+                    e.line()
                 ));
             }
             Ok(Renewal::Renewed(renewed))

@@ -103,10 +103,9 @@ impl Session {
     }
 
     pub fn login_needed(&self, why: &str) -> Error {
-        Error::new(
-            Kind::LoginNeeded,
-            format!("{}: {why}; run `{}`", self.describe(), self.login_command),
-        )
+        Error::new(Kind::LoginNeeded, why)
+            .in_step(self.describe())
+            .with_hint(format!("run `{}`", self.login_command))
     }
 
     /// The lock that guards the token file (renewal and writes).

@@ -108,8 +108,80 @@ fn whole_outputs() {
         let err = export(&w, "nope").unwrap_err();
         insta::assert_snapshot!(
             "unknown_profile",
-            format!("exit {}: {}", err.exit_code(), err.message)
+            format!("exit {}: {}", err.exit_code(), err.line())
         );
+    });
+}
+
+/// Failures as a user sees them, whole: the one line export prints (with its exit code), and
+/// doctor's problem and "fix:" (the error's hint) for the same profile; and `-v export` of a
+/// role chain, fetched and then served from the cache.
+#[test]
+fn whole_error_lines_and_verbose_output() {
+    const BROKEN: &str = "\
+[profile loop-a]
+role_arn = arn:aws:iam::1:role/A
+source_profile = loop-b
+
+[profile loop-b]
+role_arn = arn:aws:iam::1:role/B
+source_profile = loop-a
+
+[profile orphan]
+role_arn = arn:aws:iam::1:role/O
+source_profile = missing
+
+[profile half]
+aws_access_key_id = AKIDHALF
+
+[profile bare]
+region = us-east-1
+
+[profile envsrc]
+credential_source = Environment
+
+[profile refused]
+role_arn = arn:aws:iam::1:role/Refused
+source_profile = keys
+
+[profile keys]
+aws_access_key_id = AKIDKEYS
+aws_secret_access_key = SECRETKEYS
+";
+    let mut w = World::new();
+    w.config(BROKEN);
+    w.vars.push(("AWS_PROFILE".into(), "loop-a".into()));
+    let home = w.home().display().to_string();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&home), "[HOME]");
+    settings.add_filter(r"\\", "/");
+    settings.bind(|| {
+        let mut out = Vec::new();
+        for profile in ["loop-a", "orphan", "half", "bare", "envsrc", "refused", "nope"] {
+            if profile == "refused" {
+                w.sts.fail_next(Error::new(
+                    Kind::AwsRefused,
+                    "AccessDenied: User: arn:aws:iam::1:user/k is not authorized to perform: sts:AssumeRole",
+                ));
+            }
+            let err = export(&w, profile).unwrap_err();
+            out.push(format!("export -p {profile}: exit {}: {}", err.exit_code(), err.line()));
+            let d = creds::commands::doctor::diagnose(&w.context(false), Some(profile));
+            for p in &d.problems {
+                out.push(format!("  doctor: {}\n  fix: {}", p.problem, p.fix));
+            }
+        }
+        insta::assert_snapshot!("error_lines", out.join("\n"));
+
+        w.config(CHAIN);
+        let ctx = w.context(false);
+        let mut verbose = args("b");
+        verbose.format = Format::Env;
+        let before = w.shown.lines().len();
+        export::run(&ctx, &verbose, true).unwrap();
+        export::run(&ctx, &verbose, true).unwrap();
+        ctx.ui.settle(true);
+        insta::assert_snapshot!("verbose_export", w.shown.lines()[before..].join("\n"));
     });
 }
 

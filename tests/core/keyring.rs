@@ -50,10 +50,9 @@ fn keyring_keys_are_only_ever_handed_out_as_sessions() {
     .unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message
-            .contains("the OS keyring cannot be used: no bus"),
+        err.line().contains("the OS keyring cannot be used: no bus"),
         "{}",
-        err.message
+        err.line()
     );
     *w.keyring.fail.lock().unwrap() = None;
     // A role above it is assumed with the stored key directly.
@@ -235,12 +234,12 @@ fn cache_list_and_clear_include_the_keyring_cache() {
     let err = cache::clear(&w.context(false), None, true).unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message
+        err.line()
             .starts_with("nothing was removed: the OS keyring holds cache entries")
-            && err.message.contains("cannot be used: no bus;")
-            && err.message.contains("`CREDS_CACHE=file creds cache clear`"),
+            && err.line().contains("cannot be used: no bus;")
+            && err.line().contains("`CREDS_CACHE=file creds cache clear`"),
         "{}",
-        err.message
+        err.line()
     );
     assert_eq!(locks(&w), 2);
     // The profile's creds_cache is enough to look; with neither, the keyring is not touched

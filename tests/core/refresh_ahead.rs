@@ -194,7 +194,7 @@ fn a_failing_renewal_leaves_callers_served_until_min_ttl() {
         .fail_next(Error::new(Kind::Network, "STS is down".to_string()));
     let err = export(&w, "b").unwrap_err();
     assert_eq!(err.kind, Kind::Network);
-    assert!(err.message.contains("STS is down"), "{}", err.message);
+    assert!(err.line().contains("STS is down"), "{}", err.line());
     // And when STS is back (the failure no longer remembered), a new key.
     w.clock.advance(std::time::Duration::from_secs(20));
     assert_ne!(

@@ -76,16 +76,16 @@ fn device_flow_stops_on_denial_expiry_and_the_deadline() {
     w.sso.with(|s| s.device = [DeviceAnswer::Denied].into());
     let err = login_with(&w, &login_opts(165)).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
-    assert!(err.message.contains("denied"), "{}", err.message);
+    assert!(err.line().contains("denied"), "{}", err.line());
     assert_eq!(
         w.terminal.lines().last().unwrap(),
-        &format!("creds: {}", err.message),
+        &format!("creds: {}", err.line()),
         "the outcome reaches the terminal"
     );
 
     w.sso.with(|s| s.device = [DeviceAnswer::Expired].into());
     let err = login_with(&w, &login_opts(165)).unwrap_err();
-    assert!(err.message.contains("the code expired"), "{}", err.message);
+    assert!(err.line().contains("the code expired"), "{}", err.line());
 
     // The code's own lifetime: pending past expires_in ends the flow.
     w.sso.with(|s| {
@@ -93,7 +93,7 @@ fn device_flow_stops_on_denial_expiry_and_the_deadline() {
         s.device = std::iter::repeat_n(DeviceAnswer::Pending, 100).collect();
     });
     let err = login_with(&w, &login_opts(165)).unwrap_err();
-    assert!(err.message.contains("the code expired"), "{}", err.message);
+    assert!(err.line().contains("the code expired"), "{}", err.line());
 
     // The deadline: a 12 s timeout with a 5 s interval polls twice and stops at exactly 12 s.
     let start = w.clock.monotonic();
@@ -105,15 +105,15 @@ fn device_flow_stops_on_denial_expiry_and_the_deadline() {
     let err = login_with(&w, &login_opts(12)).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(
-        err.message.contains("not completed within 12s"),
+        err.line().contains("not completed within 12s"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(
-        err.message
+        err.line()
             .contains("run `creds login --sso-session corp` again"),
         "{}",
-        err.message
+        err.line()
     );
     assert_eq!(w.sso.with(|s| s.polled_at.len()), 2);
     assert_eq!(
@@ -166,9 +166,9 @@ fn pkce_flow_gives_up_at_the_deadline() {
     };
     let err = login_with(&w, &opts).unwrap_err();
     assert!(
-        err.message.contains("not completed within 30s"),
+        err.line().contains("not completed within 30s"),
         "{}",
-        err.message
+        err.line()
     );
     assert_eq!(w.clock.monotonic(), std::time::Duration::from_secs(30));
 }

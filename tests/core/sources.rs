@@ -39,9 +39,9 @@ fn web_identity_reads_the_token_file_at_every_fetch() {
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message.contains("cannot read web_identity_token_file"),
+        err.line().contains("cannot read web_identity_token_file"),
         "{}",
-        err.message
+        err.line()
     );
 }
 
@@ -95,7 +95,7 @@ fn a_failing_mfa_process_says_how_it_ended() {
     ));
     let err = export(&w, "admin").unwrap_err();
     assert_eq!(
-        err.message,
+        err.line(),
         "profile `admin`: mfa_process `get-mfa-code ...` exited with status 1: no token device found; fix it, or run `creds login --profile admin --mfa-code CODE`"
     );
 }
@@ -107,10 +107,10 @@ fn without_a_way_to_get_a_code_export_names_the_login() {
     let err = export(&w, "admin").unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(
-        err.message
+        err.line()
             .contains("run `creds login --profile admin --mfa-code CODE` in a terminal"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(w.sts.calls().is_empty());
     // `creds login --mfa-code` caches the session; exports then need no code.
@@ -234,9 +234,9 @@ fn instance_metadata_endpoint_follows_the_sdks_settings() {
     let err = export(&w, "v4").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message.contains("AWS_EC2_METADATA_DISABLED"),
+        err.line().contains("AWS_EC2_METADATA_DISABLED"),
         "{}",
-        err.message
+        err.line()
     );
     w.vars.pop();
     w.vars.push((
@@ -245,10 +245,10 @@ fn instance_metadata_endpoint_follows_the_sdks_settings() {
     ));
     let err = export(&w, "v4").unwrap_err();
     assert!(
-        err.message
+        err.line()
             .contains("`IPv5` from AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is not valid"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(w.metadata.calls().is_empty());
 }
@@ -262,11 +262,11 @@ fn container_credentials_follow_the_environment() {
     let err = export(&w, "task").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message.contains(
+        err.line().contains(
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI"
         ),
         "{}",
-        err.message
+        err.line()
     );
     // The relative URI wins over the full one, as in the SDKs.
     w.vars.push((
@@ -292,10 +292,10 @@ fn container_credentials_follow_the_environment() {
     let err = export(&w, "task").unwrap_err();
     assert_eq!(err.kind, Kind::Network);
     assert!(
-        err.message
+        err.line()
             .starts_with("profile `task` (credential_source = EcsContainer): cannot reach"),
         "{}",
-        err.message
+        err.line()
     );
     assert_eq!(w.metadata.calls()[1], "container http://127.0.0.1:9/full");
 }
@@ -315,14 +315,14 @@ fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
         SESSION,
     );
     assert!(
-        err.message.contains(&file.display().to_string()),
+        err.line().contains(&file.display().to_string()),
         "{}",
-        err.message
+        err.line()
     );
     assert!(
-        err.message.contains("run `aws login --profile admin`"),
+        err.line().contains("run `aws login --profile admin`"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(w.signin.calls().is_empty());
     // The file name is the AWS CLI's: SHA-256 of the trimmed session ARN.
@@ -355,13 +355,13 @@ fn an_aws_login_session_is_the_cached_base_of_a_role_chain() {
     .unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(
-        err.message.starts_with(
+        err.line().starts_with(
             "profile `console` (login_session): the `aws login` session cannot be used"
         ),
         "{}",
-        err.message
+        err.line()
     );
-    assert!(err.message.ends_with("run `aws login --profile admin` in a terminal (creds does not run that sign-in itself)"), "{}", err.message);
+    assert!(err.line().ends_with("run `aws login --profile admin` in a terminal (creds does not run that sign-in itself)"), "{}", err.line());
 }
 
 #[test]
@@ -399,10 +399,10 @@ fn the_mfa_session_length_is_configurable() {
     let err = export(&w, "admin").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message
+        err.line()
             .contains("`37h` from CREDS_MFA_SESSION_DURATION is not valid"),
         "{}",
-        err.message
+        err.line()
     );
 }
 
@@ -460,17 +460,17 @@ fn login_and_container_token_files_must_be_small_regular_files() {
     let err = export(&w, "console").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message.contains("cannot be used (not a regular file)"),
+        err.line().contains("cannot be used (not a regular file)"),
         "{}",
-        err.message
+        err.line()
     );
     std::fs::remove_file(&file).unwrap();
     std::fs::write(&file, vec![b' '; 65 * 1024]).unwrap();
     let err = export(&w, "console").unwrap_err();
     assert!(
-        err.message.contains("larger than 65536 bytes"),
+        err.line().contains("larger than 65536 bytes"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(w.signin.calls().is_empty());
 
@@ -487,10 +487,10 @@ fn login_and_container_token_files_must_be_small_regular_files() {
     let err = export(&w, "task").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message
+        err.line()
             .contains("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(w.metadata.calls().is_empty());
 }

@@ -117,21 +117,21 @@ fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
     assert!(
-        err.message
+        err.line()
             .contains("the refresh token was refused (revoked)"),
         "{}",
-        err.message
+        err.line()
     );
     assert!(
-        err.message.contains("run `creds login --profile dev`"),
+        err.line().contains("run `creds login --profile dev`"),
         "{}",
-        err.message
+        err.line()
     );
     // Not renewable and expired.
     write_token(&w, Duration::minutes(-1), false);
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
-    assert!(err.message.contains("cannot be renewed"), "{}", err.message);
+    assert!(err.line().contains("cannot be renewed"), "{}", err.line());
     // The service failing (not refusing) on an expired token: the error names the profile.
     w.sso.with(|s| {
         s.refresh_error = Some(|| {
@@ -148,14 +148,14 @@ fn sso_renewal_failures_fall_back_or_ask_for_a_login() {
     let err = export_with(&w, &refresh).unwrap_err();
     assert_eq!(err.kind, Kind::Network);
     assert!(
-        err.message.starts_with("profile `dev`: CreateToken"),
+        err.line().starts_with("profile `dev`: CreateToken"),
         "{}",
-        err.message
+        err.line()
     );
     // No token at all.
     std::fs::remove_file(w.sso_cache(CORP_TOKEN)).unwrap();
     let err = export_with(&w, &refresh).unwrap_err();
-    assert!(err.message.contains("not signed in"), "{}", err.message);
+    assert!(err.line().contains("not signed in"), "{}", err.line());
 }
 
 /// A renewal that fails for the network, with the token still usable: the token serves, and

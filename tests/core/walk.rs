@@ -49,11 +49,7 @@ fn a_stale_top_hop_is_refreshed_alone_and_min_ttl_decides() {
     min.min_ttl = Duration::minutes(61);
     let err = export_with(&w, &min).unwrap_err();
     assert_eq!(err.kind, Kind::Config);
-    assert!(
-        err.message.contains("less than --min-ttl"),
-        "{}",
-        err.message
-    );
+    assert!(err.line().contains("less than --min-ttl"), "{}", err.line());
 }
 
 #[test]
@@ -63,30 +59,30 @@ fn credentials_aws_gives_too_short_or_expired_are_its_doing() {
     w.config(CHAIN);
     w.sts.set_lifetime(Duration::minutes(10));
     let err = export(&w, "b").unwrap_err();
-    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.message);
+    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.line());
     assert!(
-        err.message
+        err.line()
             .contains("valid for 600s, less than --min-ttl 900s and less than asked for"),
         "{}",
-        err.message
+        err.line()
     );
     // Already expired on arrival: exit 5, and the clock is named.
     let w = World::new();
     w.config(CHAIN);
     w.sts.set_lifetime(Duration::minutes(-1));
     let err = export(&w, "b").unwrap_err();
-    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.message);
+    assert_eq!(err.kind, Kind::AwsRefused, "{}", err.line());
     assert!(
-        err.message
+        err.line()
             .contains("already expired (2029-12-31T23:59:00Z); check this machine's clock"),
         "{}",
-        err.message
+        err.line()
     );
     // A credential_process's short answer is the configuration's: exit 3.
     let w = World::new();
     w.config("[profile p]\ncredential_process = short\n");
     let err = export(&w, "p").unwrap_err();
-    assert_eq!(err.kind, Kind::Config, "{}", err.message);
+    assert_eq!(err.kind, Kind::Config, "{}", err.line());
 }
 
 #[test]
@@ -123,9 +119,9 @@ fn a_failure_is_remembered_until_it_expires() {
     let err = export(&w, "a").unwrap_err();
     assert_eq!(err.kind, Kind::AwsRefused);
     assert!(
-        err.message.contains("remembered from a failure 0s ago"),
+        err.line().contains("remembered from a failure 0s ago"),
         "{}",
-        err.message
+        err.line()
     );
     assert_eq!(w.sts.calls().len(), 1);
     // Still remembered after 9 seconds; forgotten after at most 15.
@@ -213,11 +209,7 @@ fn a_failure_recorded_in_the_future_does_not_block() {
     refresh.min_ttl = Duration::minutes(61);
     // (An --min-ttl above the lifetime forces a call, which the record must not stop.)
     let err = export_with(&w, &refresh).unwrap_err();
-    assert!(
-        err.message.contains("less than --min-ttl"),
-        "{}",
-        err.message
-    );
+    assert!(err.line().contains("less than --min-ttl"), "{}", err.line());
     assert_eq!(w.sts.calls().len(), 3);
 }
 
@@ -237,10 +229,10 @@ fn a_remembered_failure_is_told_once_on_a_long_chain() {
     for _ in 0..3 {
         let err = export(&w, "b").unwrap_err();
         assert_eq!(
-            err.message.matches("(remembered").count(),
+            err.line().matches("(remembered").count(),
             1,
             "{}",
-            err.message
+            err.line()
         );
         w.clock.advance(std::time::Duration::from_secs(2));
     }
@@ -354,9 +346,9 @@ fn fips_and_dual_stack_endpoints_as_the_sdks_resolve_them() {
     let err = export(&w, "b").unwrap_err();
     assert_eq!(err.kind, Kind::Config);
     assert!(
-        err.message.contains("use_fips_endpoint is `yes`"),
+        err.line().contains("use_fips_endpoint is `yes`"),
         "{}",
-        err.message
+        err.line()
     );
     // IAM Identity Center: the portal and OIDC endpoints follow too (and the PKCE page).
     let mut w = World::new();

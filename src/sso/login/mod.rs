@@ -224,7 +224,7 @@ pub fn login(
     store.remove_pending(session);
     let (registration, grant) = result.inspect_err(|e| {
         // stderr gets the error from the caller; the terminal gets the outcome too.
-        ctx.ui.terminal(&format!("creds: {}", e.message));
+        ctx.ui.terminal(&format!("creds: {}", e.line()));
     })?;
     let token = token_of(ctx, session, &registration, grant);
     store.write_token_locked(session, &token, ctx)?;
