@@ -12,20 +12,12 @@
 
 use crate::config::{ProfileSet, Section};
 use crate::error::{Error, Kind, Result};
+pub use crate::settings::EnvWebIdentity;
 use crate::source::assume_role::RoleHop;
 use crate::source::keyring_keys::KeyringKeys;
 use crate::source::static_keys::StaticKeys;
 use crate::source::web_identity::WebIdentity;
 pub use crate::source::{Base, Chain};
-
-/// The web identity the SDKs read from `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and
-/// `AWS_ROLE_SESSION_NAME` (values handed in; nothing is read here).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EnvWebIdentity {
-    pub token_file: Option<String>,
-    pub role_arn: Option<String>,
-    pub session_name: Option<String>,
-}
 
 /// [`resolve`], falling back as the SDKs' default chains do to the web identity of the
 /// environment when the selected profile gives no credentials (it does not exist, or names

@@ -44,15 +44,7 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
 
     let (settings, set) = Settings::load_for_profile(flags, &ctx.env, verbose)?;
     explain(ctx, verbose, &settings, &set);
-    let env_web_identity = chain::EnvWebIdentity {
-        token_file: ctx
-            .env
-            .get("AWS_WEB_IDENTITY_TOKEN_FILE")
-            .map(str::to_string),
-        role_arn: ctx.env.get("AWS_ROLE_ARN").map(str::to_string),
-        session_name: ctx.env.get("AWS_ROLE_SESSION_NAME").map(str::to_string),
-    };
-    let chain = chain::resolve_or_env(&set, &settings.profile.value, &env_web_identity)?;
+    let chain = chain::resolve_or_env(&set, &settings.profile.value, &settings.env_web_identity)?;
     let endpoints = settings.sso_endpoints();
     let hops = source::plan(
         &chain,
@@ -92,7 +84,7 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
         process_timeout: settings.process_timeout.value,
         mfa: crate::source::mfa::Sources {
             given: request.mfa_code,
-            dialog: ctx.env.get("CREDS_MFA_PROMPT"),
+            dialog: settings.mfa_prompt.as_ref().map(|p| p.value.as_str()),
             process_timeout: settings.process_timeout.value,
             session_seconds: settings.mfa_session.value,
         },

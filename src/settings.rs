@@ -71,6 +71,85 @@ impl<T> Sourced<T> {
     }
 }
 
+/// The web identity the SDKs read from `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and
+/// `AWS_ROLE_SESSION_NAME`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvWebIdentity {
+    pub token_file: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+}
+
+impl EnvWebIdentity {
+    pub fn from_env(env: &Env) -> EnvWebIdentity {
+        let get = |var: &str| env.get(var).filter(|v| !v.is_empty()).map(str::to_string);
+        EnvWebIdentity {
+            token_file: get("AWS_WEB_IDENTITY_TOKEN_FILE"),
+            role_arn: get("AWS_ROLE_ARN"),
+            session_name: get("AWS_ROLE_SESSION_NAME"),
+        }
+    }
+}
+
+/// A proxy of the environment, for the calls of one scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    /// `https`, `http`, or `any`.
+    pub scheme: &'static str,
+    /// The URL with any password hidden.
+    pub shown: String,
+    pub origin: Origin,
+}
+
+/// The proxies as the HTTP client picks them: per scheme, the first variable of
+/// `crate::aws::proxy::VARIABLES` that is set (upper case first), and `NO_PROXY`.
+pub fn proxies(env: &Env) -> (Vec<Proxy>, Option<Sourced<String>>) {
+    let find = |names: &[&'static str]| {
+        names
+            .iter()
+            .find_map(|n| env.get(n).filter(|v| !v.is_empty()).map(|v| (*n, v)))
+    };
+    let proxies = crate::aws::proxy::VARIABLES
+        .iter()
+        .filter_map(|(scheme, names)| {
+            let (name, url) = find(names)?;
+            Some(Proxy {
+                scheme,
+                shown: crate::aws::proxy::shown(url),
+                origin: Origin::Env(name),
+            })
+        })
+        .collect();
+    let no_proxy = find(crate::aws::proxy::NO_PROXY)
+        .map(|(name, rules)| Sourced::new(rules.to_string(), Origin::Env(name)));
+    (proxies, no_proxy)
+}
+
+/// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else
+/// `crate::keyring::DEFAULT_TIMEOUT`. A value that cannot be read is ignored.
+pub fn keyring_timeout(env: &Env) -> Sourced<std::time::Duration> {
+    use std::time::Duration;
+    let parse = |t: &str| -> Option<Duration> {
+        let t = t.trim();
+        if let Some(ms) = t.strip_suffix("ms") {
+            return ms.parse().ok().map(Duration::from_millis);
+        }
+        t.strip_suffix('s')
+            .unwrap_or(t)
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    };
+    env.get("CREDS_KEYRING_TIMEOUT")
+        .and_then(parse)
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(60))
+        .map(|d| Sourced::new(d, Origin::Env("CREDS_KEYRING_TIMEOUT")))
+        .unwrap_or(Sourced::new(
+            crate::keyring::DEFAULT_TIMEOUT,
+            Origin::Default,
+        ))
+}
+
 /// A value that is set but loses to a higher-ranked one (for `doctor` and `-v`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shadowed {
@@ -135,6 +214,16 @@ pub struct Settings {
     pub mfa_session: Sourced<u32>,
     /// The refresh-ahead window after `--min-ttl`; `None` when it is off.
     pub refresh_ahead: Sourced<Option<chrono::Duration>>,
+    /// `CREDS_MFA_PROMPT`: the desktop dialog that asks for MFA codes.
+    pub mfa_prompt: Option<Sourced<String>>,
+    /// `CREDS_KEYRING_TIMEOUT`: how long one keyring operation may take.
+    pub keyring_timeout: Sourced<std::time::Duration>,
+    /// The environment's web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`,
+    /// `AWS_ROLE_SESSION_NAME`), which serves a profile that gives no credentials.
+    pub env_web_identity: EnvWebIdentity,
+    /// The proxies the HTTP client uses, in its order (passwords hidden), and `NO_PROXY`.
+    pub proxies: Vec<Proxy>,
+    pub no_proxy: Option<Sourced<String>>,
     pub shadowed: Vec<Shadowed>,
 }
 
@@ -689,6 +778,14 @@ impl Settings {
             login_cache: login_cache(env),
             mfa_session: mfa_session(env, section)?,
             refresh_ahead: refresh_ahead(env, section)?,
+            mfa_prompt: env
+                .get("CREDS_MFA_PROMPT")
+                .filter(|v| !v.is_empty())
+                .map(|v| Sourced::new(v.to_string(), Origin::Env("CREDS_MFA_PROMPT"))),
+            keyring_timeout: keyring_timeout(env),
+            env_web_identity: EnvWebIdentity::from_env(env),
+            proxies: proxies(env).0,
+            no_proxy: proxies(env).1,
             login_profile: profile.value.clone(),
             profile,
             shadowed,

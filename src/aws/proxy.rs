@@ -7,6 +7,17 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
+/// The variables the HTTP client reads a proxy from, per scheme, in its order (upper case
+/// first): the one list `proxy_for` and `crate::settings::proxies` read.
+pub const VARIABLES: &[(&str, &[&str])] = &[
+    ("https", &["HTTPS_PROXY", "https_proxy"]),
+    ("http", &["HTTP_PROXY", "http_proxy"]),
+    ("any", &["ALL_PROXY", "all_proxy"]),
+];
+
+/// The variables that take hosts out of the proxies, upper case first.
+pub const NO_PROXY: &[&str] = &["NO_PROXY", "no_proxy"];
+
 /// The proxy the HTTP client used for `endpoint`, as the environment names it: the variable
 /// and its value. The same variables and order as the client's (`HTTPS_PROXY` for https,
 /// `HTTP_PROXY` for http, then `ALL_PROXY`; upper case first; `NO_PROXY` takes hosts out).
@@ -16,9 +27,7 @@ pub fn proxy_for(
 ) -> Option<(&'static str, String)> {
     let (scheme, rest) = endpoint.split_once("://")?;
     let host = host_of(rest);
-    let no_proxy = get("NO_PROXY")
-        .or_else(|| get("no_proxy"))
-        .unwrap_or_default();
+    let no_proxy = NO_PROXY.iter().find_map(|n| get(n)).unwrap_or_default();
     let excluded = no_proxy.split(',').map(str::trim).any(|n| {
         !n.is_empty()
             && (n == "*"
@@ -28,12 +37,11 @@ pub fn proxy_for(
     if excluded {
         return None;
     }
-    let names: &[&'static str] = match scheme {
-        "https" => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
-        _ => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
-    };
-    names
+    let wanted = if scheme == "https" { "https" } else { "http" };
+    VARIABLES
         .iter()
+        .filter(|(s, _)| *s == wanted || *s == "any")
+        .flat_map(|(_, names)| names.iter())
         .find_map(|n| get(n).filter(|v| !v.is_empty()).map(|v| (*n, v)))
 }
 

@@ -244,7 +244,7 @@ fn check_profile(ctx: &Context, settings: &Settings, set: &ProfileSet, d: &mut D
         }
     };
     check_region(settings, d);
-    d.proxy = describe_proxy(&ctx.env);
+    d.proxy = describe_proxy(settings);
     let keyring_base = matches!(&chain.base, Base::Keyring(_));
     if keyring_base || settings.cache_mode.value == crate::cache::Mode::Keyring {
         check_keyring(ctx, &chain, d);
@@ -536,10 +536,12 @@ fn check_claude(
         skip_bedrock_auth: env.get("CLAUDE_CODE_SKIP_BEDROCK_AUTH").map(str::to_string),
         bedrock_base_url: env.get("ANTHROPIC_BEDROCK_BASE_URL").map(str::to_string),
         aws_profile: env.get("AWS_PROFILE").map(str::to_string),
-        aws_region: env
-            .get("AWS_REGION")
-            .or_else(|| env.get("AWS_DEFAULT_REGION"))
-            .map(str::to_string),
+        // The environment's layer of the region (`AWS_REGION`, else `AWS_DEFAULT_REGION`).
+        aws_region: settings
+            .region
+            .as_ref()
+            .filter(|r| matches!(r.origin, crate::settings::Origin::Env(_)))
+            .map(|r| r.value.clone()),
         use_bedrock: env.get("CLAUDE_CODE_USE_BEDROCK").map(str::to_string),
     };
     // The IAM Identity Center session a profile's credentials come from, as `login` shows it.
@@ -657,32 +659,18 @@ fn check_keyring(ctx: &Context, chain: &Chain, d: &mut Diagnosis) {
     }
 }
 
-/// The proxies of the environment as the HTTP client reads them (the upper-case name first),
-/// with any password hidden.
-fn describe_proxy(env: &crate::context::Env) -> Option<String> {
-    let find = |names: [&'static str; 2]| {
-        names
-            .into_iter()
-            .find_map(|n| env.get(n).filter(|v| !v.is_empty()).map(|v| (n, v)))
-    };
-    let mut parts = Vec::new();
-    for (scheme, names) in [
-        ("https", ["HTTPS_PROXY", "https_proxy"]),
-        ("http", ["HTTP_PROXY", "http_proxy"]),
-        ("any", ["ALL_PROXY", "all_proxy"]),
-    ] {
-        if let Some((name, url)) = find(names) {
-            parts.push(format!(
-                "{scheme} via {} (from {name})",
-                crate::aws::proxy::shown(url)
-            ));
-        }
-    }
-    if parts.is_empty() {
+/// The proxies as the HTTP client uses them (passwords hidden), from `Settings`.
+fn describe_proxy(settings: &Settings) -> Option<String> {
+    if settings.proxies.is_empty() {
         return None;
     }
-    if let Some((name, rules)) = find(["NO_PROXY", "no_proxy"]) {
-        parts.push(format!("not for {rules} (from {name})"));
+    let mut parts: Vec<String> = settings
+        .proxies
+        .iter()
+        .map(|p| format!("{} via {} (from {})", p.scheme, p.shown, p.origin))
+        .collect();
+    if let Some(rules) = &settings.no_proxy {
+        parts.push(format!("not for {} (from {})", rules.value, rules.origin));
     }
     parts.push("never for the metadata services".into());
     Some(parts.join("; "))

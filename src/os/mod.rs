@@ -45,26 +45,6 @@ fn die_with_creds(command: &mut std::process::Command, signal: libc::c_int) {
         });
     }
 }
-use std::time::Duration;
-
-/// `CREDS_KEYRING_TIMEOUT` (`2`, `2s` or `500ms`, at most a minute), else 2 s.
-fn keyring_timeout(env: &Env) -> std::time::Duration {
-    let parse = |t: &str| -> Option<Duration> {
-        let t = t.trim();
-        if let Some(ms) = t.strip_suffix("ms") {
-            return ms.parse().ok().map(Duration::from_millis);
-        }
-        t.strip_suffix('s')
-            .unwrap_or(t)
-            .parse()
-            .ok()
-            .map(Duration::from_secs)
-    };
-    env.get("CREDS_KEYRING_TIMEOUT")
-        .and_then(parse)
-        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(60))
-        .unwrap_or(crate::keyring::DEFAULT_TIMEOUT)
-}
 
 /// The real world. Cheap: nothing is initialised until it is used, so the cache-hit path
 /// builds no runtime and no SDK client. The clock is always the system clock: no variable can
@@ -72,7 +52,7 @@ fn keyring_timeout(env: &Env) -> std::time::Duration {
 pub fn context() -> Context {
     {
         let env = Env::from_process();
-        let keyring_timeout = keyring_timeout(&env);
+        let keyring_timeout = crate::settings::keyring_timeout(&env).value;
         let browser = Box::new(browser::SystemBrowser::from_env(&env));
         let under_claude = env.get("CLAUDE_CODE_ENTRYPOINT").is_some();
         Context {
