@@ -150,6 +150,28 @@ pub fn keyring_timeout(env: &Env) -> Sourced<std::time::Duration> {
         ))
 }
 
+/// The cache mode over all profiles: whether any cache entries may be in the OS keyring.
+/// `CREDS_CACHE`, when set, decides for every profile; otherwise any profile with
+/// `creds_cache = keyring` does. A config that cannot be read counts as no such profile.
+pub fn keyring_cache_in_use(env: &Env) -> bool {
+    match cache_mode(env, None) {
+        Ok(mode) if mode.origin != Origin::Default => return mode.value == Mode::Keyring,
+        Ok(_) => {}
+        Err(_) => return false,
+    }
+    let Ok(files) = locate(env, Platform::current()) else {
+        return false;
+    };
+    let Ok(set) = ProfileSet::load(&files.config.value, &files.credentials.value) else {
+        return false;
+    };
+    set.profile_names().into_iter().any(|name| {
+        set.profile(name)
+            .and_then(|section| section.get("creds_cache"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("keyring"))
+    })
+}
+
 /// A value that is set but loses to a higher-ranked one (for `doctor` and `-v`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shadowed {

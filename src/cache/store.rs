@@ -2,6 +2,8 @@
 //! with `CREDS_CACHE=keyring` (locks and remembered failures stay in the directory either
 //! way). The one place that decides "keyring, else file": the first keyring failure turns the
 //! keyring off for the rest of the run, says so once (when asked to), and the files serve.
+//! `cache list` and `cache clear` read the keyring's part strictly ([`Store::keyring_entries`],
+//! [`Store::remove_from_keyring`]): a keyring that fails there is said, never stood in for.
 
 use super::file::FileStore;
 use super::keyring::KeyringEntries;
@@ -54,6 +56,45 @@ impl<'a> Store<'a> {
             }
         }
         self.files.read(key)
+    }
+
+    /// Whether entries may be in the keyring.
+    pub fn has_keyring(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// The keyring's entries: one keyring read for each key with a lock file (a key may have
+    /// an entry file too, when the keyring once failed and the file cache served). None
+    /// without a keyring.
+    pub fn keyring_entries(&self) -> std::result::Result<Vec<Entry>, Unavailable> {
+        let Some(keyring) = &self.keyring else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for key in self.files.locked_keys() {
+            if let Some(entry) = keyring.read(&key)? {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes the keyring's entries of `keys`; how many there were. `None` of `keys` means
+    /// every key with a lock file.
+    pub fn remove_from_keyring(
+        &self,
+        keys: Option<Vec<Key>>,
+    ) -> std::result::Result<usize, Unavailable> {
+        let Some(keyring) = &self.keyring else {
+            return Ok(0);
+        };
+        let mut removed = 0usize;
+        for key in keys.unwrap_or_else(|| self.files.locked_keys()) {
+            if keyring.remove(&key)? {
+                removed = removed.saturating_add(1);
+            }
+        }
+        Ok(removed)
     }
 
     /// Writes `entry` where [`Store::read`] looks for it.

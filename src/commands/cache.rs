@@ -2,8 +2,8 @@
 //! entries when a profile or `CREDS_CACHE` uses it.
 
 use crate::cache::file::{FileStore, Listed};
-use crate::cache::keyring::KeyringEntries;
-use crate::cache::{Entry, Key, Mode};
+use crate::cache::store::Store;
+use crate::cache::{Entry, Key};
 use crate::chain;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -13,51 +13,14 @@ use crate::wire::format_time;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-fn store(ctx: &Context) -> Result<FileStore> {
+/// The cache as `list` and `clear` see it: the directory, and the keyring's entries when a
+/// profile or `CREDS_CACHE` keeps entries there (`crate::settings::keyring_cache_in_use`;
+/// otherwise the keyring is not touched: it may be slow, or ask to be unlocked).
+fn store(ctx: &Context) -> Result<Store<'_>> {
     let dir = crate::settings::cache_dir(&ctx.env)
         .ok_or_else(|| Error::config("no cache directory: set HOME or CREDS_CACHE_DIR"))?;
-    Ok(FileStore::new(dir.value))
-}
-
-/// Whether cache entries may be in the keyring: `CREDS_CACHE=keyring`, or a profile with
-/// `creds_cache = keyring`. Otherwise the keyring is not touched (it may be slow, or ask to
-/// be unlocked). A config that cannot be read counts as no such profile.
-fn keyring_in_use(ctx: &Context) -> bool {
-    // CREDS_CACHE, when set, wins over every profile's setting.
-    match crate::settings::cache_mode(&ctx.env, None) {
-        Ok(mode) if mode.origin != crate::settings::Origin::Default => {
-            return mode.value == Mode::Keyring
-        }
-        Ok(_) => {}
-        Err(_) => return false,
-    }
-    let Ok(files) = crate::settings::locate(&ctx.env, crate::platform::Platform::current()) else {
-        return false;
-    };
-    let Ok(set) = crate::config::ProfileSet::load(&files.config.value, &files.credentials.value)
-    else {
-        return false;
-    };
-    set.profile_names().into_iter().any(|name| {
-        set.profile(name)
-            .and_then(|section| section.get("creds_cache"))
-            .is_some_and(|v| v.eq_ignore_ascii_case("keyring"))
-    })
-}
-
-/// The keyring cache's entries: one keyring read for each key with a lock file (a key may
-/// have an entry file too, when the keyring once failed and the file cache served).
-fn keyring_entries(
-    keyring: &KeyringEntries<'_>,
-    store: &FileStore,
-) -> std::result::Result<Vec<Entry>, Unavailable> {
-    let mut out = Vec::new();
-    for key in store.locked_keys() {
-        if let Some(entry) = keyring.read(&key)? {
-            out.push(entry);
-        }
-    }
-    Ok(out)
+    let keyring = crate::settings::keyring_cache_in_use(&ctx.env).then(|| ctx.keyring.as_ref());
+    Ok(Store::new(FileStore::new(dir.value), keyring, None))
 }
 
 fn keyring_listed(entry: &Entry) -> Listed {
@@ -85,17 +48,15 @@ fn state(e: &Listed, now: DateTime<Utc>) -> String {
 pub fn list(ctx: &Context, as_json: bool) -> Result<String> {
     let store = store(ctx)?;
     let now = ctx.clock.now();
-    let mut items = store.list()?;
+    let mut items = store.files.list()?;
     let files = items.len();
-    if keyring_in_use(ctx) {
-        match keyring_entries(&KeyringEntries::new(ctx.keyring.as_ref()), &store) {
-            Ok(entries) => items.extend(entries.iter().map(keyring_listed)),
-            Err(why) => ctx.ui.warn(&format!(
-                "the keyring cache's entries are not listed: the OS keyring cannot be used: {why}"
-            )),
-        }
+    match store.keyring_entries() {
+        Ok(entries) => items.extend(entries.iter().map(keyring_listed)),
+        Err(why) => ctx.ui.warn(&format!(
+            "the keyring cache's entries are not listed: the OS keyring cannot be used: {why}"
+        )),
     }
-    let dir = store.dir().display().to_string();
+    let dir = store.files.dir().display().to_string();
     if as_json {
         let list: Vec<Value> = items
             .iter()
@@ -144,17 +105,16 @@ pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> 
     let store = store(ctx)?;
     // The profiles of P's chain (every hop `export --profile P` uses), or every entry.
     let profiles = (!all).then(|| chain_profiles(ctx, profile)).transpose()?;
-    let keyring = keyring_in_use(ctx).then(|| KeyringEntries::new(ctx.keyring.as_ref()));
     // The keyring's part first: its keys are known from the lock files that clearing removes.
-    let in_keyring: std::result::Result<usize, Unavailable> = match (&keyring, &profiles) {
-        (None, _) => Ok(0),
-        (Some(keyring), None) => remove_from(keyring, store.locked_keys()),
-        (Some(keyring), Some(profiles)) => keyring_entries(keyring, &store).and_then(|entries| {
+    let in_keyring: std::result::Result<usize, Unavailable> = match &profiles {
+        None => store.remove_from_keyring(None),
+        Some(profiles) => store.keyring_entries().and_then(|entries| {
             let keys = entries
                 .into_iter()
                 .filter(|e| profiles.contains(&e.profile))
-                .map(|e| Key(e.key));
-            remove_from(keyring, keys)
+                .map(|e| Key(e.key))
+                .collect();
+            store.remove_from_keyring(Some(keys))
         }),
     };
     // A keyring that fails leaves everything as it was: the lock files are what finds its
@@ -171,21 +131,22 @@ pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> 
                 let sso = std::path::Path::new(&home.value).join(".aws/sso/cache");
                 crate::sso::TokenStore::new(&sso, None).clean_temps();
             }
-            store.clear_all()?
+            store.files.clear_all()?
         }
         Some(profiles) => store
+            .files
             .list()?
             .iter()
             .filter(|e| profiles.contains(&e.profile))
-            .filter(|e| store.remove(e))
+            .filter(|e| store.files.remove(e))
             .count(),
     };
     let files = format!(
         "removed {removed} cached {} from {}",
         if removed == 1 { "entry" } else { "entries" },
-        store.dir().display()
+        store.files.dir().display()
     );
-    if keyring.is_some() {
+    if store.has_keyring() {
         ctx.ui.say(&format!(
             "creds: {files} and {in_keyring} from the OS keyring"
         ));
@@ -193,20 +154,6 @@ pub fn clear(ctx: &Context, profile: Option<&str>, all: bool) -> Result<String> 
         ctx.ui.say(&format!("creds: {files}"));
     }
     Ok(String::new())
-}
-
-/// Removes the keyring cache's entries of `keys`; how many there were.
-fn remove_from(
-    keyring: &KeyringEntries<'_>,
-    keys: impl IntoIterator<Item = Key>,
-) -> std::result::Result<usize, Unavailable> {
-    let mut removed = 0usize;
-    for key in keys {
-        if keyring.remove(&key)? {
-            removed = removed.saturating_add(1);
-        }
-    }
-    Ok(removed)
 }
 
 /// Every profile whose hops `export --profile P` uses: the profiles of its chain.
