@@ -7,11 +7,13 @@
 
 #[path = "../tests/support/fake_sso.rs"]
 mod fake_sso;
+#[path = "../tests/support/http.rs"]
+mod http;
 
 use std::io::{Read, Write};
 
 fn main() {
-    let fake = fake_sso::FakeSso::start();
+    let fake = fake_sso::SsoServer::start();
     println!("{}", fake.port());
     std::io::stdout().flush().unwrap();
     let mut sink = Vec::new();

@@ -4,6 +4,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
+mod fixtures;
 mod hostile;
 mod setup;
 mod sso;
@@ -12,30 +13,11 @@ mod support;
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
-use support::{json, to_run, FakeSts, TestEnv};
+use support::{json, to_run, StsServer, TestEnv};
 
-const CHAIN: &str = "\
-[profile base]
-aws_access_key_id = AKIDBASE
-aws_secret_access_key = SECRETBASEKEY0123456789
+use fixtures::{CHAIN_WITH_ROLE_OPTIONS as CHAIN, ROLE_A, ROLE_B};
 
-[profile a]
-role_arn = arn:aws:iam::111111111111:role/RoleA
-source_profile = base
-role_session_name = sess-a
-
-[profile b]
-role_arn = arn:aws:iam::222222222222:role/RoleB
-source_profile = a
-external_id = ext-123
-duration_seconds = 3600
-region = eu-west-1
-";
-
-const ROLE_A: &str = "arn:aws:iam::111111111111:role/RoleA";
-const ROLE_B: &str = "arn:aws:iam::222222222222:role/RoleB";
-
-fn chain_env(sts: &FakeSts) -> TestEnv {
+fn chain_env(sts: &StsServer) -> TestEnv {
     let env = TestEnv::with_sts(sts);
     env.config(CHAIN);
     env
@@ -93,7 +75,7 @@ fn profile_selection_order() {
 
 #[test]
 fn claude_format_exchanges_long_term_keys_once() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.credentials(
         "[default]\naws_access_key_id = AKIDLONG\naws_secret_access_key = longtermsecret\n",
@@ -115,7 +97,7 @@ fn claude_format_exchanges_long_term_keys_once() {
 
 #[test]
 fn two_hop_chain_is_assumed_in_order_and_cached() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     let out = json(env.run(&["export", "--profile", "b"]).ok());
     assert_eq!(out["Version"], 1);
@@ -158,7 +140,7 @@ fn two_hop_chain_is_assumed_in_order_and_cached() {
 
 #[test]
 fn refresh_and_no_cache() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();
     assert_eq!(sts.calls().len(), 2);
@@ -193,7 +175,7 @@ fn refresh_and_no_cache() {
 
 #[test]
 fn cache_off_by_environment() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = chain_env(&sts);
     env.set("CREDS_CACHE", "none");
     env.run(&["export", "-p", "a"]).ok();
@@ -208,7 +190,7 @@ fn cache_off_by_environment() {
 #[test]
 fn cache_files_are_private_and_atomic() {
     use std::os::unix::fs::PermissionsExt;
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();
     assert_eq!(
@@ -245,7 +227,7 @@ fn cache_files_are_private_and_atomic() {
 
 #[test]
 fn corrupt_truncated_or_foreign_cache_files_are_misses() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();
     let (path, good) = env.cache_entry("RoleB");
@@ -334,7 +316,7 @@ fn an_unreachable_metadata_service_is_a_network_error() {
 
 #[test]
 fn aws_refusal_exits_5_and_is_remembered_briefly() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     sts.fail_next(403, "AccessDenied");
     env.run(&["export", "-p", "a"]).fails(5, "AccessDenied");
@@ -355,7 +337,7 @@ fn aws_refusal_exits_5_and_is_remembered_briefly() {
 
 #[test]
 fn throttling_is_retried_then_exit_6() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     sts.fail_next(400, "Throttling");
     env.run(&["export", "-p", "a"]).ok();
@@ -402,7 +384,7 @@ fn silent_endpoint_times_out_with_exit_6() {
 
 #[test]
 fn endpoint_from_profile_and_services_section() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = TestEnv::new();
     env.unset("AWS_ENDPOINT_URL_STS");
     env.config(&format!("{CHAIN}\n[profile viaurl]\nrole_arn = {ROLE_A}\nsource_profile = base\nendpoint_url = {0}\n[profile viasvc]\nrole_arn = {ROLE_B}\nsource_profile = base\nservices = local\n[services local]\nsts =\n  endpoint_url = {0}\n", sts.url()));
@@ -413,7 +395,7 @@ fn endpoint_from_profile_and_services_section() {
 
 #[test]
 fn credential_process_as_a_source() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     let script = env.write("helper.sh", "#!/bin/sh\necho helper-ran >> \"$0.log\"\nprintf '%s' \"$_CREDS_PROFILE_CHAIN\" > \"$0.chain\"\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n");
     env.config(&format!("[profile proc]\ncredential_process = sh {}\n[profile top]\nrole_arn = {ROLE_A}\nsource_profile = proc\n", script.display()));
@@ -466,7 +448,7 @@ fn recursion_guard_stops_a_profile_that_runs_creds_for_itself() {
 
 #[test]
 fn environment_credential_source() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = TestEnv::with_sts(&sts);
     env.config(&format!(
         "[profile e]\nrole_arn = {ROLE_A}\ncredential_source = Environment\n"
@@ -494,7 +476,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn concurrent_callers_make_one_call_per_hop() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     sts.set_delay(Duration::from_millis(150));
     let env = chain_env(&sts);
     let run_all = |env: &TestEnv| {
@@ -541,7 +523,7 @@ fn concurrent_callers_make_one_call_per_hop() {
 /// Every scenario, with known secret values and `-v`: no secret ever reaches stderr.
 #[test]
 fn secrets_never_reach_stderr() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     env.credentials(
         "[default]\naws_access_key_id = AKIDLEAK\naws_secret_access_key = SECRETDEFAULTKEY\n",
@@ -578,7 +560,7 @@ fn secrets_never_reach_stderr() {
 /// `mfa_process` fails within its bound.
 #[test]
 fn concurrent_mfa_exports_ask_for_one_code() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     sts.set_delay(Duration::from_millis(100));
     let mut env = TestEnv::with_sts(&sts);
     let helper = env.write("mfa.sh", "#!/bin/sh\necho ran >> \"$0.log\"\necho 246810\n");
@@ -618,7 +600,7 @@ fn concurrent_mfa_exports_ask_for_one_code() {
 /// keys instead; `CREDS_CACHE=keyring` falls back to the file cache with one warning.
 #[test]
 fn without_a_session_bus_the_keyring_fails_fast_and_clearly() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = chain_env(&sts);
     let mut add = env.command(&["keys", "add", "ring"]);
     add.stdin(Stdio::piped())
@@ -667,7 +649,7 @@ fn without_a_session_bus_the_keyring_fails_fast_and_clearly() {
 /// background; the next export gets the renewed key. Nothing is printed besides the document.
 #[test]
 fn refresh_ahead_renews_in_the_background_once() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     sts.set_delay(Duration::from_millis(300));
     let env = chain_env(&sts);
     let first = env.run(&["export", "-p", "b"]).ok().to_string();
@@ -742,7 +724,7 @@ fn refresh_ahead_renews_in_the_background_once() {
 /// (read here by creds itself as a container-credentials consumer) to its token alone.
 #[test]
 fn exec_runs_the_command_with_keys_or_behind_the_endpoint() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = chain_env(&sts);
     env.set("AWS_PROFILE", "b");
     let plain = env.run(&[
@@ -792,7 +774,7 @@ fn a_renewal_keeps_no_pipe_of_its_caller() {
     use std::io::Read;
     use std::os::unix::io::FromRawFd;
     use std::os::unix::process::CommandExt;
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     sts.set_delay(Duration::from_secs(3));
     let env = chain_env(&sts);
     env.run(&["export", "-p", "b"]).ok();

@@ -11,6 +11,9 @@ mod fake_sso;
 #[allow(dead_code)]
 #[path = "support/fake_sts.rs"]
 mod fake_sts;
+#[allow(dead_code)]
+#[path = "support/http.rs"]
+mod http;
 
 use chrono::{DateTime, Utc};
 use creds::config::{parse, ProfileSet};
@@ -187,7 +190,7 @@ const STS_REPLY: &str = "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/d
 #[test]
 fn sts_replies() {
     use creds::aws::sts::{AssumeRoleRequest, AwsSts, Sts, StsTarget};
-    let server = fake_sts::FakeSts::start();
+    let server = fake_sts::StsServer::start();
     let target = StsTarget {
         region: "us-east-1".into(),
         endpoint: Some(server.url()),
@@ -259,7 +262,7 @@ fn sts_replies() {
 #[test]
 fn sso_replies() {
     use creds::aws::sso::{AwsSso, Endpoints, Grant, Registration, SsoApi};
-    let server = fake_sso::FakeSso::start();
+    let server = fake_sso::SsoServer::start();
     let endpoints = Endpoints {
         oidc: Some(server.url()),
         portal: Some(server.url()),

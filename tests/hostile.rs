@@ -3,7 +3,7 @@
 //! files are ever removed, no FIFO or symlink in the cache can hang or redirect creds, and
 //! user files stay symlinks.
 
-use crate::support::{json, FakeSts, TestEnv};
+use crate::support::{json, StsServer, TestEnv};
 use std::path::Path;
 #[cfg(unix)]
 use std::time::Duration;
@@ -74,7 +74,7 @@ fn shell_formats_print_values_that_no_shell_runs() {
 
 #[test]
 fn an_unusable_cache_is_warned_about_once_and_skipped() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     // A file where the directory should be.
@@ -143,7 +143,7 @@ fn a_cache_directory_of_another_user_is_never_trusted() {
         // Only root can hand a directory to another user; the mode test above covers the rest.
         return;
     }
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     env.run(&["export", "-p", "a"]).ok();
@@ -177,7 +177,7 @@ fn a_cache_directory_of_another_user_is_never_trusted() {
 
 #[test]
 fn a_full_disk_still_serves_credentials() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     // No byte can be written (RLIMIT_FSIZE 0, with SIGXFSZ ignored so writes fail with EFBIG).
@@ -202,7 +202,7 @@ fn a_full_disk_still_serves_credentials() {
 
 #[test]
 fn clearing_removes_only_what_creds_made() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let mut env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     let project = env.dir.path().join("project");
@@ -241,7 +241,7 @@ fn clearing_removes_only_what_creds_made() {
 #[cfg(unix)]
 #[test]
 fn fifos_and_symlinks_in_the_cache_neither_hang_nor_redirect() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     env.run(&["export", "-p", "a"]).ok();
@@ -357,7 +357,7 @@ fn a_fifo_or_a_pipe_as_the_config_never_hangs() {
 
 #[test]
 fn temporary_files_of_killed_writers_are_removed() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     std::fs::create_dir_all(env.cache_dir()).unwrap();
@@ -583,7 +583,7 @@ fn no_input_aborts_the_process() {
 
 #[test]
 fn malformed_sts_replies_exit_1_and_are_neither_cached_nor_remembered() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(KEYS);
     let creds = |inner: &str| {
@@ -655,7 +655,7 @@ fn temp_files(dir: &Path) -> Vec<String> {
 #[cfg(unix)]
 #[test]
 fn kill_9_at_random_points_leaves_a_usable_cache_and_no_secrets() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     sts.set_delay(Duration::from_millis(30));
     let env = TestEnv::with_sts(&sts);
     env.config(&format!(

@@ -1,6 +1,6 @@
 //! `creds setup`, `doctor`, `cache`, `completions` and the man page, in a temporary HOME.
 
-use crate::support::{bin, json, FakeSso, FakeSts, TestEnv};
+use crate::support::{bin, json, SsoServer, StsServer, TestEnv};
 
 const STATIC: &str = "[profile keys]\naws_access_key_id = AKIDSETUP00000000001\naws_secret_access_key = setupsecret\nregion = eu-west-1\n";
 
@@ -230,8 +230,8 @@ fn setup_leaves_a_read_only_config_alone_and_keeps_crlf() {
 
 #[test]
 fn doctor_explains_and_exits_by_what_export_would_do() {
-    let sso = FakeSso::start();
-    let sts = FakeSts::start();
+    let sso = SsoServer::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sso(&sso, Some(&sts));
     env.config(&format!("{STATIC}[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Dev\nregion = us-east-1\n[sso-session corp]\nsso_start_url = https://d-test.awsapps.com/start\nsso_region = us-east-1\n[profile cross]\nrole_arn = arn:aws:iam::2:role/Cross\nsource_profile = dev\nregion = us-east-1\n"));
     let r = env.run(&["doctor", "-p", "keys"]);
@@ -288,7 +288,7 @@ fn doctor_explains_and_exits_by_what_export_would_do() {
 
 #[test]
 fn cache_list_and_clear() {
-    let sts = FakeSts::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sts(&sts);
     env.config(&format!("{STATIC}[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = keys\n[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = keys\n"));
     env.run(&["export", "-p", "a"]).ok();

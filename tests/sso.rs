@@ -1,7 +1,7 @@
 //! IAM Identity Center: export through SSO profiles, silent renewal, login and logout, against
 //! the fake IAM Identity Center (and the fake STS for chains) on 127.0.0.1.
 
-use crate::support::{json, to_run, FakeSso, FakeSts, TestEnv};
+use crate::support::{json, to_run, SsoServer, StsServer, TestEnv};
 use chrono::{Duration, Utc};
 use std::process::Stdio;
 
@@ -32,8 +32,7 @@ sso_account_id = 111111111111
 sso_role_name = Dev
 ";
 
-/// sha1("corp"), the token file of `[sso-session corp]`.
-const CORP_TOKEN: &str = "ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+use crate::fixtures::CORP_TOKEN;
 
 fn t(offset: Duration) -> String {
     (Utc::now() + offset)
@@ -44,7 +43,7 @@ fn t(offset: Duration) -> String {
 /// Writes the corp token as `aws sso login` would, with a token the fake accepts.
 fn write_token(
     env: &TestEnv,
-    sso: &FakeSso,
+    sso: &SsoServer,
     expires_in: Duration,
     refreshable: bool,
 ) -> (String, String) {
@@ -66,8 +65,8 @@ fn token_file(env: &TestEnv) -> serde_json::Value {
     json(&std::fs::read_to_string(env.sso_cache(CORP_TOKEN)).unwrap())
 }
 
-fn setup() -> (FakeSso, TestEnv) {
-    let sso = FakeSso::start();
+fn setup() -> (SsoServer, TestEnv) {
+    let sso = SsoServer::start();
     let env = TestEnv::with_sso(&sso, None);
     env.config(CONFIG);
     (sso, env)
@@ -226,8 +225,8 @@ fn sso_config_errors_exit_3() {
 
 #[test]
 fn chain_on_sso_refreshes_only_the_stale_hop() {
-    let sso = FakeSso::start();
-    let sts = FakeSts::start();
+    let sso = SsoServer::start();
+    let sts = StsServer::start();
     let env = TestEnv::with_sso(&sso, Some(&sts));
     env.config(CONFIG);
     write_token(&env, &sso, Duration::hours(1), true);
@@ -384,7 +383,7 @@ fn device_login_prints_url_and_code_before_polling() {
 /// the AWS CLI does, and signs in.
 #[test]
 fn login_creates_the_token_cache_when_there_is_no_aws_folder() {
-    let sso = FakeSso::start();
+    let sso = SsoServer::start();
     let mut env = TestEnv::with_sso(&sso, None);
     let config = env.write("config-elsewhere", CONFIG);
     env.set("AWS_CONFIG_FILE", &config.to_string_lossy());

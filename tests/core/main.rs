@@ -9,6 +9,8 @@ mod doctor;
 mod exec;
 #[path = "../fakes/mod.rs"]
 mod fakes;
+#[path = "../fixtures.rs"]
+mod fixtures;
 mod keyring;
 mod refresh_ahead;
 mod sign_in;
@@ -27,25 +29,7 @@ use creds::sso::{Session, TokenStore};
 use fakes::{t, DeviceAnswer, World};
 use serde_json::Value;
 
-const CHAIN: &str = "\
-[profile base]
-aws_access_key_id = AKIDBASE
-aws_secret_access_key = SECRETBASEKEY0123456789
-
-[profile a]
-role_arn = arn:aws:iam::111111111111:role/RoleA
-source_profile = base
-role_session_name = sess-a
-
-[profile b]
-role_arn = arn:aws:iam::222222222222:role/RoleB
-source_profile = a
-region = eu-west-1
-";
-
-const ROLE_A: &str = "arn:aws:iam::111111111111:role/RoleA";
-
-const ROLE_B: &str = "arn:aws:iam::222222222222:role/RoleB";
+use fixtures::{CHAIN, CORP_TOKEN, ROLE_A, ROLE_B};
 
 fn args(profile: &str) -> ExportArgs {
     ExportArgs {
@@ -84,9 +68,6 @@ sso_role_name = Dev
 role_arn = arn:aws:iam::222222222222:role/RoleA
 source_profile = dev
 ";
-
-/// sha1("corp").
-const CORP_TOKEN: &str = "ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
 
 /// Writes the corp token, expiring `left` after the clock's now.
 fn write_token(w: &World, left: Duration, refreshable: bool) {

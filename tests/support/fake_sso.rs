@@ -7,10 +7,9 @@
 
 #![allow(dead_code)]
 
+use super::http::{Reply, Request};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,31 +50,43 @@ pub struct State {
     pub accounts: Vec<(String, String, Vec<String>)>,
 }
 
-pub struct FakeSso {
+pub struct SsoServer {
     port: u16,
     pub state: Arc<Mutex<State>>,
 }
 
-impl FakeSso {
-    pub fn start() -> FakeSso {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+impl SsoServer {
+    pub fn start() -> SsoServer {
         let state = Arc::new(Mutex::new(State {
             token_ttl: 3600,
             interval: 1,
             ..State::default()
         }));
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let state = shared.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &state, port);
-                });
+        // The handler names its own address in the URLs it hands out.
+        let own_port = Arc::new(std::sync::OnceLock::new());
+        let known = own_port.clone();
+        let port = super::http::serve(move |request: &Request| {
+            let port = known.get().copied().unwrap_or(0);
+            let delay = shared.lock().unwrap().delay;
+            let (status, headers, body) = handle(
+                &request.method,
+                &request.path,
+                &request.headers,
+                &request.body,
+                &shared,
+                port,
+            );
+            Reply {
+                status,
+                content_type: "application/json",
+                headers,
+                body,
+                delay,
             }
         });
-        FakeSso { port, state }
+        own_port.set(port).unwrap();
+        SsoServer { port, state }
     }
 
     pub fn port(&self) -> u16 {
@@ -411,59 +422,5 @@ fn handle(
             ok(doc)
         }
         _ => unreachable!(),
-    }
-}
-
-fn serve(stream: TcpStream, state: &Mutex<State>, port: u16) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line)? == 0 {
-            return Ok(());
-        }
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-            }
-        }
-        let length = headers
-            .get("content-length")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let delay = state.lock().unwrap().delay;
-        let (status, extra, body) = handle(
-            &method,
-            &path,
-            &headers,
-            &String::from_utf8_lossy(&body),
-            state,
-            port,
-        );
-        std::thread::sleep(delay);
-        let mut head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        write!(writer, "{head}\r\n{body}")?;
-        writer.flush()?;
     }
 }

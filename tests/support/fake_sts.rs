@@ -1,13 +1,13 @@
-//! A fake AWS STS (query protocol) on 127.0.0.1 that records every call.
+//! `StsServer`: AWS STS (query protocol) on 127.0.0.1 for the binary tests, recording every
+//! call. (The in-process tests use `tests/fakes`'s `FakeSts` behind the `Sts` seam instead.)
 //!
 //! It answers `AssumeRole` and `GetSessionToken` with numbered credentials
 //! (`ASIAFAKE00000001`, `fake-secret-1`, `fake-token-1`, ...) so tests can tell which call
 //! produced what and check that no secret leaks; it can be told to fail the next calls, to
 //! answer slowly, and which `Expiration` to return.
 
+use super::http::{Reply, Request};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,27 +47,17 @@ struct State {
     raw: VecDeque<(u16, String)>,
 }
 
-pub struct FakeSts {
+pub struct StsServer {
     port: u16,
     state: Arc<Mutex<State>>,
 }
 
-impl FakeSts {
-    pub fn start() -> FakeSts {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+impl StsServer {
+    pub fn start() -> StsServer {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let state = shared.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &state);
-                });
-            }
-        });
-        FakeSts { port, state }
+        let port = super::http::serve(move |request| answer(request, &shared));
+        StsServer { port, state }
     }
 
     pub fn url(&self) -> String {
@@ -146,80 +136,58 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line)? == 0 {
-            return Ok(());
-        }
-        let mut length = 0usize;
-        let mut signed_with = String::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((line, ""));
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().unwrap_or(0),
-                "authorization" => {
-                    if let Some(rest) = value.split("Credential=").nth(1) {
-                        signed_with = rest.split('/').next().unwrap_or("").to_string();
-                    }
+fn answer(request: &Request, state: &Mutex<State>) -> Reply {
+    let signed_with = request
+        .headers
+        .get("authorization")
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+        .to_string();
+    let params: Vec<(String, String)> = request
+        .body
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    let action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let mut s = state.lock().unwrap();
+    s.calls.push(Call {
+        action: action.clone(),
+        signed_with,
+        params: params.clone(),
+    });
+    let failure = s.failures.pop_front().or_else(|| s.always_fail.clone());
+    let raw = s.raw.pop_front();
+    let response = match failure {
+        _ if raw.is_some() => raw.unwrap_or_default(),
+        Some(f) => (f.status, format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>fake STS says {}</Message></Error><RequestId>req</RequestId></ErrorResponse>", f.code, f.code)),
+        None => {
+            s.issued += 1;
+            let n = s.issued;
+            let expiration = s.expiration.clone().unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            let creds = format!("<Credentials><AccessKeyId>ASIAFAKE{n:08}</AccessKeyId><SecretAccessKey>fake-secret-{n}</SecretAccessKey><SessionToken>fake-token-{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials>");
+            match action.as_str() {
+                "AssumeRole" => {
+                    let role = params.iter().find(|(k, _)| k == "RoleArn").map(|(_, v)| v.rsplit('/').next().unwrap_or("").to_string()).unwrap_or_default();
+                    let session = params.iter().find(|(k, _)| k == "RoleSessionName").map(|(_, v)| v.clone()).unwrap_or_default();
+                    (200, format!("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAFAKE:{session}</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/{role}/{session}</Arn></AssumedRoleUser>{creds}</AssumeRoleResult><ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata></AssumeRoleResponse>"))
                 }
-                _ => {}
+                "GetSessionToken" => (200, format!("<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult>{creds}</GetSessionTokenResult><ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata></GetSessionTokenResponse>")),
+                _ => (400, "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>".to_string()),
             }
         }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let params: Vec<(String, String)> = String::from_utf8_lossy(&body)
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (decode(k), decode(v)))
-            .collect();
-        let action = params
-            .iter()
-            .find(|(k, _)| k == "Action")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let (delay, response) = {
-            let mut s = state.lock().unwrap();
-            s.calls.push(Call {
-                action: action.clone(),
-                signed_with,
-                params: params.clone(),
-            });
-            let failure = s.failures.pop_front().or_else(|| s.always_fail.clone());
-            let raw = s.raw.pop_front();
-            let response = match failure {
-                _ if raw.is_some() => raw.unwrap_or_default(),
-                Some(f) => (f.status, format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>fake STS says {}</Message></Error><RequestId>req</RequestId></ErrorResponse>", f.code, f.code)),
-                None => {
-                    s.issued += 1;
-                    let n = s.issued;
-                    let expiration = s.expiration.clone().unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string());
-                    let creds = format!("<Credentials><AccessKeyId>ASIAFAKE{n:08}</AccessKeyId><SecretAccessKey>fake-secret-{n}</SecretAccessKey><SessionToken>fake-token-{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials>");
-                    match action.as_str() {
-                        "AssumeRole" => {
-                            let role = params.iter().find(|(k, _)| k == "RoleArn").map(|(_, v)| v.rsplit('/').next().unwrap_or("").to_string()).unwrap_or_default();
-                            let session = params.iter().find(|(k, _)| k == "RoleSessionName").map(|(_, v)| v.clone()).unwrap_or_default();
-                            (200, format!("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAFAKE:{session}</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/{role}/{session}</Arn></AssumedRoleUser>{creds}</AssumeRoleResult><ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata></AssumeRoleResponse>"))
-                        }
-                        "GetSessionToken" => (200, format!("<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult>{creds}</GetSessionTokenResult><ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata></GetSessionTokenResponse>")),
-                        _ => (400, "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>".to_string()),
-                    }
-                }
-            };
-            (s.delay, response)
-        };
-        std::thread::sleep(delay);
-        let (status, body) = response;
-        write!(writer, "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-requestid: req\r\n\r\n{body}", body.len())?;
-        writer.flush()?;
+    };
+    let (status, body) = response;
+    Reply {
+        status,
+        content_type: "text/xml",
+        headers: vec![("x-amzn-requestid".into(), "req".into())],
+        body,
+        delay: s.delay,
     }
 }

@@ -1,15 +1,17 @@
-//! Test support: a fake STS on 127.0.0.1 and a temporary HOME to run the real binary in.
+//! Test support for the binary tests: STS and IAM Identity Center servers on 127.0.0.1 (over
+//! one HTTP reader, `http.rs`) and a temporary HOME to run the real binary in.
 
 #![allow(dead_code)]
 
 pub mod fake_sso;
 pub mod fake_sts;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub use fake_sso::FakeSso;
-pub use fake_sts::FakeSts;
+pub use fake_sso::SsoServer;
+pub use fake_sts::StsServer;
 
 /// A temporary HOME with its own config files and cache, and a clean environment.
 pub struct TestEnv {
@@ -101,14 +103,14 @@ impl TestEnv {
         TestEnv { dir, vars }
     }
 
-    pub fn with_sts(sts: &FakeSts) -> TestEnv {
+    pub fn with_sts(sts: &StsServer) -> TestEnv {
         let mut env = TestEnv::new();
         env.set("AWS_ENDPOINT_URL_STS", &sts.url());
         env
     }
 
     /// A HOME whose SSO OIDC and portal endpoints are `sso` (and STS `sts`, if given).
-    pub fn with_sso(sso: &FakeSso, sts: Option<&FakeSts>) -> TestEnv {
+    pub fn with_sso(sso: &SsoServer, sts: Option<&StsServer>) -> TestEnv {
         let mut env = TestEnv::new();
         env.set("AWS_ENDPOINT_URL_SSO", &sso.url());
         env.set("AWS_ENDPOINT_URL_SSO_OIDC", &sso.url());
