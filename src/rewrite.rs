@@ -9,8 +9,9 @@
 //!   just before the rename it reads the file again, and when it changed (another program,
 //!   such as a user's `>>`, wrote meanwhile) the attempt starts over from the new text;
 //! - after the rename, the replaced file is read once more through the handle kept from the
-//!   read (Unix: Windows cannot replace a file that is open): a write that reached it in the
-//!   instant before the rename is found there, and the edit is made again on top of it.
+//!   read (Unix: Windows cannot replace a file that is open), at once and again 30 ms later: a
+//!   write that reached it around the rename (a `>>` that opened it just before) is found
+//!   there, and the edit is made again on top of it.
 //!
 //! The old text is kept in `FILE.bak`, the new one replaces the file atomically with its
 //! permissions, and a symlink is written through. A read-only file is not changed: the user
@@ -104,7 +105,7 @@ pub fn edit(
             continue;
         }
         match (held, current) {
-            (Some(mut file), Some(before)) => match read_all(&mut file) {
+            (Some(mut file), Some(before)) => match settled(&mut file, &before, locks.clock) {
                 Ok(after) if after != before => recovered = Some((after, new)),
                 _ => {
                     return Ok(Outcome::Written { existed: true });
@@ -121,6 +122,25 @@ pub fn edit(
         "{} kept changing while creds edited it ({ATTEMPTS} attempts); try again when nothing else is writing it",
         path.display()
     )))
+}
+
+/// How long after the rename the replaced file is read again: a writer that opened it just
+/// before (a user's `>>` preempted between its open and its write) lands its write by then.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+
+/// The replaced file's text once writers that opened it before the rename have had [`SETTLE`]
+/// to finish: read at once, and again after the pause when it has not changed yet.
+fn settled(
+    file: &mut std::fs::File,
+    before: &str,
+    clock: &dyn Clock,
+) -> std::io::Result<String> {
+    let now = read_all(file)?;
+    if now != before {
+        return Ok(now);
+    }
+    clock.sleep(SETTLE);
+    read_all(file)
 }
 
 /// The lock of edits of `target`, when there is a cache directory to hold it.
