@@ -130,11 +130,7 @@ const SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// The replaced file's text once writers that opened it before the rename have had [`SETTLE`]
 /// to finish: read at once, and again after the pause when it has not changed yet.
-fn settled(
-    file: &mut std::fs::File,
-    before: &str,
-    clock: &dyn Clock,
-) -> std::io::Result<String> {
+fn settled(file: &mut std::fs::File, before: &str, clock: &dyn Clock) -> std::io::Result<String> {
     let now = read_all(file)?;
     if now != before {
         return Ok(now);
