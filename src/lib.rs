@@ -30,6 +30,7 @@
 )]
 
 pub mod aws;
+pub mod bedrock;
 pub mod browser;
 pub mod cache;
 pub mod chain;

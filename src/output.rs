@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::secret::Credentials;
-use crate::wire::json_str;
+use crate::wire::{json_object, json_str};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -26,6 +26,27 @@ pub enum Format {
     Powershell,
     /// `set AWS_ACCESS_KEY_ID=...` lines for cmd.exe.
     WindowsCmd,
+    /// A Bedrock short-term API key (`bedrock-api-key-...`), for Claude Code's apiKeyHelper.
+    BedrockToken,
+    /// `{"token": "bedrock-api-key-..."}`, for Claude Desktop's credential helper.
+    BedrockTokenJson,
+}
+
+impl Format {
+    /// Whether the document is a Bedrock token minted from the credentials.
+    pub fn is_bedrock_token(self) -> bool {
+        matches!(self, Format::BedrockToken | Format::BedrockTokenJson)
+    }
+}
+
+/// The document of a Bedrock token `format`, ending in a newline.
+pub fn render_token(format: Format, token: &crate::secret::Secret) -> String {
+    match format {
+        Format::BedrockTokenJson => {
+            format!("{}\n", json_object(&[("token", json_str(token.expose()))]))
+        }
+        _ => format!("{}\n", token.expose()),
+    }
 }
 
 /// The document for `format`, ending in a newline.
@@ -33,6 +54,9 @@ pub fn render(format: Format, c: &Credentials, region: Option<&str>) -> Result<S
     let expiry = c.expiration.map(crate::wire::format_time);
     let token = c.session_token.as_ref().map(|t| t.expose());
     match format {
+        Format::BedrockToken | Format::BedrockTokenJson => Err(Error::usage(
+            "a Bedrock token is minted by `creds export`, not rendered from credentials",
+        )),
         Format::Process => {
             let mut fields = vec![
                 ("Version", "1".to_string()),

@@ -236,6 +236,9 @@ pub struct Settings {
     pub mfa_session: Sourced<u32>,
     /// The refresh-ahead window after `--min-ttl`; `None` when it is off.
     pub refresh_ahead: Sourced<Option<chrono::Duration>>,
+    /// The longest a Bedrock token lasts (`CREDS_BEDROCK_TOKEN_LIFETIME`, the profile's
+    /// `creds_bedrock_token_lifetime`, else 12 hours).
+    pub bedrock_token_lifetime: Sourced<chrono::Duration>,
     /// `CREDS_MFA_PROMPT`: the desktop dialog that asks for MFA codes.
     pub mfa_prompt: Option<Sourced<String>>,
     /// `CREDS_KEYRING_TIMEOUT`: how long one keyring operation may take.
@@ -355,6 +358,10 @@ pub const LAYERED: &[(&str, &str)] = &[
     ("CREDS_CACHE", "creds_cache"),
     ("CREDS_REFRESH_AHEAD", "creds_refresh_ahead"),
     ("CREDS_MFA_SESSION_DURATION", "mfa_session_duration"),
+    (
+        "CREDS_BEDROCK_TOKEN_LIFETIME",
+        "creds_bedrock_token_lifetime",
+    ),
 ];
 
 /// The values the environment hides: a profile key of [`LAYERED`] that a variable overrides
@@ -617,6 +624,35 @@ pub fn refresh_ahead(
     }
 }
 
+/// The longest a Bedrock token lasts: `CREDS_BEDROCK_TOKEN_LIFETIME`, the profile's
+/// `creds_bedrock_token_lifetime`, else Bedrock's limit of 12 hours; from 1 minute to 12 hours.
+pub fn bedrock_token_lifetime(
+    env: &Env,
+    section: Option<&Section>,
+) -> Result<Sourced<chrono::Duration>> {
+    let Some(Sourced {
+        value: text,
+        origin,
+    }) = env_or_profile(
+        env,
+        section,
+        "CREDS_BEDROCK_TOKEN_LIFETIME",
+        "creds_bedrock_token_lifetime",
+    )
+    else {
+        return Ok(Sourced::new(crate::bedrock::MAX_LIFETIME, Origin::Default));
+    };
+    match parse_duration(&text) {
+        Ok(d) if d >= chrono::Duration::minutes(1) && d <= crate::bedrock::MAX_LIFETIME => {
+            Ok(Sourced::new(d, origin))
+        }
+        _ => Err(Error::config(format!(
+            "the Bedrock token lifetime `{text}` from {origin} is not valid"
+        ))
+        .with_hint("use a duration from 1m to 12h, such as 8h")),
+    }
+}
+
 /// How long an MFA session lasts when nothing says (GetSessionToken's 12 hours).
 pub const DEFAULT_MFA_SESSION: u32 = 12 * 3600;
 
@@ -800,6 +836,7 @@ impl Settings {
             login_cache: login_cache(env),
             mfa_session: mfa_session(env, section)?,
             refresh_ahead: refresh_ahead(env, section)?,
+            bedrock_token_lifetime: bedrock_token_lifetime(env, section)?,
             mfa_prompt: env
                 .get("CREDS_MFA_PROMPT")
                 .filter(|v| !v.is_empty())

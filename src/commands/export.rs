@@ -10,8 +10,14 @@ use crate::resolve::Request;
 pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     let format = clap::ValueEnum::to_possible_value(&args.format);
     // Claude Code keeps credentials with 6 minutes or less left for an hour, past expiry.
+    // A Bedrock token is minted from credentials that outlive it by --min-ttl, for at least
+    // `bedrock::MIN_LIFETIME`.
     let min_ttl = match args.format {
         Format::Claude => args.min_ttl.max(crate::walk::FLOOR_TTL),
+        f if f.is_bedrock_token() => args
+            .min_ttl
+            .checked_add(&crate::bedrock::MIN_LIFETIME)
+            .unwrap_or(args.min_ttl),
         _ => args.min_ttl,
     };
     let request = Request {
@@ -32,10 +38,54 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
         return Err(Error::other("no SessionToken, which Claude Code requires")
             .in_profile(&settings.profile.value));
     }
+    if args.format.is_bedrock_token() {
+        return bedrock_token(ctx, args, &settings, &creds, verbose);
+    }
     output::render(
         args.format,
         &creds,
         settings.region.as_ref().map(|r| r.value.as_str()),
     )
     .map_err(|e| e.in_profile(&settings.profile.value))
+}
+
+/// A Bedrock token minted from `creds`, as `args.format` prints it. It lasts the shorter of the
+/// configured maximum and the credentials' life less `--min-ttl`.
+fn bedrock_token(
+    ctx: &Context,
+    args: &ExportArgs,
+    settings: &crate::settings::Settings,
+    creds: &crate::secret::Credentials,
+    verbose: bool,
+) -> Result<String> {
+    let profile = &settings.profile.value;
+    let Some(region) = &settings.region else {
+        return Err(Error::config("no region to make a Bedrock token for")
+            .in_profile(profile)
+            .with_hint(format!(
+                "add `region = us-east-1` (or yours) to [profile {profile}], or set AWS_REGION"
+            )));
+    };
+    let now = ctx.clock.now();
+    let lifetime = crate::bedrock::lifetime(
+        now,
+        creds.expiration,
+        args.min_ttl,
+        settings.bedrock_token_lifetime.value,
+    );
+    let token = crate::bedrock::token(creds, &region.value, now, lifetime)
+        .map_err(|e| e.in_profile(profile))?;
+    ctx.ui.verbose(verbose, || {
+        format!(
+            "profile `{profile}`: a Bedrock token for {} valid until {} ({}s; the credentials expire {})",
+            region.value,
+            crate::wire::format_time(crate::wire::later(now, lifetime)),
+            lifetime.num_seconds(),
+            creds
+                .expiration
+                .map(crate::wire::format_time)
+                .unwrap_or_else(|| "never".into())
+        )
+    });
+    Ok(output::render_token(args.format, &token))
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests stand for the outside world
 
+mod bedrock;
 mod doctor;
 mod exec;
 #[path = "../fakes/mod.rs"]
