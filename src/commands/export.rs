@@ -66,7 +66,9 @@ fn bedrock_token(
                 "add `region = us-east-1` (or yours) to [profile {profile}], or set AWS_REGION"
             )));
     };
-    let now = ctx.clock.now();
+    // Whole seconds, as X-Amz-Date has them: the token then ends exactly --min-ttl before
+    // the credentials.
+    let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 0);
     let lifetime = crate::bedrock::lifetime(
         now,
         creds.expiration,
