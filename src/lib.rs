@@ -29,6 +29,7 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+pub mod agent;
 pub mod aws;
 pub mod bedrock;
 pub mod browser;

@@ -135,6 +135,20 @@ pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Cr
 fn explain(ctx: &Context, verbose: bool, settings: &Settings, set: &ProfileSet) {
     ctx.ui
         .verbose(verbose, || format!("read {}", set.files_description()));
+    if let Some(agent) = settings.agent {
+        ctx.ui.verbose(verbose, || {
+            match settings.allow_agent_login {
+                true => format!(
+                    "running in {}: CREDS_ALLOW_AGENT_LOGIN lets `creds login` sign in here",
+                    agent.describe()
+                ),
+                false => format!(
+                    "running in {}: `creds login` starts no sign-in here (CREDS_ALLOW_AGENT_LOGIN=1 allows it)",
+                    agent.describe()
+                ),
+            }
+        });
+    }
     for warning in &set.warnings {
         ctx.ui.verbose(verbose, || format!("warning: {warning}"));
     }

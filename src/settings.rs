@@ -239,6 +239,10 @@ pub struct Settings {
     /// The longest a Bedrock token lasts (`CREDS_BEDROCK_TOKEN_LIFETIME`, the profile's
     /// `creds_bedrock_token_lifetime`, else 12 hours).
     pub bedrock_token_lifetime: Sourced<chrono::Duration>,
+    /// The agent whose shell creds runs in (`crate::agent`), if any.
+    pub agent: Option<crate::agent::Agent>,
+    /// `CREDS_ALLOW_AGENT_LOGIN`: an agent's shell may start a sign-in.
+    pub allow_agent_login: bool,
     /// `CREDS_MFA_PROMPT`: the desktop dialog that asks for MFA codes.
     pub mfa_prompt: Option<Sourced<String>>,
     /// `CREDS_KEYRING_TIMEOUT`: how long one keyring operation may take.
@@ -837,6 +841,8 @@ impl Settings {
             mfa_session: mfa_session(env, section)?,
             refresh_ahead: refresh_ahead(env, section)?,
             bedrock_token_lifetime: bedrock_token_lifetime(env, section)?,
+            agent: crate::agent::Agent::detect(env),
+            allow_agent_login: crate::agent::allowed(env),
             mfa_prompt: env
                 .get("CREDS_MFA_PROMPT")
                 .filter(|v| !v.is_empty())

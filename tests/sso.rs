@@ -793,3 +793,64 @@ fn a_pending_sign_in_can_be_found() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// From an agent's own shell (Claude Code's Bash tool sets `CLAUDECODE=1`; Codex, Gemini CLI
+/// and Cursor set theirs), `creds login` starts no sign-in: exit 4, one line, nothing on
+/// stdout, no device authorization, no browser. A valid or renewable session is still used;
+/// Claude Code's own hooks (its entry point, no `CLAUDECODE`) and `CREDS_ALLOW_AGENT_LOGIN=1`
+/// sign in as before.
+#[test]
+fn login_from_an_agents_shell_starts_no_sign_in() {
+    let (sso, mut env) = setup();
+    for (var, value, who) in [
+        (
+            "CLAUDECODE",
+            "1",
+            "Claude Code's Bash tool (CLAUDECODE is set)",
+        ),
+        ("CODEX_SANDBOX", "seatbelt", "Codex (CODEX_SANDBOX is set)"),
+        ("GEMINI_CLI", "1", "Gemini CLI (GEMINI_CLI is set)"),
+        ("CURSOR_AGENT", "1", "Cursor's agent (CURSOR_AGENT is set)"),
+    ] {
+        let r = env
+            .command(&["login", "-p", "dev"])
+            .env(var, value)
+            .env("BROWSER", "/bin/false")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(4), "{stderr}");
+        assert!(r.stdout.is_empty());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("creds: sso-session `corp`: a sign-in is needed, and creds starts none from {who}; sign in from a terminal: `creds login --profile dev` (or set CREDS_ALLOW_AGENT_LOGIN=1 to allow it here)")
+        );
+    }
+    assert_eq!(sso.count("StartDeviceAuthorization"), 0);
+    assert_eq!(sso.count("RegisterClient"), 0);
+    // A session that is valid, or renewable without a person, serves the agent as ever.
+    write_token(&env, &sso, Duration::minutes(3), true);
+    let r = env
+        .command(&["login", "-p", "dev"])
+        .env("CLAUDECODE", "1")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("(renewed)"));
+    // Allowed: the device flow runs as from a terminal.
+    std::fs::remove_file(
+        env.home()
+            .join(".aws/sso/cache")
+            .join(crate::fixtures::CORP_TOKEN),
+    )
+    .unwrap();
+    env.set("CREDS_ALLOW_AGENT_LOGIN", "1");
+    let r = env
+        .command(&["login", "-p", "dev", "--no-browser"])
+        .env("CLAUDECODE", "1")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+}

@@ -98,6 +98,10 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
         return Ok(String::new());
     }
     let opts = sso::login::Options {
+        agent: settings
+            .agent
+            .filter(|_| !settings.allow_agent_login)
+            .map(|a| a.describe()),
         no_browser: args.no_browser,
         device_code: args.device_code,
         timeout: args.timeout.to_std().unwrap_or_default(),

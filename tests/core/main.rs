@@ -90,6 +90,7 @@ fn token(w: &World) -> Value {
 
 fn login_opts(timeout: u64) -> Options {
     Options {
+        agent: None,
         no_browser: true,
         device_code: false,
         timeout: std::time::Duration::from_secs(timeout),

@@ -321,3 +321,27 @@ fn setup_sso_writes_one_profile_per_account_and_role_once() {
     let err = creds::commands::setup::sso(&ctx, &args(false)).unwrap_err();
     assert_eq!(err.kind, Kind::LoginNeeded);
 }
+
+/// From an agent's shell no sign-in starts, with a browser at hand or not; a valid or
+/// renewable session is used as ever.
+#[test]
+fn an_agents_shell_starts_no_sign_in() {
+    let w = World::new();
+    w.config(SSO);
+    let opts = Options {
+        agent: Some("Claude Code's Bash tool (CLAUDECODE is set)".into()),
+        no_browser: false,
+        ..login_opts(165)
+    };
+    let err = login_with(&w, &opts).unwrap_err();
+    assert_eq!(err.kind, Kind::LoginNeeded);
+    assert_eq!(err.hint.as_deref(), Some("sign in from a terminal: `creds login --sso-session corp` (or set CREDS_ALLOW_AGENT_LOGIN=1 to allow it here)"));
+    assert!(w.browser.opened.lock().unwrap().is_empty());
+    assert_eq!(
+        w.sso.count("RegisterClient") + w.sso.count("StartDeviceAuthorization"),
+        0
+    );
+    assert!(w.terminal.lines().is_empty(), "{:?}", w.terminal.lines());
+    write_token(&w, Duration::minutes(3), true);
+    assert_eq!(login_with(&w, &opts).unwrap(), Outcome::Renewed);
+}

@@ -27,6 +27,9 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The agent whose shell this is, when it may not start a sign-in (`crate::agent`): a
+    /// valid or renewable session is still used, but no browser or device flow starts.
+    pub agent: Option<String>,
     pub no_browser: bool,
     pub device_code: bool,
     pub timeout: Duration,
@@ -172,6 +175,17 @@ pub fn login(
                 Outcome::AlreadyValid
             });
         }
+    }
+    if let Some(agent) = &opts.agent {
+        return Err(Error::new(
+            Kind::LoginNeeded,
+            format!("a sign-in is needed, and creds starts none from {agent}"),
+        )
+        .in_step(session.describe())
+        .with_hint(format!(
+            "sign in from a terminal: `{}` (or set CREDS_ALLOW_AGENT_LOGIN=1 to allow it here)",
+            session.login_command
+        )));
     }
     let flow = Flow {
         ctx,
