@@ -124,10 +124,33 @@ pub fn login_command(exe: &Path, profile: &str) -> String {
     format!("{} login --profile {profile}", shell_word(exe))
 }
 
+/// The model Claude Code uses in bearer mode when neither `--model` nor the settings pin one:
+/// Claude Code's own default on Bedrock. Model discovery goes out unsigned in bearer mode, so
+/// the models are always pinned.
+pub const DEFAULT_BEARER_MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+/// How long Claude Code reuses an `apiKeyHelper`'s token before running it again: 5 minutes
+/// (its default), which every token creds mints outlives (`crate::bedrock::MIN_LIFETIME`).
+pub const BEARER_HELPER_TTL_MS: &str = "300000";
+
+/// The models Claude Code is pinned to in bearer mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Models {
+    /// `ANTHROPIC_MODEL`.
+    pub main: String,
+    /// `ANTHROPIC_SMALL_FAST_MODEL` (background tasks).
+    pub small: String,
+}
+
 /// What creds sets in Claude Code's settings for `profile`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hooks {
-    pub export: String,
+    /// `awsCredentialExport`: SigV4 credentials (`None` in bearer mode).
+    pub export: Option<String>,
+    /// `apiKeyHelper`: a Bedrock token (bearer mode).
+    pub helper: Option<String>,
+    /// The models, pinned in bearer mode.
+    pub models: Option<Models>,
     /// `awsAuthRefresh`, for IAM Identity Center profiles only.
     pub refresh: Option<String>,
     pub region: String,
@@ -137,11 +160,50 @@ pub struct Hooks {
 impl Hooks {
     pub fn new(exe: &Path, profile: &str, region: &str, sso: bool) -> Hooks {
         Hooks {
-            export: export_command(exe, profile, "claude"),
+            export: Some(export_command(exe, profile, "claude")),
+            helper: None,
+            models: None,
             refresh: sso.then(|| login_command(exe, profile)),
             region: region.to_string(),
             profile: profile.to_string(),
         }
+    }
+
+    /// Bearer mode: Claude Code holds only a Bedrock token from `apiKeyHelper`, never AWS
+    /// keys, and calls Bedrock with the pinned `models`.
+    pub fn bearer(exe: &Path, profile: &str, region: &str, sso: bool, models: Models) -> Hooks {
+        Hooks {
+            export: None,
+            helper: Some(export_command(exe, profile, "bedrock-token")),
+            models: Some(models),
+            ..Hooks::new(exe, profile, region, sso)
+        }
+    }
+
+    /// The models to pin: the flags', else the ones `settings` pin already, else Claude
+    /// Code's default (the small model the same as the main one, as Claude Code does).
+    pub fn models(
+        model: Option<&str>,
+        small: Option<&str>,
+        settings: &Map<String, Value>,
+    ) -> Models {
+        let pinned = |key: &str| {
+            settings
+                .get("env")
+                .and_then(|e| e.get(key))
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let main = model
+            .map(str::to_string)
+            .or_else(|| pinned("ANTHROPIC_MODEL"))
+            .unwrap_or_else(|| DEFAULT_BEARER_MODEL.to_string());
+        let small = small
+            .map(str::to_string)
+            .or_else(|| pinned("ANTHROPIC_SMALL_FAST_MODEL"))
+            .unwrap_or_else(|| main.clone());
+        Models { main, small }
     }
 
     /// The `env` block: Bedrock and its region, and no `AWS_PROFILE`. With `awsCredentialExport`
@@ -153,13 +215,30 @@ impl Hooks {
         let mut env = Map::new();
         env.insert("CLAUDE_CODE_USE_BEDROCK".into(), "1".into());
         env.insert("AWS_REGION".into(), self.region.clone().into());
+        if let Some(models) = &self.models {
+            env.insert("CLAUDE_CODE_SKIP_BEDROCK_AUTH".into(), "1".into());
+            env.insert(
+                "CLAUDE_CODE_API_KEY_HELPER_TTL_MS".into(),
+                BEARER_HELPER_TTL_MS.into(),
+            );
+            env.insert("ANTHROPIC_MODEL".into(), models.main.clone().into());
+            env.insert(
+                "ANTHROPIC_SMALL_FAST_MODEL".into(),
+                models.small.clone().into(),
+            );
+        }
         env
     }
 
     /// The settings creds would write, alone (`--print`).
     pub fn document(&self) -> Map<String, Value> {
         let mut doc = Map::new();
-        doc.insert("awsCredentialExport".into(), self.export.clone().into());
+        if let Some(export) = &self.export {
+            doc.insert("awsCredentialExport".into(), export.clone().into());
+        }
+        if let Some(helper) = &self.helper {
+            doc.insert("apiKeyHelper".into(), helper.clone().into());
+        }
         if let Some(refresh) = &self.refresh {
             doc.insert("awsAuthRefresh".into(), refresh.clone().into());
         }
@@ -175,7 +254,27 @@ impl Hooks {
         mut settings: Map<String, Value>,
         path: &Path,
     ) -> Result<Map<String, Value>> {
-        settings.insert("awsCredentialExport".into(), self.export.clone().into());
+        // One mode at a time: the other mode's hook goes when it is creds'.
+        let ours = |settings: &Map<String, Value>, key: &str| {
+            settings
+                .get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.contains("creds") && c.contains(" export"))
+        };
+        match (&self.export, &self.helper) {
+            (Some(export), _) => {
+                settings.insert("awsCredentialExport".into(), export.clone().into());
+                if ours(&settings, "apiKeyHelper") {
+                    settings.remove("apiKeyHelper");
+                }
+            }
+            (None, Some(helper)) => {
+                // Claude Code would sign with SigV4 through it and ignore the token.
+                settings.remove("awsCredentialExport");
+                settings.insert("apiKeyHelper".into(), helper.clone().into());
+            }
+            (None, None) => {}
+        }
         match &self.refresh {
             Some(refresh) => {
                 settings.insert("awsAuthRefresh".into(), refresh.clone().into());
@@ -192,6 +291,15 @@ impl Hooks {
         }
         match settings.get_mut("env") {
             Some(Value::Object(existing)) => {
+                if self.models.is_none() {
+                    // Bearer mode's switches go with it; pinned models stay the user's.
+                    for key in [
+                        "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+                        "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+                    ] {
+                        existing.remove(key);
+                    }
+                }
                 existing.extend(self.env());
                 // The AWS_PROFILE an older `setup claude` put there (another profile is the
                 // user's, and `doctor` names the mismatch).
@@ -224,9 +332,18 @@ pub fn render(settings: Map<String, Value>) -> String {
 /// What a settings file says about creds (for `doctor`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pointer {
+    /// The hook that runs creds: `awsCredentialExport` (SigV4 credentials) or `apiKeyHelper`
+    /// (a Bedrock token: bearer mode).
+    pub hook: &'static str,
     pub export: String,
-    /// The profile `awsCredentialExport` exports (`""` when it names none).
+    /// The profile the hook exports (`""` when it names none).
     pub profile: String,
+    /// Bearer mode: `apiKeyHelper` runs `creds export --format bedrock-token`.
+    pub bearer: bool,
+    /// The model Claude Code is pinned to (`ANTHROPIC_MODEL` in the file's env).
+    pub model: Option<String>,
+    /// `CLAUDE_CODE_SKIP_BEDROCK_AUTH` in the file's env.
+    pub skip_auth: bool,
     pub format_claude: bool,
     pub refresh_logs_in: bool,
     pub env_region: Option<String>,
@@ -234,15 +351,24 @@ pub struct Pointer {
 
 /// How `settings` points Claude Code at creds, if it does.
 pub fn pointer(settings: &Map<String, Value>) -> Option<Pointer> {
-    let export = settings
-        .get("awsCredentialExport")
-        .and_then(Value::as_str)?;
-    if !(export.contains(" export") && export.contains("creds")) {
-        return None;
-    }
+    let runs_creds = |key: &'static str| {
+        settings
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|c| c.contains(" export") && c.contains("creds"))
+            .map(|c| (key, c))
+    };
+    let (hook, export) = runs_creds("awsCredentialExport")
+        .or_else(|| runs_creds("apiKeyHelper").filter(|(_, c)| c.contains("bedrock-token")))?;
     let env = settings.get("env").and_then(Value::as_object);
     let env_str = |k: &str| env.and_then(|e| e.get(k)).and_then(Value::as_str);
     Some(Pointer {
+        hook,
+        bearer: hook == "apiKeyHelper",
+        model: env_str("ANTHROPIC_MODEL")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+        skip_auth: env_str("CLAUDE_CODE_SKIP_BEDROCK_AUTH").is_some_and(truthy),
         export: export.to_string(),
         profile: export
             .split_whitespace()

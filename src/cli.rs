@@ -145,6 +145,21 @@ pub struct SetupClaudeArgs {
     /// Print the settings instead of changing the file.
     #[arg(long)]
     pub print: bool,
+
+    /// Bearer mode: Claude Code gets a Bedrock token from apiKeyHelper (`export -f
+    /// bedrock-token`) and never holds AWS keys; awsCredentialExport is removed.
+    #[arg(long)]
+    pub bearer: bool,
+
+    /// With --bearer: the model to pin (ANTHROPIC_MODEL) [default: the one the settings pin,
+    /// else us.anthropic.claude-sonnet-4-5-20250929-v1:0]
+    #[arg(long, requires = "bearer")]
+    pub model: Option<String>,
+
+    /// With --bearer: the small, fast model to pin (ANTHROPIC_SMALL_FAST_MODEL) [default: the
+    /// one the settings pin, else the model]
+    #[arg(long, requires = "bearer")]
+    pub small_model: Option<String>,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -404,3 +404,117 @@ fn doctor_flags_claude_code_settings_that_bypass_creds() {
         "{problems:?}"
     );
 }
+
+/// `setup claude --bearer`: Claude Code gets a Bedrock token from `apiKeyHelper` and never
+/// AWS keys; the models are pinned (the flags', else the file's, else the default), the other
+/// mode's hook goes, the user's keys stay; `setup claude` without it goes back. `doctor` says
+/// which mode a file uses and flags a bearer file without a pinned model.
+#[test]
+fn setup_claude_bearer_switches_modes_and_doctor_names_them() {
+    let env = TestEnv::new();
+    env.config(STATIC);
+    std::fs::create_dir_all(env.home().join(".claude")).unwrap();
+    std::fs::write(
+        settings(&env),
+        "{\"theme\": \"dark\", \"env\": {\"ANTHROPIC_MODEL\": \"my.pinned-model\"}}\n",
+    )
+    .unwrap();
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    let r = env.run(&[
+        "setup",
+        "claude",
+        "-p",
+        "keys",
+        "--bearer",
+        "--small-model",
+        "small.model",
+    ]);
+    r.ok();
+    assert!(r.stderr.contains("bearer mode: apiKeyHelper gives Claude Code a Bedrock token, never AWS keys; awsCredentialExport removed; models my.pinned-model and small.model"), "{}", r.stderr);
+    let doc = json(&std::fs::read_to_string(settings(&env)).unwrap());
+    assert_eq!(doc["theme"], "dark");
+    assert!(doc.get("awsCredentialExport").is_none(), "{doc}");
+    assert_eq!(
+        doc["apiKeyHelper"],
+        format!("{} export --profile keys --format bedrock-token", bin())
+    );
+    assert_eq!(
+        doc["env"],
+        serde_json::json!({
+            "ANTHROPIC_MODEL": "my.pinned-model",
+            "CLAUDE_CODE_USE_BEDROCK": "1",
+            "AWS_REGION": "eu-west-1",
+            "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
+            "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "300000",
+            "ANTHROPIC_SMALL_FAST_MODEL": "small.model",
+        })
+    );
+    // The helper works as Claude Code runs it: a token on stdout, nothing else.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(doc["apiKeyHelper"].as_str().unwrap())
+        .env_clear()
+        .envs(env.vars.iter().cloned())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("bedrock-api-key-") && stdout.lines().count() == 1,
+        "{stdout}"
+    );
+    let d = env.run(&["doctor", "-p", "keys"]);
+    assert!(
+        d.stdout.contains("runs")
+            && d.stdout.contains(
+                "as apiKeyHelper (bearer mode: Claude Code holds a Bedrock token, never AWS keys)"
+            ),
+        "{}",
+        d.stdout
+    );
+    // A bearer file without a pinned model: doctor says so.
+    let mut unpinned = doc.clone();
+    unpinned["env"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ANTHROPIC_MODEL");
+    std::fs::write(settings(&env), unpinned.to_string()).unwrap();
+    let d = env.run(&["doctor", "-p", "keys", "--json"]);
+    let report = json(&d.stdout);
+    assert_eq!(report["claude_code"][0]["mode"], "bearer");
+    assert!(
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["problem"]
+                .as_str()
+                .unwrap()
+                .contains("no model is pinned (ANTHROPIC_MODEL)")),
+        "{report}"
+    );
+    // Back to SigV4: the helper and bearer switches go, the pinned models stay the user's.
+    std::fs::write(settings(&env), doc.to_string()).unwrap();
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    let back = json(&std::fs::read_to_string(settings(&env)).unwrap());
+    assert!(back.get("apiKeyHelper").is_none(), "{back}");
+    assert!(
+        back["env"].get("CLAUDE_CODE_SKIP_BEDROCK_AUTH").is_none(),
+        "{back}"
+    );
+    assert_eq!(back["env"]["ANTHROPIC_MODEL"], "my.pinned-model");
+    assert!(back["awsCredentialExport"]
+        .as_str()
+        .unwrap()
+        .ends_with("--format claude"));
+    // --model needs --bearer.
+    assert_eq!(
+        env.run(&["setup", "claude", "-p", "keys", "--model", "m"])
+            .code,
+        2
+    );
+}

@@ -108,8 +108,11 @@ pub struct Check {
 #[derive(Debug, Serialize)]
 pub struct ClaudeFile {
     pub file: String,
-    #[serde(rename = "awsCredentialExport")]
-    pub export: String,
+    /// The hook that runs creds: `awsCredentialExport`, or `apiKeyHelper` in bearer mode.
+    pub hook: String,
+    pub command: String,
+    /// `sigv4` (Claude Code holds AWS credentials) or `bearer` (only a Bedrock token).
+    pub mode: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -566,18 +569,28 @@ fn check_claude(
         };
         d.claude_code.push(ClaudeFile {
             file: shown.clone(),
-            export: p.export.clone(),
+            hook: p.hook.to_string(),
+            command: p.export.clone(),
+            mode: if p.bearer { "bearer" } else { "sigv4" }.to_string(),
         });
         if p.profile != profile {
             d.problem(
                 format!(
-                    "{shown}: awsCredentialExport exports profile `{}`, not `{profile}`",
-                    p.profile
+                    "{shown}: {} exports profile `{}`, not `{profile}`",
+                    p.hook, p.profile
                 ),
                 &setup,
             );
         }
-        if !p.format_claude {
+        if p.bearer {
+            let bearer = format!("creds setup claude --bearer --profile {profile}");
+            if p.model.is_none() {
+                d.problem(format!("{shown}: apiKeyHelper gives Claude Code a Bedrock token, but no model is pinned (ANTHROPIC_MODEL): in bearer mode Claude Code's model discovery goes out unsigned and fails"), format!("{bearer} --model MODEL_ID"));
+            }
+            if !p.skip_auth {
+                d.problem(format!("{shown}: apiKeyHelper gives Claude Code a Bedrock token, but CLAUDE_CODE_SKIP_BEDROCK_AUTH is not set: Claude Code signs with AWS credentials instead"), bearer);
+            }
+        } else if !p.format_claude {
             d.problem(format!("{shown}: awsCredentialExport does not ask for --format claude (older Claude Code versions reject other shapes)"), &setup);
         }
         if matches!(chain.base, Base::Sso(_)) && !p.refresh_logs_in {
@@ -767,7 +780,14 @@ pub fn render(d: &Diagnosis) -> String {
         lines.push(format!("claude code: no settings file runs creds (run `creds setup claude --profile {}` to set it up)", d.profile));
     }
     for f in &d.claude_code {
-        lines.push(format!("claude code: {} runs {}", f.file, f.export));
+        let mode = match f.mode.as_str() {
+            "bearer" => "bearer mode: Claude Code holds a Bedrock token, never AWS keys",
+            _ => "SigV4: Claude Code holds AWS credentials",
+        };
+        lines.push(format!(
+            "claude code: {} runs {} as {} ({mode})",
+            f.file, f.command, f.hook
+        ));
     }
     let mut out = lines.join("\n");
     out.push('\n');

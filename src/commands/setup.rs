@@ -22,11 +22,6 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
         return Err(Error::config(format!("profile `{profile}` has no region and Bedrock needs one: pass --region REGION or add `region = ...` to [profile {profile}]")));
     };
     let sso = matches!(chain.base, Base::Sso(_));
-    let hooks = Hooks::new(ctx.paths.exe(), &profile, &region.value, sso);
-
-    if args.print {
-        return Ok(claude::render(hooks.document()));
-    }
     let path = match &args.settings {
         Some(p) => p.clone(),
         None => claude::settings_path(
@@ -35,6 +30,23 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
             args.scope,
         )?,
     };
+    let hooks = match args.bearer {
+        false => Hooks::new(ctx.paths.exe(), &profile, &region.value, sso),
+        true => {
+            // The models the settings file pins already are kept unless the flags say.
+            let current = match std::fs::read_to_string(&path) {
+                Ok(text) => claude::parse_settings(&path, &text)?,
+                Err(_) => Default::default(),
+            };
+            let models =
+                Hooks::models(args.model.as_deref(), args.small_model.as_deref(), &current);
+            Hooks::bearer(ctx.paths.exe(), &profile, &region.value, sso, models)
+        }
+    };
+
+    if args.print {
+        return Ok(claude::render(hooks.document()));
+    }
     let outcome = crate::rewrite::edit(&path, &crate::rewrite::Locks::of(ctx, &settings), |old| {
         let merged = hooks.merge_into(claude::parse_settings(&path, old.unwrap_or(""))?, &path)?;
         let text = claude::render(merged);
@@ -50,14 +62,19 @@ pub fn claude(ctx: &Context, args: &SetupClaudeArgs) -> Result<String> {
         }
         crate::rewrite::Outcome::Written { existed } => existed,
     };
+    let what = match (&hooks.models, sso) {
+        (Some(m), _) => format!(
+            "bearer mode: apiKeyHelper{} gives Claude Code a Bedrock token, never AWS keys; awsCredentialExport removed; models {} and {}",
+            if sso { " and awsAuthRefresh" } else { "" },
+            m.main,
+            m.small
+        ),
+        (None, true) => "awsCredentialExport and awsAuthRefresh".to_string(),
+        (None, false) => "awsCredentialExport".to_string(),
+    };
     ctx.ui.say(&format!(
-        "creds: {} now runs creds for profile `{profile}` ({}){}",
+        "creds: {} now runs creds for profile `{profile}` ({what}){}",
         path.display(),
-        if sso {
-            "awsCredentialExport and awsAuthRefresh"
-        } else {
-            "awsCredentialExport"
-        },
         if existed {
             format!("; the old file is in {}.bak", path.display())
         } else {
