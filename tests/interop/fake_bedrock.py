@@ -1,6 +1,9 @@
 """A fake Amazon Bedrock Runtime on 127.0.0.1 for Claude Code: answers `invoke` with an Anthropic
 message and `invoke-with-response-stream` with a valid `application/vnd.amazon.eventstream`
-body, and logs each request's path and the access key id of its SigV4 `Credential=`."""
+body, and logs each request's path and the access key id of its SigV4 `Credential=`. In
+bearer mode (`Authorization: Bearer bedrock-api-key-...`) it verifies the token as Bedrock
+would (`bedrock_token.verify`, with the secret keys the test gives it) and answers 403 to one
+that does not verify, 401 to one the test has revoked."""
 
 import base64
 import binascii
@@ -8,7 +11,10 @@ import json
 import re
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import bedrock_token
 
 TEXT = "hello from the fake bedrock"
 
@@ -46,6 +52,11 @@ class FakeBedrock:
         self.requests = []  # (method, path, access key id or None)
         self.lock = threading.Lock()
         self.rejected = set()  # access key ids answered 403 ExpiredTokenException
+        self.secrets = {}  # access key id -> secret key, to verify bearer tokens with
+        self.tokens = []  # (bearer token, None if it verified, else why not)
+        self.revoked = set()  # bearer tokens answered 401 (after a second: the next differs)
+        self.revoke_first = False  # revoke the first bearer token seen
+        self.revoke_status = 401  # how a revoked token is answered
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,9 +78,29 @@ class FakeBedrock:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                match = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
+                authorization = self.headers.get("Authorization", "")
+                match = re.search(r"Credential=([^/]+)/", authorization)
                 with fake.lock:
                     fake.requests.append((self.command, self.path, match.group(1) if match else None))
+                if authorization.startswith("Bearer "):
+                    token = authorization[len("Bearer "):]
+                    try:
+                        bedrock_token.verify(token, lambda key: fake.secrets[key])
+                        why = None
+                    except (AssertionError, KeyError, ValueError) as e:
+                        why = repr(e)
+                    with fake.lock:
+                        fake.tokens.append((token, why))
+                        if fake.revoke_first and not fake.revoked:
+                            fake.revoked.add(token)
+                        revoked = token in fake.revoked
+                    if why is not None:
+                        return self._reply(403, json.dumps({"message": "The bearer token is not valid"}).encode(), extra=[("x-amzn-ErrorType", "AccessDeniedException")])
+                    if revoked:
+                        time.sleep(1.1)
+                        if fake.revoke_status == 403:
+                            return self._reply(403, json.dumps({"message": "Bearer token has expired"}).encode(), extra=[("x-amzn-ErrorType", "AccessDeniedException")])
+                        return self._reply(401, json.dumps({"message": "Bearer token has expired"}).encode(), extra=[("x-amzn-ErrorType", "UnauthorizedException")])
                 route = re.match(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$", self.path.split("?")[0])
                 if self.command != "POST" or not route:
                     return self._reply(404, json.dumps({"message": "not found"}).encode(), extra=[("x-amzn-ErrorType", "ResourceNotFoundException")])

@@ -274,3 +274,42 @@ def test_claude_as_a_child_of_creds_exec_server(creds_bin, home, moto, fake_sso,
     assert not (home.root / ".claude" / "settings.json").exists()
     key = exported_key(home, creds_bin, "cross")
     assert_signed_with(bedrock, key)
+
+
+def test_bearer_mode_claude_code_holds_only_a_bedrock_token(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """`setup claude --bearer`: every model request carries a Bedrock token that verifies for
+    the credentials creds holds, and none a SigV4 signature; when the fake answers 401 to a
+    token, Claude Code runs the helper again and goes on with a new valid one. (Answered 403
+    instead, neither version runs the helper again: measured with `fake.revoke_status = 403`,
+    2.1.197 exits with "Failed to authenticate. API Error: 403", 2.1.332 with "AWS
+    authentication failed · run `creds login --profile dev` and retry".)"""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock)
+    setup = home.run([creds_bin, "setup", "claude", "--profile", "dev", "--bearer", "--region", "us-east-1",
+                      "--model", "us.anthropic.claude-haiku-4-5-20251001-v1:0"])
+    assert setup.returncode == 0, setup.stderr
+    settings = json.loads((home.root / ".claude" / "settings.json").read_text())
+    assert "awsCredentialExport" not in settings and "bedrock-token" in settings["apiKeyHelper"]
+    process = json.loads(home.run([creds_bin, "export", "--profile", "dev"]).stdout)
+    bedrock.secrets[process["AccessKeyId"]] = process["SecretAccessKey"]
+    out = run_claude(home, claude)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert TEXT in out.stdout
+    requests = bedrock.model_requests()
+    assert requests and all(r[2] is None for r in requests), bedrock.requests
+    assert all("us.anthropic.claude-haiku-4-5-20251001-v1" in r[1] for r in requests), requests
+    assert bedrock.tokens and all(why is None for _, why in bedrock.tokens), bedrock.tokens
+    # Revoked: the first token of the next session gets a 401; Claude Code runs the helper
+    # again and goes on with a new token that verifies.
+    count = len(bedrock.tokens)
+    bedrock.revoke_first = True
+    again = run_claude(home, claude)
+    assert again.returncode == 0, f"Claude Code {version}:\n" + again.stdout + again.stderr
+    assert TEXT in again.stdout
+    later = bedrock.tokens[count:]
+    revoked = later[0][0]
+    assert revoked in bedrock.revoked
+    fresh = [(t, why) for t, why in later if t != revoked]
+    assert fresh and all(why is None for _, why in fresh), later
+    helper_runs = len({t for t, _ in later})
+    print(f"Claude Code {version} bearer mode: after a 401, {len(later)} token requests, {helper_runs} distinct tokens")
