@@ -82,6 +82,15 @@ pub enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
 
+    /// Claude Desktop's credential helper: print `{"token": ...}`, a Bedrock token for the
+    /// profile (the wrapper `creds setup desktop` writes runs this).
+    ///
+    /// With CLAUDE_HELPER_CONTEXT=interactive (or setup-test) an IAM Identity Center sign-in
+    /// may open the browser; in every other context creds never waits on a person: a session
+    /// that needs one is exit 4 at once. It gives up with exit 6 just inside Claude Desktop's
+    /// timeout (18 s for a mid-session refresh, 57 s otherwise).
+    DesktopHelper(DesktopHelperArgs),
+
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
     Completions { shell: clap_complete::Shell },
 
@@ -102,6 +111,35 @@ pub enum SetupCommand {
     /// (ListAccounts, ListAccountRoles) to the config file; profiles already there are kept,
     /// and so is every byte of the file.
     Sso(SetupSsoArgs),
+    /// Write the credential helper Claude Desktop (Cowork on third-party Bedrock) runs with no
+    /// arguments, and print the settings to point it there.
+    Desktop(SetupDesktopArgs),
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct DesktopHelperArgs {
+    /// The profile.
+    #[arg(short, long)]
+    pub profile: String,
+}
+
+#[derive(Debug, PartialEq, clap::Args)]
+pub struct SetupDesktopArgs {
+    /// The profile Claude Desktop should use [default: as for export]
+    #[arg(short, long)]
+    pub profile: Option<String>,
+
+    /// The Bedrock region [default: the profile's region]
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Where to write the helper [default: ~/.config/creds]
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+
+    /// Print the helper and the settings instead of writing the helper.
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, PartialEq, clap::Args)]

@@ -92,6 +92,23 @@ fn retakes_renewal_lock(platform: platform::Platform, command: &cli::Command) ->
         )
 }
 
+/// Ends the process with exit 6 and one line on stderr (stdout stays empty) if it still runs
+/// after `deadline`: a helper whose caller kills it at its own timeout says why first.
+#[allow(clippy::disallowed_methods)] // the process's own deadline in real time, not a seam's
+fn give_up_at(deadline: std::time::Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(deadline);
+        ui::Sink::line(
+            &ui::Stderr,
+            &format!(
+                "creds: gave up after {}s, inside Claude Desktop's timeout; run `creds login` in a terminal if a sign-in is needed",
+                deadline.as_secs()
+            ),
+        );
+        std::process::exit(error::Kind::Network.exit_code());
+    });
+}
+
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
     use cli::{CacheCommand, Command, KeysCommand, SetupCommand};
@@ -111,6 +128,14 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
             commands::setup::profile(ctx, args).map(|d| (d, 0))
         }
         Command::Setup(SetupCommand::Sso(args)) => commands::setup::sso(ctx, args).map(|d| (d, 0)),
+        Command::Setup(SetupCommand::Desktop(args)) => {
+            commands::desktop::setup(ctx, args).map(|d| (d, 0))
+        }
+        Command::DesktopHelper(args) => {
+            let context = commands::desktop::HelperContext::from_env(&ctx.env);
+            give_up_at(context.deadline());
+            commands::desktop::helper(ctx, args).map(|d| (d, 0))
+        }
         Command::Doctor(args) => commands::doctor::run(ctx, args),
         Command::Cache(CacheCommand::List { json }) => {
             commands::cache::list(ctx, *json).map(|d| (d, 0))

@@ -161,3 +161,49 @@ fn explain(ctx: &Context, verbose: bool, settings: &Settings, set: &ProfileSet) 
         });
     }
 }
+
+/// The token for `creds` of the profile of `settings`, in its region, lasting the shorter of
+/// the configured maximum and the credentials' life less `min_ttl`; `-v` says until when (never
+/// the token). A profile with no region is exit 3.
+pub fn bedrock_token(
+    ctx: &crate::context::Context,
+    settings: &crate::settings::Settings,
+    creds: &crate::secret::Credentials,
+    min_ttl: chrono::Duration,
+    verbose: bool,
+) -> Result<crate::secret::Secret> {
+    let profile = &settings.profile.value;
+    let Some(region) = &settings.region else {
+        return Err(
+            crate::error::Error::config("no region to make a Bedrock token for")
+                .in_profile(profile)
+                .with_hint(format!(
+                    "add `region = us-east-1` (or yours) to [profile {profile}], or set AWS_REGION"
+                )),
+        );
+    };
+    // Whole seconds, as X-Amz-Date has them: the token then ends exactly `min_ttl` before the
+    // credentials.
+    let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 0);
+    let lifetime = crate::bedrock::lifetime(
+        now,
+        creds.expiration,
+        min_ttl,
+        settings.bedrock_token_lifetime.value,
+    );
+    let minted = crate::bedrock::token(creds, &region.value, now, lifetime)
+        .map_err(|e| e.in_profile(profile))?;
+    ctx.ui.verbose(verbose, || {
+        format!(
+            "profile `{profile}`: a Bedrock token for {} valid until {} ({}s; the credentials expire {})",
+            region.value,
+            crate::wire::format_time(crate::wire::later(now, lifetime)),
+            lifetime.num_seconds(),
+            creds
+                .expiration
+                .map(crate::wire::format_time)
+                .unwrap_or_else(|| "never".into())
+        )
+    });
+    Ok(minted)
+}

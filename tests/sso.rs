@@ -854,3 +854,102 @@ fn login_from_an_agents_shell_starts_no_sign_in() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_eq!(sso.count("StartDeviceAuthorization"), 1);
 }
+
+/// Claude Desktop's credential helper: `setup desktop` writes the wrapper Desktop runs with no
+/// arguments; it prints `{"token": ...}` in every context while the session serves (renewing
+/// it silently if need be), and when the session needs a person it exits 4 at once with
+/// nothing on stdout, unless a person is there (`interactive`) and a browser can be opened.
+#[test]
+fn claude_desktops_helper_answers_each_context() {
+    let (sso, env) = setup();
+    let r = env.run(&["setup", "desktop", "-p", "dev"]);
+    r.ok();
+    let wrapper = env.home().join(".config/creds/claude-desktop-dev");
+    assert!(
+        r.stdout.contains(&format!(
+            "inferenceCredentialHelper = {}",
+            wrapper.display()
+        )) && r.stdout.contains("inferenceProvider = bedrock")
+            && r.stdout.contains("inferenceBedrockRegion = us-east-1"),
+        "{}",
+        r.stdout
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&wrapper).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    let helper = |context: &str| {
+        let start = std::time::Instant::now();
+        let out = std::process::Command::new(&wrapper)
+            .env_clear()
+            .envs(env.vars.iter().cloned())
+            .env("CLAUDE_HELPER_CONTEXT", context)
+            .output()
+            .unwrap();
+        (out, start.elapsed())
+    };
+    const CONTEXTS: [&str; 6] = [
+        "interactive",
+        "setup-test",
+        "mid-session-refresh",
+        "scheduled-task",
+        "background",
+        "",
+    ];
+    write_token(&env, &sso, Duration::hours(2), true);
+    for context in CONTEXTS {
+        let (out, _) = helper(context);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success(),
+            "{context}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc = json(&stdout);
+        assert!(
+            doc["token"]
+                .as_str()
+                .unwrap()
+                .starts_with("bedrock-api-key-"),
+            "{stdout}"
+        );
+        assert_eq!(doc.as_object().unwrap().len(), 1);
+    }
+    assert_eq!(
+        sso.count("GetRoleCredentials"),
+        1,
+        "the role credentials are cached"
+    );
+    // Renewable, with the role credentials to fetch again: renewed silently, even mid-session.
+    write_token(&env, &sso, Duration::minutes(3), true);
+    env.run(&["cache", "clear", "--all"]).ok();
+    let (out, _) = helper("mid-session-refresh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sso.count("CreateToken"), 1);
+    // Over and not renewable, the cache cleared: no one is asked, nothing is printed.
+    write_token(&env, &sso, Duration::minutes(-5), false);
+    env.run(&["cache", "clear", "--all"]).ok();
+    for context in CONTEXTS {
+        let (out, took) = helper(context);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{context}: {stderr}");
+        assert!(out.stdout.is_empty(), "{context}");
+        assert_eq!(stderr.lines().count(), 1, "{context}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{context}: {took:?}"
+        );
+        if context == "interactive" || context == "setup-test" {
+            assert!(stderr.contains("no browser can be opened here"), "{stderr}");
+        } else {
+            assert!(stderr.contains("creds login --profile dev"), "{stderr}");
+        }
+    }
+    assert_eq!(sso.count("StartDeviceAuthorization"), 0);
+}

@@ -49,8 +49,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     .map_err(|e| e.in_profile(&settings.profile.value))
 }
 
-/// A Bedrock token minted from `creds`, as `args.format` prints it. It lasts the shorter of the
-/// configured maximum and the credentials' life less `--min-ttl`.
+/// A Bedrock token minted from `creds`, as `args.format` prints it.
 fn bedrock_token(
     ctx: &Context,
     args: &ExportArgs,
@@ -58,36 +57,6 @@ fn bedrock_token(
     creds: &crate::secret::Credentials,
     verbose: bool,
 ) -> Result<String> {
-    let profile = &settings.profile.value;
-    let Some(region) = &settings.region else {
-        return Err(Error::config("no region to make a Bedrock token for")
-            .in_profile(profile)
-            .with_hint(format!(
-                "add `region = us-east-1` (or yours) to [profile {profile}], or set AWS_REGION"
-            )));
-    };
-    // Whole seconds, as X-Amz-Date has them: the token then ends exactly --min-ttl before
-    // the credentials.
-    let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 0);
-    let lifetime = crate::bedrock::lifetime(
-        now,
-        creds.expiration,
-        args.min_ttl,
-        settings.bedrock_token_lifetime.value,
-    );
-    let token = crate::bedrock::token(creds, &region.value, now, lifetime)
-        .map_err(|e| e.in_profile(profile))?;
-    ctx.ui.verbose(verbose, || {
-        format!(
-            "profile `{profile}`: a Bedrock token for {} valid until {} ({}s; the credentials expire {})",
-            region.value,
-            crate::wire::format_time(crate::wire::later(now, lifetime)),
-            lifetime.num_seconds(),
-            creds
-                .expiration
-                .map(crate::wire::format_time)
-                .unwrap_or_else(|| "never".into())
-        )
-    });
+    let token = crate::resolve::bedrock_token(ctx, settings, creds, args.min_ttl, verbose)?;
     Ok(output::render_token(args.format, &token))
 }

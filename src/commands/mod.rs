@@ -4,6 +4,7 @@
 //! for listing and clearing the cache).
 
 pub mod cache;
+pub mod desktop;
 pub mod doctor;
 pub mod exec;
 pub mod export;
