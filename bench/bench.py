@@ -9,7 +9,8 @@ fails if the ratio is above --max-ratio or the RSS above --max-rss-kib.
 
 It also times the same cache hit with 10,000 more profiles in the config file (1.1 MB) against
 the plain hit, interleaved the same way: with --check, that ratio must stay under
---max-ratio-10k (3) and its peak RSS under --max-rss-kib.
+--max-ratio-10k (3.5) and its peak RSS under --max-rss-kib. (A regression to reading every
+section, as `-v` does, measures about 26 on the same machine: 39 ms against 1.5 ms.)
 
 And it times a hit inside the refresh-ahead window (the top hop aged to 20 minutes left, with a
 renewal running: the bench holds its lock) against the plain hit: with --check that ratio must
@@ -186,7 +187,7 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-ratio", type=float, default=1.5)
     ap.add_argument("--max-rss-kib", type=int, default=8 * 1024)
-    ap.add_argument("--max-ratio-10k", type=float, default=3.0, help="the hit with 10,000 profiles against the plain hit")
+    ap.add_argument("--max-ratio-10k", type=float, default=3.5, help="the hit with 10,000 profiles against the plain hit")
     ap.add_argument("--max-ratio-ahead", type=float, default=1.3, help="a hit inside the refresh-ahead window against the plain hit")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--attempts", type=int, default=3, help="with --check: measure again (up to this many times in all) while over target; load on a shared machine only ever slows a run, so one run within target shows the code is")
