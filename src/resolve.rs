@@ -30,6 +30,23 @@ pub struct Request<'a> {
     pub refresh_ahead: Option<&'a str>,
 }
 
+impl<'a> Request<'a> {
+    /// Credentials for `profile` with `min_ttl` left, from the cache when fresh: no refresh,
+    /// no GetSessionToken of its own, quiet, no MFA code given, no refresh-ahead.
+    pub fn new(profile: Option<&'a str>, min_ttl: Duration) -> Request<'a> {
+        Request {
+            profile,
+            min_ttl,
+            refresh: false,
+            no_cache: false,
+            session_token: false,
+            verbose: false,
+            mfa_code: None,
+            refresh_ahead: None,
+        }
+    }
+}
+
 /// The credentials of a profile, as `creds export` hands them out: settings, chain, plan,
 /// walk. Also what `doctor --check` tests.
 pub fn credentials(ctx: &Context, request: &Request<'_>) -> Result<(Settings, Credentials)> {

@@ -72,18 +72,12 @@ impl HelperContext {
 
 pub fn helper(ctx: &Context, args: &DesktopHelperArgs) -> Result<String> {
     let context = HelperContext::from_env(&ctx.env);
-    let request = Request {
-        profile: Some(&args.profile),
-        min_ttl: crate::walk::DEFAULT_MIN_TTL
+    let request = Request::new(
+        Some(&args.profile),
+        crate::walk::DEFAULT_MIN_TTL
             .checked_add(&crate::bedrock::MIN_LIFETIME)
             .unwrap_or(crate::walk::DEFAULT_MIN_TTL),
-        refresh: false,
-        no_cache: false,
-        session_token: false,
-        verbose: false,
-        mfa_code: None,
-        refresh_ahead: None,
-    };
+    );
     let (settings, creds) = match crate::resolve::credentials(ctx, &request) {
         Err(e) if e.kind == Kind::LoginNeeded && context.may_sign_in() => {
             sign_in(ctx, &args.profile, context)?;

@@ -175,16 +175,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
 
 /// `--check`: exports as `creds export` would and asks STS who the credentials are.
 pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
-    let request = crate::resolve::Request {
-        profile,
-        min_ttl: MIN_TTL,
-        refresh: false,
-        no_cache: false,
-        session_token: false,
-        verbose: false,
-        mfa_code: None,
-        refresh_ahead: None,
-    };
+    let request = crate::resolve::Request::new(profile, MIN_TTL);
     let identity = crate::resolve::credentials(ctx, &request).and_then(|(settings, creds)| {
         ctx.sts
             .get_caller_identity(&settings.sts, &creds)

@@ -72,14 +72,8 @@ fn child_env(mut set: Vec<(&'static str, String)>, region: Option<&str>) -> Chil
 
 fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::resolve::Request<'a> {
     crate::resolve::Request {
-        profile: args.profile.as_deref(),
-        min_ttl: args.min_ttl,
-        refresh: false,
-        no_cache: false,
-        session_token: false,
-        verbose: false,
-        mfa_code: None,
         refresh_ahead: format,
+        ..crate::resolve::Request::new(args.profile.as_deref(), args.min_ttl)
     }
 }
 

@@ -38,14 +38,9 @@ fn session(settings: &Settings, set: &ProfileSet, sso_session: Option<&str>) -> 
 /// sign-in: a session that is missing or over fails with exit 4 and `aws login --profile P`.
 fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String> {
     let request = crate::resolve::Request {
-        profile: Some(profile),
-        min_ttl: crate::walk::DEFAULT_MIN_TTL,
         refresh: args.force,
-        no_cache: false,
-        session_token: false,
-        verbose: false,
         mfa_code: args.mfa_code.as_deref(),
-        refresh_ahead: None,
+        ..crate::resolve::Request::new(Some(profile), crate::walk::DEFAULT_MIN_TTL)
     };
     let (_, creds) = crate::resolve::credentials(ctx, &request)?;
     ctx.ui.prompt(&format!(
