@@ -103,6 +103,8 @@ pub struct Check {
     pub arn: String,
     /// The reply's `Date` less this machine's clock, in seconds.
     pub clock_skew_seconds: Option<i64>,
+    /// In bearer mode: until when a Bedrock token minted now is valid (never the token).
+    pub bedrock_token_until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -176,13 +178,35 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<(String, i32)> {
 /// `--check`: exports as `creds export` would and asks STS who the credentials are.
 pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
     let request = crate::resolve::Request::new(profile, MIN_TTL);
+    let bearer = d.claude_code.iter().any(|f| f.mode == "bearer");
     let identity = crate::resolve::credentials(ctx, &request).and_then(|(settings, creds)| {
-        ctx.sts
+        let id = ctx
+            .sts
             .get_caller_identity(&settings.sts, &creds)
-            .map_err(|e| e.in_profile(&settings.profile.value))
+            .map_err(|e| e.in_profile(&settings.profile.value))?;
+        // Bearer mode: mint a token as the helper would, and say until when it is valid.
+        let until = match bearer {
+            false => None,
+            true => {
+                crate::resolve::bedrock_token(ctx, &settings, &creds, MIN_TTL, false)?;
+                let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 0);
+                let life = crate::bedrock::lifetime(
+                    now,
+                    creds.expiration,
+                    MIN_TTL,
+                    settings.bedrock_token_lifetime.value,
+                );
+                Some(format!(
+                    "{} ({}s)",
+                    format_time(crate::wire::later(now, life)),
+                    life.num_seconds()
+                ))
+            }
+        };
+        Ok((id, until))
     });
     match identity {
-        Ok(id) => {
+        Ok((id, bedrock_token_until)) => {
             let skew = id
                 .server_time
                 .map(|t| t.signed_duration_since(ctx.clock.now()).num_seconds());
@@ -196,6 +220,7 @@ pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
                 account: id.account,
                 arn: id.arn,
                 clock_skew_seconds: skew,
+                bedrock_token_until,
             });
         }
         Err(e) => d.blocking(&e, "see the message: creds export fails the same way"),
@@ -766,6 +791,11 @@ pub fn render(d: &Diagnosis) -> String {
             "check: GetCallerIdentity: account {}, {} (clock skew {skew})",
             check.account, check.arn
         ));
+        if let Some(until) = &check.bedrock_token_until {
+            lines.push(format!(
+                "check: a Bedrock token for bearer mode mints, valid until {until}"
+            ));
+        }
     }
     if d.source.is_some() && d.claude_code.is_empty() {
         lines.push(format!("claude code: no settings file runs creds (run `creds setup claude --profile {}` to set it up)", d.profile));

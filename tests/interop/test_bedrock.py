@@ -62,3 +62,19 @@ def test_a_token_from_a_session_matches_the_generator_too(creds_bin, home, moto)
     theirs = bedrock_token.presign(process["AccessKeyId"], process["SecretAccessKey"], process["SessionToken"],
                                    "us-east-1", when, int(q["X-Amz-Expires"]))
     assert token == theirs
+
+
+def test_doctor_check_in_bearer_mode_mints_a_token_and_says_until_when(creds_bin, home, moto):
+    home.config(chain_config(creds_bin))
+    setup = home.run([creds_bin, "setup", "claude", "--profile", "hop2", "--bearer", "--region", "us-east-1"])
+    assert setup.returncode == 0, setup.stderr
+    doctor = home.run([creds_bin, "doctor", "--profile", "hop2", "--check"])
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "as apiKeyHelper (bearer mode" in doctor.stdout, doctor.stdout
+    line = next(l for l in doctor.stdout.splitlines() if l.startswith("check: a Bedrock token"))
+    # moto's role credentials last an hour: the token 45 minutes less the seconds since.
+    seconds = lambda text: int(text.rsplit("(", 1)[1].rstrip("s)"))
+    assert 2640 <= seconds(line) <= 2700, line
+    assert "bedrock-api-key" not in doctor.stdout + doctor.stderr
+    report = json.loads(home.run([creds_bin, "doctor", "--profile", "hop2", "--check", "--json"]).stdout)
+    assert 2640 <= seconds(report["check"]["bedrock_token_until"]) <= 2700, report["check"]
