@@ -35,13 +35,25 @@ def event_message(event):
     return message + struct.pack("!I", binascii.crc32(message) & 0xFFFFFFFF)
 
 
-def stream_body(model):
+def stream_body(model, command=None):
+    """A streamed answer: the text, or (with `command`) a Bash tool call that runs it."""
+    if command is None:
+        block = [
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": TEXT}},
+        ]
+        stop = "end_turn"
+    else:
+        block = [
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_fake_1", "name": "Bash", "input": {}}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": json.dumps({"command": command, "description": "Print the environment"})}},
+        ]
+        stop = "tool_use"
     events = [
         {"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": TEXT}},
+        *block,
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 6}},
+        {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 6}},
         {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"inputTokenCount": 5, "outputTokenCount": 6, "invocationLatency": 10, "firstByteLatency": 5}},
     ]
     return b"".join(event_message(e) for e in events)
@@ -57,6 +69,8 @@ class FakeBedrock:
         self.revoked = set()  # bearer tokens answered 401 (after a second: the next differs)
         self.revoke_first = False  # revoke the first bearer token seen
         self.revoke_status = 401  # how a revoked token is answered
+        self.bash_command = None  # when set: the conversation's first answer runs it with Bash
+        self.tool_results = []  # what the Bash tool call returned, as text
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,8 +90,7 @@ class FakeBedrock:
 
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                body = self.rfile.read(length) if length else b""
                 authorization = self.headers.get("Authorization", "")
                 match = re.search(r"Credential=([^/]+)/", authorization)
                 with fake.lock:
@@ -112,7 +125,25 @@ class FakeBedrock:
                 if route.group(2) == "invoke":
                     body = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 6}}
                     return self._reply(200, json.dumps(body).encode())
-                return self._reply(200, stream_body(model), "application/vnd.amazon.eventstream", [("x-amzn-bedrock-content-type", "application/json")])
+                command = None
+                if fake.bash_command is not None:
+                    try:
+                        request = json.loads(body or b"{}")
+                    except ValueError:
+                        request = {}
+                    tools = {t.get("name") for t in request.get("tools") or []}
+                    results = [c for m in request.get("messages") or [] if isinstance(m.get("content"), list)
+                               for c in m["content"] if c.get("type") == "tool_result"]
+                    if results:
+                        with fake.lock:
+                            for r in results:
+                                content = r.get("content")
+                                if isinstance(content, list):
+                                    content = "".join(part.get("text", "") for part in content)
+                                fake.tool_results.append(content or "")
+                    elif "Bash" in tools:
+                        command = fake.bash_command
+                return self._reply(200, stream_body(model, command), "application/vnd.amazon.eventstream", [("x-amzn-bedrock-content-type", "application/json")])
 
             do_GET = do_POST = _handle
 

@@ -313,3 +313,45 @@ def test_bearer_mode_claude_code_holds_only_a_bedrock_token(creds_bin, home, mot
     assert fresh and all(why is None for _, why in fresh), later
     helper_runs = len({t for t, _ in later})
     print(f"Claude Code {version} bearer mode: after a 401, {len(later)} token requests, {helper_runs} distinct tokens")
+
+
+def test_the_agents_shell_is_marked_and_holds_no_aws_keys_in_bearer_mode(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """Measured through Claude Code's own Bash tool (the fake Bedrock asks it to run `env`):
+    the agent's commands carry CLAUDECODE=1, which creds' login guard reads, and in bearer mode
+    no AWS secret key or session token."""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock)
+    setup = home.run([creds_bin, "setup", "claude", "--profile", "dev", "--bearer", "--region", "us-east-1",
+                      "--model", "us.anthropic.claude-haiku-4-5-20251001-v1:0"])
+    assert setup.returncode == 0, setup.stderr
+    process = json.loads(home.run([creds_bin, "export", "--profile", "dev"]).stdout)
+    bedrock.secrets[process["AccessKeyId"]] = process["SecretAccessKey"]
+    bedrock.bash_command = "env"
+    out = home.run([str(claude[1]), "-p", "hi", "--allowedTools", "Bash(env)"], timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert bedrock.tool_results, f"Claude Code {version} ran no Bash tool: {out.stdout}{out.stderr}"
+    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    assert env.get("CLAUDECODE") == "1", sorted(env)
+    # The agent's shell has the entry point too: only CLAUDECODE tells it from a hook.
+    assert "CLAUDE_CODE_ENTRYPOINT" in env, sorted(env)
+    for secret in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK"):
+        assert secret not in env, f"{secret} reached the agent's shell"
+    assert process["SecretAccessKey"] not in bedrock.tool_results[0]
+    markers = sorted(k for k in env if k.startswith(("CLAUDE", "AWS_", "ANTHROPIC")))
+    print(f"Claude Code {version} Bash tool environment: {markers}")
+
+
+def test_creds_login_from_claude_codes_bash_tool_starts_no_sign_in(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """The guard end to end: Claude Code's agent runs `creds login --force` through its Bash
+    tool; creds starts no sign-in (no device authorization) and exits 4 with its one line."""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock)
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    bedrock.bash_command = f"{creds_bin} login --profile dev --force; echo exit=$?"
+    out = home.run([str(claude[1]), "-p", "hi", "--allowedTools", "Bash"], timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert bedrock.tool_results, f"Claude Code {version} ran no Bash tool: {out.stdout}{out.stderr}"
+    result = bedrock.tool_results[0]
+    assert "exit=4" in result, result
+    assert "creds starts none from Claude Code's Bash tool (CLAUDECODE is set)" in result, result
+    assert fake_sso.count("StartDeviceAuthorization") == 0
