@@ -518,3 +518,39 @@ fn setup_claude_bearer_switches_modes_and_doctor_names_them() {
         2
     );
 }
+
+/// A repository's own `.claude/settings.json` that runs creds: doctor says its hooks run only
+/// once the folder is trusted; the user's file (also `~/.claude` when run from home) is not
+/// flagged.
+#[test]
+fn doctor_notes_creds_hooks_in_a_projects_settings() {
+    let env = TestEnv::new();
+    env.config(STATIC);
+    let project = env.home().join("work/repo");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    env.command(&["setup", "claude", "-p", "keys", "--scope", "project"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(project.join(".claude/settings.json").exists());
+    let out = env
+        .command(&["doctor", "-p", "keys"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("a project's settings run creds (awsCredentialExport); Claude Code runs a project's hooks only once you trust the folder"),
+        "{stdout}"
+    );
+    // The user's own settings, from the home folder: nothing to say.
+    env.run(&["setup", "claude", "-p", "keys"]).ok();
+    let out = env
+        .command(&["doctor", "-p", "keys"])
+        .current_dir(env.home())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("a project's settings"));
+}

@@ -536,9 +536,17 @@ fn check_claude(
     let home = settings.home.as_ref().map(|h| h.value.as_path());
     let setup = format!("creds setup claude --profile {profile}");
     let mut files = Vec::new();
+    // The project's own files: a repository's, whose hooks Claude Code runs only once the
+    // folder is trusted (the user's file, when the folder is the home folder, is not one).
+    let user = home
+        .and_then(|h| claude::settings_path(Some(h), ctx.paths.cwd(), claude::Scope::User).ok());
+    let mut project = Vec::new();
     for path in claude::all_settings_paths(home, ctx.paths.cwd()) {
         if !path.exists() {
             continue;
+        }
+        if path.starts_with(ctx.paths.cwd().join(".claude")) && Some(&path) != user.as_ref() {
+            project.push(path.display().to_string());
         }
         match claude::read_settings(&path) {
             Ok(map) => files.push((path.display().to_string(), map)),
@@ -589,6 +597,12 @@ fn check_claude(
             command: p.export.clone(),
             mode: if p.bearer { "bearer" } else { "sigv4" }.to_string(),
         });
+        if project.contains(&shown) {
+            d.problem(
+                format!("{shown}: a project's settings run creds ({}); Claude Code runs a project's hooks only once you trust the folder, and anyone who can change the repository can change the command", p.hook),
+                format!("trust the folder when Claude Code asks only if you trust the repository, or put the hook in your own settings: `{setup}`"),
+            );
+        }
         if p.profile != profile {
             d.problem(
                 format!(
