@@ -15,6 +15,13 @@ use crate::error::{Error, Result};
 use crate::secret::{Credentials, Secret};
 use chrono::{DateTime, Duration, Utc};
 
+/// A token and how long it lasts.
+pub struct Minted {
+    pub token: Secret,
+    pub until: DateTime<Utc>,
+    pub lifetime: Duration,
+}
+
 /// The longest a token may last (Bedrock's limit, and the default maximum).
 pub const MAX_LIFETIME: Duration = Duration::hours(12);
 

@@ -188,7 +188,7 @@ pub fn bedrock_token(
     creds: &crate::secret::Credentials,
     min_ttl: chrono::Duration,
     verbose: bool,
-) -> Result<crate::secret::Secret> {
+) -> Result<crate::bedrock::Minted> {
     let profile = &settings.profile.value;
     let Some(region) = &settings.region else {
         return Err(
@@ -208,7 +208,7 @@ pub fn bedrock_token(
         min_ttl,
         settings.bedrock_token_lifetime.value,
     );
-    let minted = crate::bedrock::token(creds, &region.value, now, lifetime)
+    let token = crate::bedrock::token(creds, &region.value, now, lifetime)
         .map_err(|e| e.in_profile(profile))?;
     ctx.ui.verbose(verbose, || {
         format!(
@@ -222,5 +222,9 @@ pub fn bedrock_token(
                 .unwrap_or_else(|| "never".into())
         )
     });
-    Ok(minted)
+    Ok(crate::bedrock::Minted {
+        token,
+        until: crate::wire::later(now, lifetime),
+        lifetime,
+    })
 }

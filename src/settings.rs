@@ -808,6 +808,7 @@ impl Settings {
             "AWS_USE_DUALSTACK_ENDPOINT",
             "use_dualstack_endpoint",
         )?;
+        let (proxies, no_proxy) = proxies(env);
         let variant = crate::aws::Variant {
             fips: fips.as_ref().is_some_and(|f| f.value),
             dual_stack: dual_stack.as_ref().is_some_and(|d| d.value),
@@ -849,8 +850,8 @@ impl Settings {
                 .map(|v| Sourced::new(v.to_string(), Origin::Env("CREDS_MFA_PROMPT"))),
             keyring_timeout: keyring_timeout(env),
             env_web_identity: EnvWebIdentity::from_env(env),
-            proxies: proxies(env).0,
-            no_proxy: proxies(env).1,
+            proxies,
+            no_proxy,
             login_profile: profile.value.clone(),
             profile,
             shadowed,

@@ -85,11 +85,11 @@ pub fn helper(ctx: &Context, args: &DesktopHelperArgs) -> Result<String> {
         }
         other => other?,
     };
-    let token =
+    let minted =
         crate::resolve::bedrock_token(ctx, &settings, &creds, crate::walk::DEFAULT_MIN_TTL, false)?;
     Ok(crate::output::render_token(
         crate::output::Format::BedrockTokenJson,
-        &token,
+        &minted.token,
     ))
 }
 

@@ -188,18 +188,11 @@ pub fn check(ctx: &Context, profile: Option<&str>, d: &mut Diagnosis) {
         let until = match bearer {
             false => None,
             true => {
-                crate::resolve::bedrock_token(ctx, &settings, &creds, MIN_TTL, false)?;
-                let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 0);
-                let life = crate::bedrock::lifetime(
-                    now,
-                    creds.expiration,
-                    MIN_TTL,
-                    settings.bedrock_token_lifetime.value,
-                );
+                let minted = crate::resolve::bedrock_token(ctx, &settings, &creds, MIN_TTL, false)?;
                 Some(format!(
                     "{} ({}s)",
-                    format_time(crate::wire::later(now, life)),
-                    life.num_seconds()
+                    format_time(minted.until),
+                    minted.lifetime.num_seconds()
                 ))
             }
         };

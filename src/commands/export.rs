@@ -57,6 +57,6 @@ fn bedrock_token(
     creds: &crate::secret::Credentials,
     verbose: bool,
 ) -> Result<String> {
-    let token = crate::resolve::bedrock_token(ctx, settings, creds, args.min_ttl, verbose)?;
-    Ok(output::render_token(args.format, &token))
+    let minted = crate::resolve::bedrock_token(ctx, settings, creds, args.min_ttl, verbose)?;
+    Ok(output::render_token(args.format, &minted.token))
 }
