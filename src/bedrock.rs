@@ -33,8 +33,10 @@ const HOST: &str = "bedrock.amazonaws.com";
 const PREFIX: &str = "bedrock-api-key-";
 
 /// How long a token minted at `now` from credentials expiring at `expiration` lasts: the
-/// shorter of `max` and the credentials' remaining life less `min_ttl`, never less than a
-/// second. Long-term credentials (no expiration) give `max`.
+/// shorter of `max` and the credentials' remaining life less `min_ttl`. Credentials too short
+/// for that (a role of 15 minutes, for which the walk lowers `--min-ttl`) give
+/// [`MIN_LIFETIME`], ending at least a minute before them, and never less than a second.
+/// Long-term credentials (no expiration) give `max`.
 pub fn lifetime(
     now: DateTime<Utc>,
     expiration: Option<DateTime<Utc>>,
@@ -45,11 +47,13 @@ pub fn lifetime(
     let Some(expiration) = expiration else {
         return max;
     };
-    let left = expiration
-        .signed_duration_since(now)
-        .checked_sub(&min_ttl)
-        .unwrap_or(Duration::zero());
-    left.clamp(Duration::seconds(1), max)
+    let left = expiration.signed_duration_since(now);
+    let wanted = left.checked_sub(&min_ttl).unwrap_or(Duration::zero());
+    let short = left
+        .checked_sub(&Duration::minutes(1))
+        .unwrap_or(Duration::zero())
+        .min(MIN_LIFETIME);
+    wanted.max(short).clamp(Duration::seconds(1), max)
 }
 
 /// The token for `credentials` in `region`, signed at `now` and valid for `lifetime` (whole
@@ -151,9 +155,17 @@ mod tests {
         // Long credentials: the cap.
         let day = Some(now + Duration::hours(36));
         assert_eq!(lifetime(now, day, min, MAX_LIFETIME), MAX_LIFETIME);
-        // Credentials at the edge never give a token of no time.
+        // Credentials too short for --min-ttl (a 15-minute role, whose --min-ttl the walk
+        // lowered): 5 minutes, ending a minute before them at the latest; never no time.
         let edge = Some(now + min);
-        assert_eq!(lifetime(now, edge, min, MAX_LIFETIME), Duration::seconds(1));
+        assert_eq!(lifetime(now, edge, min, MAX_LIFETIME), MIN_LIFETIME);
+        let short = Some(now + Duration::minutes(4));
+        assert_eq!(
+            lifetime(now, short, min, MAX_LIFETIME),
+            Duration::minutes(3)
+        );
+        let gone = Some(now + Duration::seconds(30));
+        assert_eq!(lifetime(now, gone, min, MAX_LIFETIME), Duration::seconds(1));
     }
 
     #[test]

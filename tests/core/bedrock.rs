@@ -139,3 +139,19 @@ fn a_token_needs_a_region_and_never_shows_in_messages() {
         "{said}"
     );
 }
+
+#[test]
+fn a_short_role_gives_a_five_minute_token() {
+    let w = World::new();
+    w.config(
+        "[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = SECRETBASE\n\
+         [profile short]\nrole_arn = arn:aws:iam::1:role/Short\nsource_profile = base\nduration_seconds = 900\n",
+    );
+    w.sts.set_lifetime(Duration::minutes(15));
+    let (_, q) = decode(
+        mint(&w, &token_args("short", Format::BedrockToken))
+            .unwrap()
+            .trim_end(),
+    );
+    assert_eq!(q["X-Amz-Expires"], "300");
+}
