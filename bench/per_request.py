@@ -72,13 +72,13 @@ def main():
                     "sts", endpoint_url=url).get_caller_identity()
 
             times = {"creds": [], "floor": []}
-            # Interleaved in blocks of 10 so that drift in the machine's load hits both alike.
-            for block in range(args.requests // 10):
-                for name, call in (("creds", with_creds), ("floor", floor)) if block % 2 == 0 else (("floor", floor), ("creds", with_creds)):
-                    for _ in range(10):
-                        start = time.perf_counter()
-                        call()
-                        times[name].append(time.perf_counter() - start)
+            # Call by call, the order alternating, so that the machine's load hits both alike.
+            for i in range(args.requests):
+                pair = (("creds", with_creds), ("floor", floor))
+                for name, call in pair if i % 2 == 0 else reversed(pair):
+                    start = time.perf_counter()
+                    call()
+                    times[name].append(time.perf_counter() - start)
             total_creds, total_floor = sum(times["creds"]), sum(times["floor"])
             med_creds, med_floor = statistics.median(times["creds"]), statistics.median(times["floor"])
             share = (med_creds - med_floor) / med_creds
