@@ -82,11 +82,7 @@ impl Detect for KeyringKeys {
     }
 
     fn own_mfa(&self) -> Option<MfaDevice<'_>> {
-        Some(MfaDevice {
-            profile: &self.profile,
-            serial: self.mfa_serial.as_deref()?,
-            process: self.mfa_process.as_deref(),
-        })
+        MfaDevice::of(&self.profile, &self.mfa_serial, &self.mfa_process)
     }
 }
 

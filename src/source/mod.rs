@@ -125,6 +125,22 @@ pub struct MfaDevice<'a> {
     pub process: Option<&'a str>,
 }
 
+impl<'a> MfaDevice<'a> {
+    /// The device `mfa_serial` names in `profile`, with its `mfa_process`; none without a
+    /// serial.
+    pub fn of(
+        profile: &'a str,
+        serial: &'a Option<String>,
+        process: &'a Option<String>,
+    ) -> Option<MfaDevice<'a>> {
+        Some(MfaDevice {
+            profile,
+            serial: serial.as_deref()?,
+            process: process.as_deref(),
+        })
+    }
+}
+
 /// A base source: what a profile says, detected and planned.
 pub trait Detect: Sized {
     /// The profile keys that select this source; a profile with none of any source's (nor
@@ -256,11 +272,7 @@ pub fn mfa_session_rule(chain: &Chain, base: &Hop, sts: &StsTarget) -> Option<Ho
         return None;
     }
     let device = match chain.hops.first() {
-        Some(role) => MfaDevice {
-            profile: &role.profile,
-            serial: role.mfa_serial.as_deref()?,
-            process: role.mfa_process.as_deref(),
-        },
+        Some(role) => MfaDevice::of(&role.profile, &role.mfa_serial, &role.mfa_process)?,
         None => chain.base.own_mfa()?,
     };
     Some(Hop {
