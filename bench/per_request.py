@@ -12,7 +12,6 @@ the medians (the totals carry the machine's noise).
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,12 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "tests" / "interop"))
+from conftest import free_port, start_moto, stop  # noqa: E402
 
 
 def main():
@@ -36,10 +31,9 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-share", type=float, default=0.5, help="creds' largest share of the wall time")
     args = ap.parse_args()
-    port = free_port()
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{free_port()}"
+    with open(ROOT / "target" / "moto-per-request.log", "w") as log:
+        moto = start_moto(url, log)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
@@ -54,12 +48,8 @@ def main():
             os.environ.update(HOME=str(home), PATH="/usr/bin:/bin", CREDS_CACHE_DIR=str(home / "cache"),
                               AWS_ENDPOINT_URL_STS=url, AWS_EC2_METADATA_DISABLED="true")
             import boto3  # after the environment is set: boto3 reads it
-            for _ in range(300):
-                warm = subprocess.run([args.creds, "export", "--profile", "role"], capture_output=True, text=True)
-                if warm.returncode == 0:
-                    break
-                time.sleep(0.1)
-            else:
+            warm = subprocess.run([args.creds, "export", "--profile", "role"], capture_output=True, text=True)
+            if warm.returncode != 0:
                 sys.exit(f"cannot warm the cache: {warm.stderr}")
             doc = json.loads(warm.stdout)
 
@@ -96,8 +86,7 @@ def main():
             print(f"per-request: ok ({report['requests']} requests, {report['with_creds_median_ms']} ms against "
                   f"{report['floor_median_ms']} ms a request; creds' share of the wall time {share:.3f} <= {args.max_share})")
     finally:
-        moto.terminate()
-        moto.wait(timeout=10)
+        stop(moto)
 
 
 if __name__ == "__main__":
