@@ -237,6 +237,11 @@ pub struct ExecArgs {
     #[arg(long)]
     pub server: bool,
 
+    /// Give the command a Bedrock token (AWS_BEARER_TOKEN_BEDROCK) and no AWS keys, for
+    /// agents that take a Bedrock key (opencode, Codex, Goose).
+    #[arg(long, conflicts_with = "server")]
+    pub bedrock_token: bool,
+
     /// Never hand out credentials with less than this left: 900, 900s, 15m, 1h.
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
     pub min_ttl: chrono::Duration,

@@ -143,7 +143,9 @@ pub fn run(cli: cli::Cli, ctx: &context::Context) -> i32 {
         Command::Cache(CacheCommand::Clear { profile, all }) => {
             commands::cache::clear(ctx, profile.as_deref(), *all).map(|d| (d, 0))
         }
-        Command::Exec(args) => commands::exec::run(ctx, args).map(|code| (String::new(), code)),
+        Command::Exec(args) => {
+            commands::exec::run(ctx, args, cli.verbose).map(|code| (String::new(), code))
+        }
         Command::Keys(KeysCommand::Add { profile }) => commands::keys::read_input(ctx)
             .and_then(|input| commands::keys::add(ctx, profile, &input))
             .map(|d| (d, 0)),

@@ -12,6 +12,10 @@
 //!   credentials near expiry, and gets them from the cache (with refresh-ahead). creds
 //!   forwards SIGINT, SIGTERM and SIGHUP to the command, stops serving when it exits, and
 //!   exits with its code.
+//! - With `--bedrock-token`, the command gets `AWS_BEARER_TOKEN_BEDROCK` (a Bedrock API key
+//!   minted from the credentials, good only for Bedrock) and the region, and no AWS keys: for
+//!   agents that take a Bedrock key (opencode, Codex, Goose). The token is read once by those
+//!   tools, so it lasts as long as the credentials allow (`docs/bedrock.md`).
 
 use crate::cli::ExecArgs;
 use crate::context::{ChildEnv, Context};
@@ -37,6 +41,8 @@ const REMOVED: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    // Bedrock clients (Claude Code, the AI SDK) prefer it to any credentials.
+    "AWS_BEARER_TOKEN_BEDROCK",
 ];
 
 /// The command's environment with `creds` in its variables (no server): the variables of
@@ -58,6 +64,14 @@ pub fn env_with_server(uri: &str, token: &str, region: Option<&str>) -> ChildEnv
     child_env(set, region)
 }
 
+/// The command's environment with a Bedrock token and no AWS keys (`--bedrock-token`).
+pub fn env_with_bedrock_token(token: &str, region: Option<&str>) -> ChildEnv {
+    child_env(
+        vec![("AWS_BEARER_TOKEN_BEDROCK", token.to_string())],
+        region,
+    )
+}
+
 /// `set` and the region's variables, with every other variable of [`REMOVED`] removed.
 fn child_env(mut set: Vec<(&'static str, String)>, region: Option<&str>) -> ChildEnv {
     set.extend(crate::output::region_variables(region));
@@ -77,13 +91,38 @@ fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::resolve::R
     }
 }
 
+/// `--bedrock-token`: as `export -f bedrock-token` asks, credentials that outlive `--min-ttl`
+/// by a token's shortest life.
+fn token_request<'a>(args: &'a ExecArgs, verbose: bool) -> crate::resolve::Request<'a> {
+    let min_ttl = args
+        .min_ttl
+        .checked_add(&crate::bedrock::MIN_LIFETIME)
+        .unwrap_or(args.min_ttl);
+    crate::resolve::Request {
+        verbose,
+        refresh_ahead: Some("process"),
+        ..crate::resolve::Request::new(args.profile.as_deref(), min_ttl)
+    }
+}
+
 /// `creds exec`: the command's exit code (on Unix without `--server`, creds becomes the
 /// command and this returns only if it cannot be started).
-pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &ExecArgs, verbose: bool) -> Result<i32> {
     let (program, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Error::usage("name the command to run after --"))?;
+    if args.bedrock_token {
+        let (settings, creds) = crate::resolve::credentials(ctx, &token_request(args, verbose))?;
+        let minted = crate::resolve::bedrock_token(ctx, &settings, &creds, args.min_ttl, verbose)?;
+        ctx.ui.settle(true);
+        let region = settings.region.as_ref().map(|r| r.value.as_str());
+        let env = env_with_bedrock_token(minted.token.expose(), region);
+        return ctx
+            .launcher
+            .exec(program, rest, &env)
+            .map_err(|e| cannot_start(program, &e));
+    }
     // The credentials first: a failure is creds' own (its exit code, one line), before the
     // command starts.
     let (settings, creds) = crate::resolve::credentials(ctx, &request(args, Some("process")))?;

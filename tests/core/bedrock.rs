@@ -155,3 +155,51 @@ fn a_short_role_gives_a_five_minute_token() {
     );
     assert_eq!(q["X-Amz-Expires"], "300");
 }
+
+#[test]
+fn exec_with_a_bedrock_token_gives_the_command_the_token_and_no_aws_keys() {
+    let mut w = World::new();
+    w.config(CHAIN);
+    // What the user's shell holds must neither reach the command nor win over the token.
+    w.vars.push((
+        "AWS_BEARER_TOKEN_BEDROCK".into(),
+        "bedrock-api-key-stale".into(),
+    ));
+    w.vars
+        .push(("AWS_ACCESS_KEY_ID".into(), "AKIASTALE".into()));
+    let args = creds::cli::ExecArgs {
+        bedrock_token: true,
+        ..exec_args(false)
+    };
+    let code = creds::commands::exec::run(&w.context(false), &args, false).unwrap();
+    assert_eq!(code, 0);
+    let ran = w.launcher.ran.lock().unwrap().clone();
+    let env = &ran[0].2;
+    let set: Vec<&str> = env.set.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        set,
+        [
+            "AWS_BEARER_TOKEN_BEDROCK",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION"
+        ]
+    );
+    let (_, q) = decode(&env.set[0].1);
+    // The chain's role credentials, an hour long, less --min-ttl.
+    assert_eq!(q["X-Amz-Security-Token"], "fake-token-2");
+    assert_eq!(q["X-Amz-Expires"], "2700");
+    for gone in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        assert!(env.remove.iter().any(|n| n == gone), "{gone} is removed");
+    }
+    assert!(!format!("{env:?}").contains("bedrock-api-key"), "{env:?}");
+    // The same command with keys: a stale token from the shell is taken out too.
+    creds::commands::exec::run(&w.context(false), &exec_args(false), false).unwrap();
+    let env = &w.launcher.ran.lock().unwrap()[1].2;
+    assert!(env.remove.iter().any(|n| n == "AWS_BEARER_TOKEN_BEDROCK"));
+}

@@ -6,7 +6,7 @@ use super::*;
 fn exec_puts_session_keys_in_the_environment_and_takes_the_others_out() {
     let w = World::new();
     w.config(CHAIN);
-    let code = creds::commands::exec::run(&w.context(false), &exec_args(false)).unwrap();
+    let code = creds::commands::exec::run(&w.context(false), &exec_args(false), false).unwrap();
     assert_eq!(code, 0);
     let ran = w.launcher.ran.lock().unwrap().clone();
     let (program, args, env) = &ran[0];
@@ -45,7 +45,7 @@ fn exec_puts_session_keys_in_the_environment_and_takes_the_others_out() {
     assert!(!env.remove.iter().any(|n| n == "AWS_ACCESS_KEY_ID"));
     // A failure is creds' own: the command does not start.
     w.config("[profile b]\nrole_arn = x\n");
-    assert!(creds::commands::exec::run(&w.context(false), &exec_args(false)).is_err());
+    assert!(creds::commands::exec::run(&w.context(false), &exec_args(false), false).is_err());
     assert_eq!(w.launcher.ran.lock().unwrap().len(), 1);
 }
 
@@ -62,7 +62,7 @@ fn exec_server_answers_only_its_token_and_serves_from_the_cache() {
         ("GET".into(), "/other".into(), Some("TOKEN".into())),
         ("GET".into(), "/creds".into(), Some("TOKEN".into())),
     ];
-    let code = creds::commands::exec::run(&w.context(false), &exec_args(true)).unwrap();
+    let code = creds::commands::exec::run(&w.context(false), &exec_args(true), false).unwrap();
     assert_eq!(code, 7, "the command's exit code");
     let ran = w.launcher.ran.lock().unwrap().clone();
     let env = &ran[0].2;
@@ -100,7 +100,7 @@ fn exec_server_answers_only_its_token_and_serves_from_the_cache() {
 fn the_commands_environment_never_shows_a_secret_in_debug() {
     let w = World::new();
     w.config(CHAIN);
-    creds::commands::exec::run(&w.context(false), &exec_args(false)).unwrap();
+    creds::commands::exec::run(&w.context(false), &exec_args(false), false).unwrap();
     let env = w.launcher.ran.lock().unwrap()[0].2.clone();
     let shown = format!("{env:?}");
     assert!(

@@ -172,6 +172,7 @@ fn exec_args(server: bool) -> creds::cli::ExecArgs {
     creds::cli::ExecArgs {
         profile: Some("b".into()),
         server,
+        bedrock_token: false,
         min_ttl: Duration::minutes(15),
         command: vec!["aws".into(), "sts".into(), "get-caller-identity".into()],
     }
