@@ -12,6 +12,7 @@ pub const MARKERS: &[(&str, &str)] = &[
     ("CODEX_SANDBOX", "Codex"),
     ("GEMINI_CLI", "Gemini CLI"),
     ("CURSOR_AGENT", "Cursor's agent"),
+    ("OPENCODE", "opencode's shell tool"),
 ];
 
 /// The variable that lets an agent's shell sign in anyway (`1` or `true`).

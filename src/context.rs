@@ -73,6 +73,7 @@ pub const VARIABLES: &[&str] = &[
     "CODEX_SANDBOX",
     "GEMINI_CLI",
     "CURSOR_AGENT",
+    "OPENCODE",
     "DBUS_SESSION_BUS_ADDRESS",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
