@@ -35,6 +35,39 @@ def event_message(event):
     return message + struct.pack("!I", binascii.crc32(message) & 0xFFFFFFFF)
 
 
+def converse_event(event_type, body):
+    """One event-stream message of the Converse API's stream (`converse-stream`): the event's
+    type in `:event-type`, its body as the JSON payload."""
+    headers = _header(":event-type", event_type) + _header(":content-type", "application/json") + _header(":message-type", "event")
+    payload = json.dumps(body).encode()
+    total = 12 + len(headers) + len(payload) + 4
+    prelude = struct.pack("!II", total, len(headers))
+    prelude += struct.pack("!I", binascii.crc32(prelude) & 0xFFFFFFFF)
+    message = prelude + headers + payload
+    return message + struct.pack("!I", binascii.crc32(message) & 0xFFFFFFFF)
+
+
+def converse_body(command=None, tool="bash"):
+    """A `converse-stream` answer: the text, or (with `command`) a call of the `tool` that runs it."""
+    if command is None:
+        block = [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": TEXT}})]
+        stop = "end_turn"
+    else:
+        block = [
+            ("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tooluse_fake_1", "name": tool}}}),
+            ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": json.dumps({"command": command, "description": "Print the environment"})}}}),
+        ]
+        stop = "tool_use"
+    events = [
+        ("messageStart", {"role": "assistant"}),
+        *block,
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": stop}),
+        ("metadata", {"usage": {"inputTokens": 5, "outputTokens": 6, "totalTokens": 11}, "metrics": {"latencyMs": 10}}),
+    ]
+    return b"".join(converse_event(t, b) for t, b in events)
+
+
 def stream_body(model, command=None):
     """A streamed answer: the text, or (with `command`) a Bash tool call that runs it."""
     if command is None:
@@ -71,6 +104,7 @@ class FakeBedrock:
         self.revoke_status = 401  # how a revoked token is answered
         self.bash_command = None  # when set: the conversation's first answer runs it with Bash
         self.tool_results = []  # what the Bash tool call returned, as text
+        self.bodies = []  # the Converse requests' bodies
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,8 +129,10 @@ class FakeBedrock:
                 match = re.search(r"Credential=([^/]+)/", authorization)
                 with fake.lock:
                     fake.requests.append((self.command, self.path, match.group(1) if match else None))
-                if authorization.startswith("Bearer "):
-                    token = authorization[len("Bearer "):]
+                bearer = authorization.split(" ", 1)[0] == "Bearer"
+                if bearer:
+                    # Claude Code sends a bare `Bearer` when its apiKeyHelper failed.
+                    token = authorization[len("Bearer"):].strip()
                     try:
                         bedrock_token.verify(token, lambda key: fake.secrets[key])
                         why = None
@@ -114,9 +150,12 @@ class FakeBedrock:
                         if fake.revoke_status == 403:
                             return self._reply(403, json.dumps({"message": "Bearer token has expired"}).encode(), extra=[("x-amzn-ErrorType", "AccessDeniedException")])
                         return self._reply(401, json.dumps({"message": "Bearer token has expired"}).encode(), extra=[("x-amzn-ErrorType", "UnauthorizedException")])
-                route = re.match(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$", self.path.split("?")[0])
+                route = re.match(r"^/model/([^/]+)/(invoke|invoke-with-response-stream|converse-stream)$", self.path.split("?")[0])
                 if self.command != "POST" or not route:
                     return self._reply(404, json.dumps({"message": "not found"}).encode(), extra=[("x-amzn-ErrorType", "ResourceNotFoundException")])
+                if not match and not bearer:
+                    # What Bedrock answers a request with neither a signature nor a token.
+                    return self._reply(403, json.dumps({"message": "Missing Authentication Token"}).encode(), extra=[("x-amzn-ErrorType", "MissingAuthenticationTokenException")])
                 model = route.group(1)
                 with fake.lock:
                     rejected = match is not None and match.group(1) in fake.rejected
@@ -125,6 +164,8 @@ class FakeBedrock:
                 if route.group(2) == "invoke":
                     body = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [{"type": "text", "text": TEXT}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 6}}
                     return self._reply(200, json.dumps(body).encode())
+                if route.group(2) == "converse-stream":
+                    return self._converse(body)
                 command = None
                 if fake.bash_command is not None:
                     try:
@@ -144,6 +185,26 @@ class FakeBedrock:
                     elif "Bash" in tools:
                         command = fake.bash_command
                 return self._reply(200, stream_body(model, command), "application/vnd.amazon.eventstream", [("x-amzn-bedrock-content-type", "application/json")])
+
+            def _converse(self, body):
+                """The Converse API, as the AI SDK's Bedrock provider (opencode) calls it."""
+                try:
+                    request = json.loads(body or b"{}")
+                except ValueError:
+                    request = {}
+                with fake.lock:
+                    fake.bodies.append(request)
+                command = None
+                if fake.bash_command is not None:
+                    tools = {t.get("toolSpec", {}).get("name") for t in (request.get("toolConfig") or {}).get("tools") or []}
+                    results = [c["toolResult"] for m in request.get("messages") or [] for c in m.get("content") or [] if "toolResult" in c]
+                    if results:
+                        with fake.lock:
+                            for r in results:
+                                fake.tool_results.append("".join(part.get("text", "") for part in r.get("content") or []))
+                    elif "bash" in tools:
+                        command = fake.bash_command
+                return self._reply(200, converse_body(command), "application/vnd.amazon.eventstream")
 
             do_GET = do_POST = _handle
 
