@@ -743,6 +743,22 @@ mod findings {
         );
         assert!(found(&[other], &Outside::default())[0]
             .contains("exports profile `prod` but AWS_PROFILE is `dev`"));
+        // An organization's managed settings win over the user's env: the finding names them.
+        let managed = (
+            "/etc/claude-code/managed-settings.json".to_string(),
+            parse_settings(
+                Path::new("managed-settings.json"),
+                r#"{"env": {"AWS_PROFILE": "corp-default"}}"#,
+            )
+            .unwrap(),
+        );
+        let user = file(
+            r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "env": {"AWS_REGION": "x", "AWS_PROFILE": "dev", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
+        );
+        assert_eq!(
+            found(&[user, managed], &Outside::default()),
+            ["s.json: awsCredentialExport exports profile `dev` but AWS_PROFILE is `corp-default` (in the env block of /etc/claude-code/managed-settings.json): Claude Code's own AWS calls and its awsAuthRefresh probe use the other profile"]
+        );
         let no_region = file(
             r#"{"awsCredentialExport": "/bin/creds export --profile dev --format claude", "env": {"CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
         );

@@ -476,6 +476,12 @@ fn setup_claude_bearer_switches_modes_and_doctor_names_them() {
         "{}",
         d.stdout
     );
+    // Long-term keys need no sign-in: no word of one.
+    assert!(
+        !d.stdout.contains("when the session needs a person"),
+        "{}",
+        d.stdout
+    );
     // A bearer file without a pinned model: doctor says so.
     let mut unpinned = doc.clone();
     unpinned["env"]

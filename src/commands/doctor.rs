@@ -115,6 +115,10 @@ pub struct ClaudeFile {
     pub command: String,
     /// `sigv4` (Claude Code holds AWS credentials) or `bearer` (only a Bedrock token).
     pub mode: String,
+    /// In bearer mode, for an IAM Identity Center profile: how a person signs in, since Claude
+    /// Code runs no `awsAuthRefresh` in that mode (measured on 2.1.197 and 2.1.332).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -589,6 +593,9 @@ fn check_claude(
             hook: p.hook.to_string(),
             command: p.export.clone(),
             mode: if p.bearer { "bearer" } else { "sigv4" }.to_string(),
+            sign_in: (p.bearer && matches!(chain.base, Base::Sso(_))).then(|| {
+                format!("when the session needs a person, run `creds login --profile {profile}` in a terminal: Claude Code runs no awsAuthRefresh in bearer mode")
+            }),
         });
         if project.contains(&shown) {
             d.problem(
@@ -616,7 +623,8 @@ fn check_claude(
         } else if !p.format_claude {
             d.problem(format!("{shown}: awsCredentialExport does not ask for --format claude (older Claude Code versions reject other shapes)"), &setup);
         }
-        if matches!(chain.base, Base::Sso(_)) && !p.refresh_logs_in {
+        // In bearer mode Claude Code runs no awsAuthRefresh (only 2.1.332 names it in a message).
+        if matches!(chain.base, Base::Sso(_)) && !p.refresh_logs_in && !p.bearer {
             d.problem(format!("{shown}: no awsAuthRefresh for an IAM Identity Center profile: when the session ends, Claude Code cannot sign in again"), &setup);
         }
         if let (Some(want), Some(have)) = (&d.region, &p.env_region) {
@@ -816,6 +824,9 @@ pub fn render(d: &Diagnosis) -> String {
             "claude code: {} runs {} as {} ({mode})",
             f.file, f.command, f.hook
         ));
+        if let Some(sign_in) = &f.sign_in {
+            lines.push(format!("claude code: {sign_in}"));
+        }
     }
     let mut out = lines.join("\n");
     out.push('\n');

@@ -355,3 +355,57 @@ def test_creds_login_from_claude_codes_bash_tool_starts_no_sign_in(creds_bin, ho
     assert "exit=4" in result, result
     assert "creds starts none from Claude Code's Bash tool (CLAUDECODE is set)" in result, result
     assert fake_sso.count("StartDeviceAuthorization") == 0
+
+
+
+def test_bearer_mode_with_a_session_that_needs_a_person(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """Bearer mode, an IAM Identity Center session over and not renewable: the helper fails
+    with creds' one line (exit 4). Measured on both versions: Claude Code then sends a bare
+    `Authorization: Bearer`, which Bedrock refuses (403), and never runs `awsAuthRefresh` in
+    this mode, not even after the 403 (a wrapper records each run); 2.1.332's message names the
+    awsAuthRefresh command. So in bearer mode a person signs in with `creds login`."""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock, token_minutes=-5, refreshable=False)
+    setup = home.run([creds_bin, "setup", "claude", "--profile", "dev", "--bearer", "--region", "us-east-1",
+                      "--model", "us.anthropic.claude-haiku-4-5-20251001-v1:0"])
+    assert setup.returncode == 0, setup.stderr
+    path = home.root / ".claude" / "settings.json"
+    settings = json.loads(path.read_text())
+    assert settings["awsAuthRefresh"].endswith("login --profile dev")
+    runs = home.root / "refresh-runs"
+    settings["awsAuthRefresh"] = f"echo ran >> {runs}; {settings['awsAuthRefresh']}"
+    path.write_text(json.dumps(settings))
+    fake_sso.configure(deny=True)  # a sign-in, were one started, is denied rather than left waiting
+    out = run_claude(home, claude)
+    said = out.stdout + out.stderr
+    assert out.returncode == 1 and TEXT not in out.stdout, said
+    assert "apiKeyHelper failed: exited 4: creds: profile `dev` (sso-session `corp`)" in said, said
+    assert "run `creds login --profile dev`" in said, said
+    assert bedrock.tokens and all(token == "" for token, _ in bedrock.tokens), bedrock.tokens
+    assert not runs.exists(), f"Claude Code {version} ran awsAuthRefresh in bearer mode"
+    assert fake_sso.count("StartDeviceAuthorization") == 0
+    # doctor says how to sign in in this mode, and asks for no awsAuthRefresh.
+    doctor = home.run([creds_bin, "doctor", "--profile", "dev"])
+    assert "claude code: when the session needs a person, run `creds login --profile dev` in a terminal: Claude Code runs no awsAuthRefresh in bearer mode" in doctor.stdout, doctor.stdout
+    assert "no awsAuthRefresh for" not in doctor.stdout, doctor.stdout
+    print(f"Claude Code {version} bearer mode, session over: exit {out.returncode}, "
+          f"{len(bedrock.model_requests())} refused requests, said {said.strip().splitlines()[0]!r}")
+
+
+def test_aws_profile_beside_the_export_does_not_replace_it(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """AWS_PROFILE in the settings' env (as an organization's managed settings may set it)
+    beside awsCredentialExport: measured on both versions, Bedrock requests are still signed
+    with what creds exports, not with the other profile; `doctor` names the mismatch."""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock)
+    home.config(CONFIG + "\n[profile other]\naws_access_key_id = AKIAOTHERPROFILE0001\naws_secret_access_key = x\nregion = us-east-1\n")
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    path = home.root / ".claude" / "settings.json"
+    settings = json.loads(path.read_text())
+    settings["env"]["AWS_PROFILE"] = "other"
+    path.write_text(json.dumps(settings))
+    out = run_claude(home, claude)
+    assert out.returncode == 0 and TEXT in out.stdout, out.stdout + out.stderr
+    assert_signed_with(bedrock, exported_key(home, creds_bin, "dev"))
+    doctor = home.run([creds_bin, "doctor", "--profile", "dev"])
+    assert "awsCredentialExport exports profile `dev` but AWS_PROFILE is `other`" in doctor.stdout, doctor.stdout
