@@ -794,8 +794,8 @@ fn a_pending_sign_in_can_be_found() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// From an agent's own shell (Claude Code's Bash tool sets `CLAUDECODE=1`; Codex, Gemini CLI
-/// and Cursor set theirs), `creds login` starts no sign-in: exit 4, one line, nothing on
+/// From an agent's own shell (Claude Code's Bash tool sets `CLAUDECODE=1`, opencode's
+/// `OPENCODE=1`; Codex, Gemini CLI and Cursor set theirs), `creds login` starts no sign-in: exit 4, one line, nothing on
 /// stdout, no device authorization, no browser. A valid or renewable session is still used;
 /// Claude Code's own hooks (its entry point, no `CLAUDECODE`) and `CREDS_ALLOW_AGENT_LOGIN=1`
 /// sign in as before.
@@ -811,6 +811,7 @@ fn login_from_an_agents_shell_starts_no_sign_in() {
         ("CODEX_SANDBOX", "seatbelt", "Codex (CODEX_SANDBOX is set)"),
         ("GEMINI_CLI", "1", "Gemini CLI (GEMINI_CLI is set)"),
         ("CURSOR_AGENT", "1", "Cursor's agent (CURSOR_AGENT is set)"),
+        ("OPENCODE", "1", "opencode's shell tool (OPENCODE is set)"),
     ] {
         let r = env
             .command(&["login", "-p", "dev"])
@@ -845,6 +846,20 @@ fn login_from_an_agents_shell_starts_no_sign_in() {
             .join(crate::fixtures::CORP_TOKEN),
     )
     .unwrap();
+    // Claude Code's own hook (awsAuthRefresh): its entry point, no CLAUDECODE. It signs in.
+    let r = env
+        .command(&["login", "-p", "dev", "--no-browser"])
+        .env("CLAUDE_CODE_ENTRYPOINT", "sdk-cli")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+    std::fs::remove_file(
+        env.home()
+            .join(".aws/sso/cache")
+            .join(crate::fixtures::CORP_TOKEN),
+    )
+    .unwrap();
     env.set("CREDS_ALLOW_AGENT_LOGIN", "1");
     let r = env
         .command(&["login", "-p", "dev", "--no-browser"])
@@ -852,7 +867,7 @@ fn login_from_an_agents_shell_starts_no_sign_in() {
         .output()
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
+    assert_eq!(sso.count("StartDeviceAuthorization"), 2);
 }
 
 /// Claude Desktop's credential helper: `setup desktop` writes the wrapper Desktop runs with no
