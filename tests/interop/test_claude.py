@@ -274,6 +274,15 @@ def test_claude_as_a_child_of_creds_exec_server(creds_bin, home, moto, fake_sso,
     assert not (home.root / ".claude" / "settings.json").exists()
     key = exported_key(home, creds_bin, "cross")
     assert_signed_with(bedrock, key)
+    # The commands Claude Code's agent runs inherit the endpoint (measured with `env` through
+    # the Bash tool): they can ask it for the keys, as Claude Code does. The README says so.
+    bedrock.bash_command = "env"
+    out = home.run([creds_bin, "exec", "--server", "-p", "cross", "--", str(claude[1]), "-p", "hi",
+                    "--allowedTools", "Bash(env)"], timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
+    assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" in env and "AWS_SECRET_ACCESS_KEY" not in env
 
 
 def test_bearer_mode_claude_code_holds_only_a_bedrock_token(creds_bin, home, moto, fake_sso, bedrock, claude):
@@ -340,6 +349,25 @@ def test_the_agents_shell_is_marked_and_holds_no_aws_keys_in_bearer_mode(creds_b
     markers = sorted(k for k in env if k.startswith(("CLAUDE", "AWS_", "ANTHROPIC")))
     print(f"Claude Code {version} Bash tool environment: {markers}")
 
+
+def test_the_agents_shell_holds_no_aws_keys_in_sigv4_mode_either(creds_bin, home, moto, fake_sso, bedrock, claude):
+    """SigV4 mode (awsCredentialExport), measured through the Bash tool as above: Claude Code
+    keeps what creds exported to itself; the commands its agent runs get no AWS keys. The
+    modes differ in what Claude Code itself holds: role credentials, or a Bedrock-only token."""
+    version, _ = claude
+    claude_home(home, fake_sso, bedrock)
+    assert home.run([creds_bin, "setup", "claude", "--profile", "dev"]).returncode == 0
+    process = json.loads(home.run([creds_bin, "export", "--profile", "dev", "--format", "process"]).stdout)
+    bedrock.bash_command = "env"
+    out = home.run([str(claude[1]), "-p", "hi", "--allowedTools", "Bash(env)"], timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert bedrock.tool_results, f"Claude Code {version} ran no Bash tool: {out.stdout}{out.stderr}"
+    assert_signed_with(bedrock, process["AccessKeyId"])
+    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    for secret in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK"):
+        assert secret not in env, f"{secret} reached the agent's shell"
+    assert process["SecretAccessKey"] not in bedrock.tool_results[0]
+    assert process["SessionToken"] not in bedrock.tool_results[0]
 
 def test_creds_login_from_claude_codes_bash_tool_starts_no_sign_in(creds_bin, home, moto, fake_sso, bedrock, claude):
     """The guard end to end: Claude Code's agent runs `creds login --force` through its Bash
