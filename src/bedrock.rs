@@ -29,6 +29,12 @@ pub const MAX_LIFETIME: Duration = Duration::hours(12);
 /// a token outlives the 5 minutes Claude Code reuses an `apiKeyHelper`'s output.
 pub const MIN_LIFETIME: Duration = Duration::minutes(5);
 
+/// How long the credentials a token is minted from are asked to last: `min_ttl` plus
+/// [`MIN_LIFETIME`], so that a token always gets its shortest life.
+pub fn credentials_min_ttl(min_ttl: Duration) -> Duration {
+    min_ttl.checked_add(&MIN_LIFETIME).unwrap_or(min_ttl)
+}
+
 const HOST: &str = "bedrock.amazonaws.com";
 const PREFIX: &str = "bedrock-api-key-";
 

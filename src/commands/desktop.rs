@@ -74,9 +74,7 @@ pub fn helper(ctx: &Context, args: &DesktopHelperArgs) -> Result<String> {
     let context = HelperContext::from_env(&ctx.env);
     let request = Request::new(
         Some(&args.profile),
-        crate::walk::DEFAULT_MIN_TTL
-            .checked_add(&crate::bedrock::MIN_LIFETIME)
-            .unwrap_or(crate::walk::DEFAULT_MIN_TTL),
+        crate::bedrock::credentials_min_ttl(crate::walk::DEFAULT_MIN_TTL),
     );
     let (settings, creds) = match crate::resolve::credentials(ctx, &request) {
         Err(e) if e.kind == Kind::LoginNeeded && context.may_sign_in() => {

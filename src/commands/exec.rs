@@ -84,20 +84,14 @@ fn child_env(mut set: Vec<(&'static str, String)>, region: Option<&str>) -> Chil
     ChildEnv { set, remove }
 }
 
-fn request<'a>(args: &'a ExecArgs, format: Option<&'a str>) -> crate::resolve::Request<'a> {
-    crate::resolve::Request {
-        refresh_ahead: format,
-        ..crate::resolve::Request::new(args.profile.as_deref(), args.min_ttl)
-    }
-}
-
-/// `--bedrock-token`: as `export -f bedrock-token` asks, credentials that outlive `--min-ttl`
-/// by a token's shortest life.
-fn token_request<'a>(args: &'a ExecArgs, verbose: bool) -> crate::resolve::Request<'a> {
-    let min_ttl = args
-        .min_ttl
-        .checked_add(&crate::bedrock::MIN_LIFETIME)
-        .unwrap_or(args.min_ttl);
+/// What the command's credentials are resolved with (refreshed ahead as `export -f process`
+/// would be). With `--bedrock-token`, as `export -f bedrock-token` asks: credentials that
+/// outlive `--min-ttl` by a token's shortest life.
+fn request(args: &ExecArgs, verbose: bool) -> crate::resolve::Request<'_> {
+    let min_ttl = match args.bedrock_token {
+        true => crate::bedrock::credentials_min_ttl(args.min_ttl),
+        false => args.min_ttl,
+    };
     crate::resolve::Request {
         verbose,
         refresh_ahead: Some("process"),
@@ -112,25 +106,27 @@ pub fn run(ctx: &Context, args: &ExecArgs, verbose: bool) -> Result<i32> {
         .command
         .split_first()
         .ok_or_else(|| Error::usage("name the command to run after --"))?;
-    if args.bedrock_token {
-        let (settings, creds) = crate::resolve::credentials(ctx, &token_request(args, verbose))?;
-        let minted = crate::resolve::bedrock_token(ctx, &settings, &creds, args.min_ttl, verbose)?;
-        ctx.ui.settle(true);
-        let region = settings.region.as_ref().map(|r| r.value.as_str());
-        let env = env_with_bedrock_token(minted.token.expose(), region);
-        return ctx
-            .launcher
-            .exec(program, rest, &env)
-            .map_err(|e| cannot_start(program, &e));
-    }
     // The credentials first: a failure is creds' own (its exit code, one line), before the
     // command starts.
-    let (settings, creds) = crate::resolve::credentials(ctx, &request(args, Some("process")))?;
+    let (settings, creds) = crate::resolve::credentials(ctx, &request(args, verbose))?;
+    let region = settings.region.as_ref().map(|r| r.value.as_str());
+    let token = match args.bedrock_token {
+        true => Some(crate::resolve::bedrock_token(
+            ctx,
+            &settings,
+            &creds,
+            args.min_ttl,
+            verbose,
+        )?),
+        false => None,
+    };
     // Served: the held warnings now, before the command takes over stderr (or this process).
     ctx.ui.settle(true);
-    let region = settings.region.as_ref().map(|r| r.value.as_str());
     if !args.server {
-        let env = env_with_keys(&creds, region);
+        let env = match &token {
+            Some(minted) => env_with_bedrock_token(minted.token.expose(), region),
+            None => env_with_keys(&creds, region),
+        };
         return ctx
             .launcher
             .exec(program, rest, &env)
@@ -290,7 +286,7 @@ pub fn endpoint_answer(
         return refuse(404, "not found");
     }
     let answer = served.get(ctx, || {
-        let got = crate::resolve::credentials(ctx, &request(args, Some("process")));
+        let got = crate::resolve::credentials(ctx, &request(args, false));
         // The child gets the error; the user, on creds' stderr, gets the warnings either way.
         ctx.ui.settle(true);
         got.map(|(_, creds)| creds)

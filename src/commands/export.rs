@@ -14,10 +14,7 @@ pub fn run(ctx: &Context, args: &ExportArgs, verbose: bool) -> Result<String> {
     // `bedrock::MIN_LIFETIME`.
     let min_ttl = match args.format {
         Format::Claude => args.min_ttl.max(crate::walk::FLOOR_TTL),
-        f if f.is_bedrock_token() => args
-            .min_ttl
-            .checked_add(&crate::bedrock::MIN_LIFETIME)
-            .unwrap_or(args.min_ttl),
+        f if f.is_bedrock_token() => crate::bedrock::credentials_min_ttl(args.min_ttl),
         _ => args.min_ttl,
     };
     let request = Request {

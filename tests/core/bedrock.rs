@@ -171,8 +171,17 @@ fn exec_with_a_bedrock_token_gives_the_command_the_token_and_no_aws_keys() {
         bedrock_token: true,
         ..exec_args(false)
     };
-    let code = creds::commands::exec::run(&w.context(false), &args, false).unwrap();
+    let ctx = w.context(false);
+    let code = creds::commands::exec::run(&ctx, &args, true).unwrap();
+    ctx.ui.settle(true);
     assert_eq!(code, 0);
+    // -v says until when, never the token.
+    let said = w.shown.lines().join("\n");
+    assert!(
+        said.contains("a Bedrock token for us-east-1 valid until 2030-01-01T00:45:00Z (2700s"),
+        "{said}"
+    );
+    assert!(!said.contains("bedrock-api-key"), "{said}");
     let ran = w.launcher.ran.lock().unwrap().clone();
     let env = &ran[0].2;
     let set: Vec<&str> = env.set.iter().map(|(k, _)| k.as_str()).collect();
