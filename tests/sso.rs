@@ -839,35 +839,26 @@ fn login_from_an_agents_shell_starts_no_sign_in() {
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(String::from_utf8_lossy(&r.stderr).contains("(renewed)"));
-    // Allowed: the device flow runs as from a terminal.
-    std::fs::remove_file(
-        env.home()
-            .join(".aws/sso/cache")
-            .join(crate::fixtures::CORP_TOKEN),
-    )
-    .unwrap();
-    // Claude Code's own hook (awsAuthRefresh): its entry point, no CLAUDECODE. It signs in.
-    let r = env
-        .command(&["login", "-p", "dev", "--no-browser"])
-        .env("CLAUDE_CODE_ENTRYPOINT", "sdk-cli")
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(sso.count("StartDeviceAuthorization"), 1);
-    std::fs::remove_file(
-        env.home()
-            .join(".aws/sso/cache")
-            .join(crate::fixtures::CORP_TOKEN),
-    )
-    .unwrap();
-    env.set("CREDS_ALLOW_AGENT_LOGIN", "1");
-    let r = env
-        .command(&["login", "-p", "dev", "--no-browser"])
-        .env("CLAUDECODE", "1")
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(sso.count("StartDeviceAuthorization"), 2);
+    // The device flow runs as from a terminal: for Claude Code's own hook (awsAuthRefresh:
+    // its entry point, no CLAUDECODE), and for an agent's shell that CREDS_ALLOW_AGENT_LOGIN
+    // allows.
+    for (n, (var, value, allow)) in [
+        ("CLAUDE_CODE_ENTRYPOINT", "sdk-cli", "0"),
+        ("CLAUDECODE", "1", "1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::remove_file(env.sso_cache(CORP_TOKEN)).unwrap();
+        let r = env
+            .command(&["login", "-p", "dev", "--no-browser"])
+            .env(var, value)
+            .env("CREDS_ALLOW_AGENT_LOGIN", allow)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert_eq!(sso.count("StartDeviceAuthorization"), n + 1);
+    }
 }
 
 /// Claude Desktop's credential helper: `setup desktop` writes the wrapper Desktop runs with no
