@@ -801,7 +801,7 @@ fn a_pending_sign_in_can_be_found() {
 /// sign in as before.
 #[test]
 fn login_from_an_agents_shell_starts_no_sign_in() {
-    let (sso, mut env) = setup();
+    let (sso, env) = setup();
     for (var, value, who) in [
         (
             "CLAUDECODE",
