@@ -884,6 +884,14 @@ impl Settings {
         Ok(home.value.join(".aws").join("sso").join("cache"))
     }
 
+    /// The SSO token cache (`sso_cache_dir`), locked under creds' cache directory.
+    pub fn sso_token_store(&self) -> Result<crate::sso::TokenStore> {
+        Ok(crate::sso::TokenStore::new(
+            &self.sso_cache_dir()?,
+            self.cache_dir.as_ref().map(|d| d.value.as_path()),
+        ))
+    }
+
     /// The cache directory, when caching is on.
     pub fn cache_store_dir(&self) -> Option<&PathBuf> {
         match self.cache_mode.value {

@@ -118,10 +118,7 @@ fn sign_in(ctx: &Context, profile: &str, context: HelperContext) -> Result<()> {
         .with_hint(format!("run `creds login --profile {profile}` in a terminal")));
     }
     let session = sso.session(profile)?;
-    let store = crate::sso::TokenStore::new(
-        &settings.sso_cache_dir()?,
-        settings.cache_dir.as_ref().map(|d| d.value.as_path()),
-    );
+    let store = settings.sso_token_store()?;
     let opts = crate::sso::login::Options {
         agent: None,
         no_browser: false,

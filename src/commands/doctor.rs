@@ -15,7 +15,6 @@ use crate::error::{Error, Kind, Result};
 use crate::settings::{Flags, Settings};
 use crate::source::{self, Hop, PlanInputs};
 use crate::sso::renew::{freshness, Freshness};
-use crate::sso::TokenStore;
 use crate::walk::INTERMEDIATE_TTL;
 use crate::wire::format_time;
 use chrono::{DateTime, Duration, Utc};
@@ -454,10 +453,7 @@ fn check_sso(
         Err(e) => return d.blocking(&e, "complete the sso-session"),
     };
     let now = ctx.clock.now();
-    let lock_dir = settings.cache_dir.as_ref().map(|d| d.value.as_path());
-    let store = settings
-        .sso_cache_dir()
-        .map(|dir| TokenStore::new(&dir, lock_dir));
+    let store = settings.sso_token_store();
     let pending = store
         .as_ref()
         .ok()

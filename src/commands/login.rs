@@ -8,7 +8,7 @@ use crate::config::ProfileSet;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::settings::{Flags, Settings};
-use crate::sso::{self, Session, TokenStore};
+use crate::sso::{self, Session};
 
 /// The SSO session named by `--sso-session`, or by the selected profile (whose chain must
 /// start at IAM Identity Center).
@@ -58,13 +58,6 @@ fn chain_login(ctx: &Context, args: &LoginArgs, profile: &str) -> Result<String>
     Ok(String::new())
 }
 
-fn token_store(settings: &Settings) -> Result<TokenStore> {
-    Ok(TokenStore::new(
-        &settings.sso_cache_dir()?,
-        settings.cache_dir.as_ref().map(|d| d.value.as_path()),
-    ))
-}
-
 pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
     let flags = Flags {
         profile: args.profile.as_deref(),
@@ -88,7 +81,7 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
     }
     if let Some(window) = args.renew_ahead {
         // Refresh-ahead's renewal: the refresh token or nothing; never a sign-in.
-        let store = token_store(&settings)?;
+        let store = settings.sso_token_store()?;
         sso::renew::renew_within(ctx, &store, &session, &settings.sso_endpoints(), window)?;
         return Ok(String::new());
     }
@@ -102,7 +95,7 @@ pub fn login(ctx: &Context, args: &LoginArgs) -> Result<String> {
         timeout: args.timeout.to_std().unwrap_or_default(),
         force: args.force,
     };
-    let store = token_store(&settings)?;
+    let store = settings.sso_token_store()?;
     if args.status {
         let now = ctx.clock.now();
         return Ok(match store.read_pending(&session, now) {
@@ -120,7 +113,7 @@ pub fn logout(ctx: &Context, args: &LogoutArgs) -> Result<()> {
         region: None,
     };
     let (settings, set) = Settings::load(flags, &ctx.env)?;
-    let store = token_store(&settings)?;
+    let store = settings.sso_token_store()?;
     if !args.all {
         let session = session(&settings, &set, args.sso_session.as_deref())?;
         let had = sso::login::logout(ctx, &store, &session, &settings.sso_endpoints())?;

@@ -306,10 +306,7 @@ pub fn sso(ctx: &Context, args: &SetupSsoArgs) -> Result<String> {
     };
     let session = crate::sso::Session::from_section(&set, &name)?;
     let endpoints = settings.sso_endpoints();
-    let store = crate::sso::TokenStore::new(
-        &settings.sso_cache_dir()?,
-        settings.cache_dir.as_ref().map(|d| d.value.as_path()),
-    );
+    let store = settings.sso_token_store()?;
     let token = crate::sso::renew::valid_token(ctx, &store, &session, &endpoints)?;
     let mut accounts = all_pages("ListAccounts", |next| {
         ctx.sso
