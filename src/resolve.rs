@@ -210,11 +210,12 @@ pub fn bedrock_token(
     );
     let token = crate::bedrock::token(creds, &region.value, now, lifetime)
         .map_err(|e| e.in_profile(profile))?;
+    let until = crate::wire::later(now, lifetime);
     ctx.ui.verbose(verbose, || {
         format!(
             "profile `{profile}`: a Bedrock token for {} valid until {} ({}s; the credentials expire {})",
             region.value,
-            crate::wire::format_time(crate::wire::later(now, lifetime)),
+            crate::wire::format_time(until),
             lifetime.num_seconds(),
             creds
                 .expiration
@@ -224,7 +225,7 @@ pub fn bedrock_token(
     });
     Ok(crate::bedrock::Minted {
         token,
-        until: crate::wire::later(now, lifetime),
+        until,
         lifetime,
     })
 }
