@@ -255,16 +255,10 @@ impl Hooks {
         path: &Path,
     ) -> Result<Map<String, Value>> {
         // One mode at a time: the other mode's hook goes when it is creds'.
-        let ours = |settings: &Map<String, Value>, key: &str| {
-            settings
-                .get(key)
-                .and_then(Value::as_str)
-                .is_some_and(|c| c.contains("creds") && c.contains(" export"))
-        };
         match (&self.export, &self.helper) {
             (Some(export), _) => {
                 settings.insert("awsCredentialExport".into(), export.clone().into());
-                if ours(&settings, "apiKeyHelper") {
+                if creds_command(&settings, "apiKeyHelper", " export").is_some() {
                     settings.remove("apiKeyHelper");
                 }
             }
@@ -280,11 +274,7 @@ impl Hooks {
                 settings.insert("awsAuthRefresh".into(), refresh.clone().into());
             }
             None => {
-                let ours = settings
-                    .get("awsAuthRefresh")
-                    .and_then(Value::as_str)
-                    .is_some_and(|c| c.contains(" login --profile ") && c.contains("creds"));
-                if ours {
+                if creds_command(&settings, "awsAuthRefresh", " login --profile ").is_some() {
                     settings.remove("awsAuthRefresh");
                 }
             }
@@ -349,15 +339,25 @@ pub struct Pointer {
     pub env_region: Option<String>,
 }
 
+/// The command `settings[key]` holds when it runs creds with `verb` (` export`, ` login`).
+fn creds_command<'a>(settings: &'a Map<String, Value>, key: &str, verb: &str) -> Option<&'a str> {
+    settings
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|c| c.contains("creds") && c.contains(verb))
+}
+
+/// The profile a creds command line names with `--profile` or `-p`.
+fn profile_of(command: &str) -> Option<&str> {
+    command
+        .split_whitespace()
+        .skip_while(|w| *w != "--profile" && *w != "-p")
+        .nth(1)
+}
+
 /// How `settings` points Claude Code at creds, if it does.
 pub fn pointer(settings: &Map<String, Value>) -> Option<Pointer> {
-    let runs_creds = |key: &'static str| {
-        settings
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|c| c.contains(" export") && c.contains("creds"))
-            .map(|c| (key, c))
-    };
+    let runs_creds = |key: &'static str| creds_command(settings, key, " export").map(|c| (key, c));
     let (hook, export) = runs_creds("awsCredentialExport")
         .or_else(|| runs_creds("apiKeyHelper").filter(|(_, c)| c.contains("bedrock-token")))?;
     let env = settings.get("env").and_then(Value::as_object);
@@ -370,12 +370,7 @@ pub fn pointer(settings: &Map<String, Value>) -> Option<Pointer> {
             .map(str::to_string),
         skip_auth: env_str("CLAUDE_CODE_SKIP_BEDROCK_AUTH").is_some_and(truthy),
         export: export.to_string(),
-        profile: export
-            .split_whitespace()
-            .skip_while(|w| *w != "--profile" && *w != "-p")
-            .nth(1)
-            .unwrap_or("")
-            .to_string(),
+        profile: profile_of(export).unwrap_or("").to_string(),
         format_claude: export.contains("--format claude"),
         refresh_logs_in: settings
             .get("awsAuthRefresh")
@@ -387,15 +382,8 @@ pub fn pointer(settings: &Map<String, Value>) -> Option<Pointer> {
 
 /// The profile `settings`' `awsAuthRefresh` signs in for, when it runs `creds login`.
 pub fn refresh_profile(settings: &Map<String, Value>) -> Option<String> {
-    let command = settings.get("awsAuthRefresh").and_then(Value::as_str)?;
-    if !(command.contains("creds") && command.contains(" login")) {
-        return None;
-    }
-    command
-        .split_whitespace()
-        .skip_while(|w| *w != "--profile" && *w != "-p")
-        .nth(1)
-        .map(str::to_string)
+    let command = creds_command(settings, "awsAuthRefresh", " login")?;
+    profile_of(command).map(str::to_string)
 }
 
 #[cfg(test)]
