@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fake_bedrock import FakeBedrock
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -189,6 +191,14 @@ def fake_sso():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def bedrock():
+    """A fake Bedrock Runtime on 127.0.0.1 (`fake_bedrock.py`), for the agents' tests."""
+    fake = FakeBedrock()
+    yield fake
+    fake.close()
 
 
 @pytest.fixture

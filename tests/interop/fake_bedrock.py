@@ -212,6 +212,12 @@ class FakeBedrock:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def shell_env(self):
+        """The variables the agent's first shell tool call printed (the fake asked it for `env`)."""
+        assert self.tool_results, f"the agent ran no shell tool: {self.requests}"
+        with self.lock:
+            return dict(line.split("=", 1) for line in self.tool_results[0].splitlines() if "=" in line)
+
     def model_requests(self):
         with self.lock:
             return [r for r in self.requests if r[1].startswith("/model/")]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_bedrock import TEXT, FakeBedrock
+from fake_bedrock import TEXT
 from test_sso import SSO_CONFIG, stamp, token_path
 
 from conftest import Tmux
@@ -37,13 +37,6 @@ def claude(request):
     path = VERSIONS[request.param]
     assert path.exists(), f"scripts/test installs Claude Code {request.param} (tests/interop/js): {path}"
     return request.param, path
-
-
-@pytest.fixture
-def bedrock():
-    fake = FakeBedrock()
-    yield fake
-    fake.close()
 
 
 def claude_home(home, fake_sso, bedrock, token_minutes=120, refreshable=True):
@@ -280,7 +273,7 @@ def test_claude_as_a_child_of_creds_exec_server(creds_bin, home, moto, fake_sso,
     out = home.run([creds_bin, "exec", "--server", "-p", "cross", "--", str(claude[1]), "-p", "hi",
                     "--allowedTools", "Bash(env)"], timeout=170)
     assert out.returncode == 0, out.stdout + out.stderr
-    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    env = bedrock.shell_env()
     assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
     assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" in env and "AWS_SECRET_ACCESS_KEY" not in env
 
@@ -339,7 +332,7 @@ def test_the_agents_shell_is_marked_and_holds_no_aws_keys_in_bearer_mode(creds_b
     out = home.run([str(claude[1]), "-p", "hi", "--allowedTools", "Bash(env)"], timeout=170)
     assert out.returncode == 0, out.stdout + out.stderr
     assert bedrock.tool_results, f"Claude Code {version} ran no Bash tool: {out.stdout}{out.stderr}"
-    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    env = bedrock.shell_env()
     assert env.get("CLAUDECODE") == "1", sorted(env)
     # The agent's shell has the entry point too: only CLAUDECODE tells it from a hook.
     assert "CLAUDE_CODE_ENTRYPOINT" in env, sorted(env)
@@ -363,7 +356,7 @@ def test_the_agents_shell_holds_no_aws_keys_in_sigv4_mode_either(creds_bin, home
     assert out.returncode == 0, out.stdout + out.stderr
     assert bedrock.tool_results, f"Claude Code {version} ran no Bash tool: {out.stdout}{out.stderr}"
     assert_signed_with(bedrock, process["AccessKeyId"])
-    env = dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
+    env = bedrock.shell_env()
     for secret in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK"):
         assert secret not in env, f"{secret} reached the agent's shell"
     assert process["SecretAccessKey"] not in bedrock.tool_results[0]

@@ -10,10 +10,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import bedrock_token
-from fake_bedrock import TEXT, FakeBedrock
+from fake_bedrock import TEXT
 from test_interop import ROLE_A, ROLE_B, chain_config
 from test_sso import SSO_CONFIG
 
@@ -29,13 +27,6 @@ QUIET = {
     "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
     "OPENCODE_DISABLE_CLAUDE_CODE": "1",
 }
-
-
-@pytest.fixture
-def bedrock():
-    fake = FakeBedrock()
-    yield fake
-    fake.close()
 
 
 def opencode_home(home, bedrock, profile=None):
@@ -62,12 +53,6 @@ def run_opencode(home, project, prefix=()):
     return home.run([*prefix, str(OPENCODE), "run", "--pure", "--print-logs", "say hi"], cwd=project, timeout=170)
 
 
-def shell_env(bedrock):
-    """The environment opencode's shell tool ran `env` in."""
-    assert bedrock.tool_results, f"opencode ran no shell tool: {bedrock.requests}"
-    return dict(line.split("=", 1) for line in bedrock.tool_results[0].splitlines() if "=" in line)
-
-
 def test_version():
     out = subprocess.run([str(OPENCODE), "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "1.18.33", out.stdout + out.stderr
@@ -86,7 +71,7 @@ def test_opencode_signs_every_request_with_creds_credentials(creds_bin, home, mo
     assert len(requests) >= 3 and all(r[1].endswith("/converse-stream") for r in requests), requests
     assert {r[2] for r in requests} == {process["AccessKeyId"]}, requests
     assert moto.count(ROLE_A) == 1 and moto.count(ROLE_B) == 1
-    env = shell_env(bedrock)
+    env = bedrock.shell_env()
     # opencode marks its shell (creds' login guard reads OPENCODE) and gives it no keys: they
     # stay in its SDK.
     assert env.get("OPENCODE") == "1", sorted(env)
@@ -113,7 +98,7 @@ def test_opencode_with_a_bedrock_token_from_creds_exec_holds_no_aws_keys(creds_b
     assert len({t for t, _ in bedrock.tokens}) == 1
     _, q = bedrock_token.decode(bedrock.tokens[0][0])
     assert q["X-Amz-Security-Token"] == process["SessionToken"]
-    env = shell_env(bedrock)
+    env = bedrock.shell_env()
     assert env.get("OPENCODE") == "1"
     for secret in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"):
         assert secret not in env, f"{secret} reached opencode's shell"
